@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Set up the environment in `.venv/` and run one job in it.
+
+    python3 dev.py bot     set up, then run the Telegram bot (SQLite default)
+    python3 dev.py test    set up, then run the whole test suite
+    python3 dev.py check   set up, then ruff and mypy --strict
+    python3 dev.py sync    set up only
+
+Needs nothing but Python 3.11+. The set-up installs exactly the versions in
+`uv.lock`: it takes `uv` from PATH, or installs the version the lock pins into
+`.venv/` with pip, then runs `uv sync --locked` (the whole workspace: the core,
+the three provider plugins, the bot and the dev tools). Extra arguments are
+passed on, e.g. `python3 dev.py test -k registry -x`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def _locked_uv_version() -> str:
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    for package in lock.get("package", []):
+        if package.get("name") == "uv":
+            return str(package["version"])
+    raise SystemExit("uv.lock pins no uv version; run `uv lock` with the dev group")
+
+
+def _uv() -> str:
+    version = _locked_uv_version()
+    local = BIN / "uv"
+    if local.exists():
+        return str(local)
+    on_path = shutil.which("uv")
+    if on_path:
+        return on_path
+    if not (BIN / "python").exists():
+        print(f"dev.py: creating {VENV.relative_to(ROOT)}/ with {sys.executable}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print(f"dev.py: installing uv=={version} into .venv/", flush=True)
+    subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--quiet", f"uv=={version}"], check=True
+    )
+    return str(local)
+
+
+def sync() -> None:
+    env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(VENV), UV_PYTHON_DOWNLOADS="never")
+    if not (BIN / "python").exists():
+        # Pin the interpreter that runs this script, so uv never goes looking for another.
+        env.setdefault("UV_PYTHON", sys.executable)
+    subprocess.run(
+        [_uv(), "sync", "--locked", "--all-packages", "--all-extras", "--quiet"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+
+
+def _run(argv: list[str]) -> int:
+    return subprocess.run(argv, cwd=ROOT).returncode
+
+
+def main(args: list[str]) -> int:
+    job, rest = (args[0], args[1:]) if args else ("", [])
+    if job not in {"bot", "test", "check", "sync"}:
+        print(__doc__)
+        return 2
+    sync()
+    if job == "bot":
+        return _run([str(BIN / "llmhub-bot"), *rest])
+    if job == "test":
+        return _run([str(BIN / "pytest"), *rest])
+    if job == "check":
+        ruff = _run([str(BIN / "ruff"), "check", "src", "plugins", "tests", "bench", "dev.py"])
+        mypy = _run([str(BIN / "mypy"), "src", "plugins"])
+        return ruff or mypy
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

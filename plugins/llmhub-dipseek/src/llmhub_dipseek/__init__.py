@@ -1,0 +1,48 @@
+"""DeepSeek for llmhub (named "dipseek", as in the plan this project started from).
+
+API reference: https://api-docs.deepseek.com/ (chat: `POST /chat/completions`,
+models: `GET /models`; the API is rooted at the bare host, `/v1` is optional).
+
+Payload sent (OpenAI chat-completions dialect, see `llmhub.openai_compat`):
+`{"model", "messages": [{"role", "content"}], "temperature", "top_p",
+"max_tokens", "stop", "response_format": {"type": "json_object"}, "stream",
+"stream_options": {"include_usage": true}}`. DeepSeek's own quirks: no seed
+parameter (the option is not sent); `: keep-alive` SSE comments while a request
+is queued; `reasoning_content` beside `content` for deepseek-reasoner (kept
+apart from the answer); usage reports `prompt_cache_hit_tokens`; 402 means the
+balance is exhausted. The API takes text only.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from llmhub import BaseProvider, EnvVar, hookimpl
+from llmhub.openai_compat import Dialect, OpenAICompatibleProvider
+
+__all__ = ["DipseekProvider", "llmhub_providers"]
+
+
+class DipseekProvider(OpenAICompatibleProvider):
+    """The DeepSeek API."""
+
+    name = "dipseek"
+    supports_files = False
+    docs_url = "https://api-docs.deepseek.com/"
+    env_vars = (
+        EnvVar("DIPSEEK_API_KEY", "API key from platform.deepseek.com", required=True, secret=True),
+        EnvVar("DIPSEEK_ENDPOINT", "API base URL", default="https://api.deepseek.com"),
+    )
+    model_prefixes = ("deepseek-",)
+    default_endpoint = "https://api.deepseek.com"
+    api_key_var = "DIPSEEK_API_KEY"
+    endpoint_var = "DIPSEEK_ENDPOINT"
+    models_path = "/models"
+    chat_path = "/chat/completions"
+    dialect: ClassVar[Dialect] = Dialect(seed_field=None, stream_usage=True)
+
+
+@hookimpl
+def llmhub_providers() -> list[type[BaseProvider]]:
+    """The providers of this plugin."""
+    return [DipseekProvider]

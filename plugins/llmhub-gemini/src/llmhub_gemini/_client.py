@@ -1,0 +1,290 @@
+"""The google-cloud-aiplatform side of the Gemini provider.
+
+Importing this module imports the SDK; only `GeminiProvider._sdk()` does it,
+on first use. Everything the SDK raises leaves this module as an `LLMHubError`.
+
+Endpoints: by default `{location}-aiplatform.googleapis.com` over TLS, with
+`GEMINI_KEY` as `client_options.api_key` (sent as `x-goog-api-key`) or else
+Application Default Credentials. `GEMINI_ENDPOINT` overrides the host; a
+`host:port` with a port other than 443 is reached over a plain-text gRPC
+channel, which is how tests and offline users talk to a local fake server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from google.api_core import exceptions as gexc
+from google.api_core.client_options import ClientOptions
+from google.auth import exceptions as auth_exc
+from google.cloud import aiplatform_v1 as v1
+from google.cloud.aiplatform_v1.services.prediction_service.transports.grpc_asyncio import (
+    PredictionServiceGrpcAsyncIOTransport,
+)
+
+from llmhub import (
+    AuthenticationError,
+    BadRequestError,
+    ChatRequest,
+    ContentBlockedError,
+    LLMHubError,
+    ModelNotFoundError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    Reply,
+    StreamChunk,
+    StreamInterruptedError,
+    Usage,
+)
+
+__all__ = ["GeminiClient", "plaintext_target"]
+
+_PROVIDER = "gemini"
+_BLOCKING_FINISH = {
+    "SAFETY",
+    "BLOCKLIST",
+    "PROHIBITED_CONTENT",
+    "SPII",
+    "RECITATION",
+    "MODEL_ARMOR",
+}
+
+
+def plaintext_target(endpoint: str | None) -> str | None:
+    """`host:port` when `endpoint` names a plain-text gRPC server, else `None`."""
+    if not endpoint or "://" in endpoint:
+        return None
+    host, sep, port = endpoint.rpartition(":")
+    return endpoint if sep and host and port.isdigit() and port != "443" else None
+
+
+class GeminiClient:
+    """The SDK's async clients, the request builder, and the reply parser."""
+
+    def __init__(
+        self, *, location: str, endpoint: str | None, api_key: str | None, timeout: float
+    ) -> None:
+        self._api_key = api_key
+        self._timeout = timeout
+        self._channel: grpc.aio.Channel | None = None
+        self._options: ClientOptions | None = None
+        target = plaintext_target(endpoint)
+        try:
+            if target is not None:
+                self._channel = grpc.aio.insecure_channel(target)
+                transport = PredictionServiceGrpcAsyncIOTransport(channel=self._channel)
+                self._prediction = v1.PredictionServiceAsyncClient(transport=transport)
+            else:
+                host = (endpoint or f"{location}-aiplatform.googleapis.com").split("://")[-1]
+                self._options = ClientOptions(api_endpoint=host, api_key=api_key)
+                self._prediction = v1.PredictionServiceAsyncClient(client_options=self._options)
+        except auth_exc.GoogleAuthError as exc:
+            raise AuthenticationError(
+                "no Google credentials: set GEMINI_KEY, or run "
+                "`gcloud auth application-default login` for Application Default Credentials"
+                f" ({type(exc).__name__})",
+                provider=_PROVIDER,
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._prediction.transport.close()  # type: ignore[no-untyped-call]
+        if self._channel is not None:
+            await self._channel.close(grace=None)
+
+    # -- requests --------------------------------------------------------------------
+
+    def build_request(self, resource: str, request: ChatRequest) -> v1.GenerateContentRequest:
+        """The `GenerateContentRequest` for `request` (see the provider's docstring)."""
+        system: list[v1.Part] = []
+        contents: list[v1.Content] = []
+        for message in request.messages:
+            if message.role == "system":
+                system.append(v1.Part(text=message.content))
+                continue
+            parts = [v1.Part(text=message.content)] if message.content else []
+            parts += [
+                v1.Part(inline_data=v1.Blob(mime_type=a.mime_type, data=a.data))
+                for a in message.attachments
+            ]
+            role = "model" if message.role == "assistant" else "user"
+            contents.append(v1.Content(role=role, parts=parts))
+        options = request.options
+        config: dict[str, Any] = {}
+        if options.temperature is not None:
+            config["temperature"] = options.temperature
+        if options.top_p is not None:
+            config["top_p"] = options.top_p
+        if options.max_tokens is not None:
+            config["max_output_tokens"] = options.max_tokens
+        if options.stop:
+            config["stop_sequences"] = list(options.stop)
+        if options.seed is not None:
+            config["seed"] = options.seed
+        if options.json_mode:
+            config["response_mime_type"] = "application/json"
+        fields: dict[str, Any] = {"model": resource, "contents": contents}
+        if system:
+            fields["system_instruction"] = v1.Content(parts=system)
+        if config:
+            fields["generation_config"] = v1.GenerationConfig(**config)
+        return v1.GenerateContentRequest(**fields)
+
+    async def generate(self, resource: str, request: ChatRequest) -> v1.GenerateContentResponse:
+        try:
+            return await self._prediction.generate_content(
+                request=self.build_request(resource, request), retry=None, timeout=self._timeout
+            )
+        except Exception as exc:
+            raise self.map_error(exc, request.model) from None
+
+    async def start_stream(
+        self, resource: str, request: ChatRequest
+    ) -> tuple[AsyncIterator[v1.GenerateContentResponse], v1.GenerateContentResponse | None]:
+        """Open the stream and wait for its first response (errors surface there)."""
+        try:
+            stream = await self._prediction.stream_generate_content(
+                request=self.build_request(resource, request), retry=None, timeout=self._timeout
+            )
+            responses = aiter(stream)
+            try:
+                first = await anext(responses)
+            except StopAsyncIteration:
+                first = None
+        except Exception as exc:
+            raise self.map_error(exc, request.model) from None
+        return responses, first
+
+    async def iter_chunks(
+        self,
+        responses: AsyncIterator[v1.GenerateContentResponse],
+        first: v1.GenerateContentResponse | None,
+        model: str,
+    ) -> AsyncIterator[StreamChunk]:
+        got_text = False
+        if first is not None:
+            chunk = self._chunk(first, model, got_text)
+            got_text = got_text or bool(chunk.text)
+            yield chunk
+        try:
+            async for response in responses:
+                chunk = self._chunk(response, model, got_text)
+                got_text = got_text or bool(chunk.text)
+                yield chunk
+        except LLMHubError:
+            raise
+        except Exception as exc:
+            error = self.map_error(exc, model)
+            if isinstance(error, ProviderUnavailableError):
+                error = StreamInterruptedError(
+                    f"the stream broke off: {error.message}", provider=_PROVIDER, model=model
+                )
+            raise error from None
+
+    # -- listing -----------------------------------------------------------------------
+
+    async def list_gemini_models(self) -> list[str] | None:
+        """Gemini model ids from Model Garden, or `None` where listing is not allowed."""
+        from google.cloud import aiplatform_v1beta1 as v1beta1
+        from google.cloud.aiplatform_v1beta1.services.model_garden_service.transports import (
+            grpc_asyncio as garden_grpc,
+        )
+
+        if self._channel is not None:
+            garden = v1beta1.ModelGardenServiceAsyncClient(
+                transport=garden_grpc.ModelGardenServiceGrpcAsyncIOTransport(channel=self._channel)
+            )
+        else:
+            garden = v1beta1.ModelGardenServiceAsyncClient(client_options=self._options)
+        try:
+            pager = await garden.list_publisher_models(
+                parent="publishers/google", retry=None, timeout=self._timeout
+            )
+            names = [m.name.rsplit("/", 1)[-1] async for m in pager]
+        except (gexc.PermissionDenied, gexc.NotFound, gexc.MethodNotImplemented):
+            return None
+        except Exception as exc:
+            raise self.map_error(exc, None) from None
+        finally:
+            if self._channel is None:
+                await garden.transport.close()  # type: ignore[no-untyped-call]
+        return sorted({name for name in names if name.startswith("gemini-")})
+
+    # -- replies ------------------------------------------------------------------------
+
+    def to_reply(self, response: v1.GenerateContentResponse, model: str) -> Reply:
+        chunk = self._chunk(response, model, got_text=False)
+        if not chunk.text and not response.candidates:
+            raise ProviderUnavailableError("Vertex AI returned no candidates", provider=_PROVIDER)
+        return Reply(
+            text=chunk.text,
+            model=response.model_version or model,
+            provider=_PROVIDER,
+            finish_reason=chunk.finish_reason,
+            usage=chunk.usage or Usage(),
+            reasoning=chunk.reasoning or None,
+        )
+
+    def _chunk(
+        self, response: v1.GenerateContentResponse, model: str, got_text: bool
+    ) -> StreamChunk:
+        feedback = response.prompt_feedback
+        if feedback.block_reason:
+            reason = feedback.block_reason.name
+            detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
+            raise ContentBlockedError(
+                f"the prompt was blocked ({reason}){detail}", provider=_PROVIDER, model=model
+            )
+        text = reasoning = ""
+        finish: str | None = None
+        if response.candidates:
+            candidate = response.candidates[0]
+            for part in candidate.content.parts:
+                if part.thought:
+                    reasoning += part.text
+                else:
+                    text += part.text
+            name = candidate.finish_reason.name
+            if name in _BLOCKING_FINISH and not text and not got_text:
+                raise ContentBlockedError(
+                    f"the reply was withheld ({name})", provider=_PROVIDER, model=model
+                )
+            if name != "FINISH_REASON_UNSPECIFIED":
+                finish = name.lower()
+        usage = None
+        if "usage_metadata" in response:
+            meta = response.usage_metadata
+            usage = Usage(
+                prompt_tokens=meta.prompt_token_count,
+                completion_tokens=meta.candidates_token_count,
+                total_tokens=meta.total_token_count,
+                cached_tokens=meta.cached_content_token_count or None,
+                reasoning_tokens=meta.thoughts_token_count or None,
+            )
+        return StreamChunk(text=text, reasoning=reasoning, finish_reason=finish, usage=usage)
+
+    # -- errors ---------------------------------------------------------------------------
+
+    def map_error(self, exc: BaseException, model: str | None) -> LLMHubError:
+        """The `LLMHubError` for anything the SDK, gRPC or google-auth raised."""
+        if isinstance(exc, LLMHubError):
+            return exc
+        if isinstance(exc, grpc.RpcError) and not isinstance(exc, gexc.GoogleAPICallError):
+            exc = gexc.from_grpc_error(exc)  # type: ignore[no-untyped-call]
+        message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+        if self._api_key:
+            message = message.replace(self._api_key, "***")
+        where: dict[str, Any] = {"provider": _PROVIDER, "model": model}
+        if isinstance(exc, gexc.InvalidArgument | gexc.FailedPrecondition | gexc.OutOfRange):
+            return BadRequestError(f"request refused: {message}", **where)
+        if isinstance(exc, gexc.Unauthenticated | gexc.PermissionDenied | auth_exc.GoogleAuthError):
+            return AuthenticationError(f"credentials refused: {message}", **where)
+        if isinstance(exc, gexc.NotFound):
+            return ModelNotFoundError(f"model not found: {message}", **where)
+        if isinstance(exc, gexc.ResourceExhausted):
+            return RateLimitError(f"quota exhausted: {message}", **where)
+        if isinstance(exc, gexc.DeadlineExceeded | TimeoutError):
+            return ProviderTimeoutError(f"no answer in time: {message}", **where)
+        return ProviderUnavailableError(f"{type(exc).__name__}: {message}", **where)

@@ -1,0 +1,123 @@
+"""`GeminiProvider`: what it is, and the calls, with the SDK behind `_client`.
+
+Payload sent (`google.cloud.aiplatform.v1.GenerateContentRequest`):
+
+    model:              projects/{GEMINI_PROJECT}/locations/{GEMINI_LOCATION}/publishers/google/models/{model}
+    contents:           [Content(role="user"|"model", parts=[Part(text=…), Part(inline_data=Blob(mime_type, data))])]
+    system_instruction: Content(parts=[Part(text=system)])            when there is a system message
+    generation_config:  GenerationConfig(temperature, top_p, max_output_tokens, stop_sequences,
+                                         seed, response_mime_type="application/json")
+
+Reply: `candidates[0].content.parts[].text` (parts marked `thought` are kept
+apart as reasoning), `finish_reason`, `usage_metadata`. A prompt blocked by
+`prompt_feedback.block_reason`, or a candidate stopped for SAFETY and the like
+with no text, raises `ContentBlockedError` instead of returning an empty reply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk
+from llmhub._retry import with_retries
+
+if TYPE_CHECKING:
+    from ._client import GeminiClient
+
+__all__ = ["FALLBACK_MODELS", "GeminiProvider"]
+
+#: Shown when the caller may not list Vertex AI's publisher models.
+FALLBACK_MODELS = (
+    "gemini-2.5-pro",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-lite",
+    "gemini-2.0-flash",
+)
+
+
+class GeminiProvider(BaseProvider):
+    """Gemini models on Vertex AI, through `PredictionServiceAsyncClient`."""
+
+    name = "gemini"
+    supports_files = True
+    max_file_bytes = 15 * 1024 * 1024
+    accepted_mime_prefixes = ("image/", "application/pdf", "audio/", "video/", "text/")
+    docs_url = "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference"
+    env_vars = (
+        EnvVar("GEMINI_PROJECT", "Google Cloud project id", required=True),
+        EnvVar("GEMINI_LOCATION", "Vertex AI region", default="us-central1"),
+        EnvVar("GEMINI_KEY", "API key; without it, Application Default Credentials", secret=True),
+        EnvVar("GEMINI_ENDPOINT", "API endpoint; host:port of a plain-text gRPC server for tests"),
+    )
+    model_prefixes = ("gemini-",)
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(env)
+        self._client: GeminiClient | None = None
+        self.listing_note: str | None = None
+
+    @property
+    def location(self) -> str:
+        return self.setting("GEMINI_LOCATION") or "us-central1"
+
+    def model_resource(self, model: str) -> str:
+        """The full resource name Vertex AI expects for `model`."""
+        project = self.setting("GEMINI_PROJECT")
+        return f"projects/{project}/locations/{self.location}/publishers/google/models/{model}"
+
+    def _sdk(self) -> GeminiClient:
+        self.ensure_configured()
+        if self._client is None:
+            from ._client import GeminiClient  # imports google-cloud-aiplatform
+
+            key = self.secret("GEMINI_KEY")
+            self._client = GeminiClient(
+                location=self.location,
+                endpoint=self.setting("GEMINI_ENDPOINT"),
+                api_key=key.reveal() if key else None,
+                timeout=self.timeouts.total,
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def list_models(self) -> list[str]:
+        """Gemini chat models from Model Garden; a documented short list when the
+        caller may not list them (`listing_note` then says so)."""
+        client = self._sdk()
+        models = await client.list_gemini_models()
+        if models is None:
+            self.listing_note = (
+                "listing publisher models is not permitted here; showing the usual Gemini models"
+            )
+            return list(FALLBACK_MODELS)
+        self.listing_note = None
+        return models
+
+    async def generate(self, request: ChatRequest) -> Reply:
+        self.check_request(request)
+        client = self._sdk()
+        resource = self.model_resource(request.model)
+
+        async def call() -> Any:
+            return await client.generate(resource, request)
+
+        response = await with_retries(self.retry_policy, call)
+        return client.to_reply(response, request.model)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """Chunks as Vertex AI streams them; retried only until the first arrives."""
+        self.check_request(request)
+        client = self._sdk()
+        resource = self.model_resource(request.model)
+
+        async def start() -> tuple[Any, Any]:
+            return await client.start_stream(resource, request)
+
+        responses, first = await with_retries(self.retry_policy, start)
+        async for chunk in client.iter_chunks(responses, first, request.model):
+            yield chunk

@@ -1,0 +1,182 @@
+"""Every error a caller of llmhub can get, in one tree.
+
+    LLMHubError
+    ├── ConfigurationError            bad or missing settings
+    │   └── NotConfiguredError        a provider's credentials are missing (names the variable)
+    ├── PluginLoadError               a provider plugin failed to import or register (reported, skipped)
+    ├── StoreError                    the log store could not write or read
+    ├── InvalidRequestError           refused before anything was sent
+    │   ├── EmptyPromptError
+    │   ├── PromptTooLongError
+    │   ├── UnsupportedInputError     files for a provider without them, too large, wrong type
+    │   ├── UnknownProviderError      no installed provider by that name
+    │   └── ModelNotFoundError        no provider claims the model, or the provider answered 404
+    └── ProviderError                 the provider was reached and the call failed
+        ├── AuthenticationError       401/403: key wrong, expired or lacking permission
+        ├── InsufficientBalanceError  402: the account is out of credit
+        ├── RateLimitError            429; `retry_after` in seconds when the provider said
+        ├── BadRequestError           400/422: the provider refused the request's content
+        ├── ContentBlockedError       the provider's safety filter withheld the reply
+        ├── ProviderTimeoutError      no answer in time (also a TimeoutError)
+        ├── ProviderUnavailableError  5xx, refused or dropped connections
+        └── StreamInterruptedError    a stream broke or ended without its end marker
+
+Every instance carries `provider`, `model` and, once the service logged the
+request, `request_id`. Messages never contain secrets: providers build them from
+status codes and the provider's own error text, never from request headers.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ContentBlockedError",
+    "EmptyPromptError",
+    "InsufficientBalanceError",
+    "InvalidRequestError",
+    "LLMHubError",
+    "ModelNotFoundError",
+    "NotConfiguredError",
+    "PluginLoadError",
+    "PromptTooLongError",
+    "ProviderError",
+    "ProviderTimeoutError",
+    "ProviderUnavailableError",
+    "RateLimitError",
+    "StoreError",
+    "StreamInterruptedError",
+    "UnknownProviderError",
+    "UnsupportedInputError",
+]
+
+
+class LLMHubError(Exception):
+    """Base of every error llmhub raises."""
+
+    #: Whether sending the same request again may succeed (used by retries).
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.model = model
+        self.status_code = status_code
+        self.request_id: str | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.provider}: " if self.provider else ""
+        return f"{prefix}{self.message}"
+
+
+class ConfigurationError(LLMHubError):
+    """Settings are missing or invalid."""
+
+
+class NotConfiguredError(ConfigurationError):
+    """A provider is installed but the environment variables it needs are unset."""
+
+    def __init__(self, provider: str, missing: list[str]) -> None:
+        names = ", ".join(missing)
+        super().__init__(f"not configured: set {names}", provider=provider)
+        self.missing = missing
+
+
+class PluginLoadError(LLMHubError):
+    """A provider plugin could not be imported or registered; the others still work."""
+
+
+class StoreError(LLMHubError):
+    """The log store failed (disk full, file unreadable, database locked by another process)."""
+
+
+class InvalidRequestError(LLMHubError):
+    """The request was refused before anything was sent to a provider."""
+
+
+class EmptyPromptError(InvalidRequestError):
+    """The prompt is empty or only whitespace."""
+
+
+class PromptTooLongError(InvalidRequestError):
+    """The prompt is longer than the configured limit."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"prompt is {length} characters; the limit is {limit}")
+        self.length = length
+        self.limit = limit
+
+
+class UnsupportedInputError(InvalidRequestError):
+    """Files sent to a provider that takes none, or a file of the wrong type or size."""
+
+
+class UnknownProviderError(InvalidRequestError):
+    """No installed provider has that name."""
+
+
+class ModelNotFoundError(InvalidRequestError):
+    """No provider claims the model, or the provider does not know it (404)."""
+
+
+class ProviderError(LLMHubError):
+    """The provider was reached and the call failed."""
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (401/403)."""
+
+
+class InsufficientBalanceError(ProviderError):
+    """The provider account has run out of credit (402)."""
+
+
+class RateLimitError(ProviderError):
+    """Too many requests (429). `retry_after` is the wait in seconds the provider asked for."""
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        status_code: int | None = 429,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, status_code=status_code)
+        self.retry_after = retry_after
+
+
+class BadRequestError(ProviderError):
+    """The provider refused the request's content (400/422)."""
+
+
+class ContentBlockedError(ProviderError):
+    """The provider's safety filter withheld the reply."""
+
+
+class ProviderTimeoutError(ProviderError, TimeoutError):
+    """The provider did not answer in time."""
+
+    retryable = True
+
+
+class ProviderUnavailableError(ProviderError):
+    """The provider failed on its side (5xx) or could not be reached."""
+
+    retryable = True
+
+
+class StreamInterruptedError(ProviderError):
+    """A stream broke off or ended without its end marker; what arrived was yielded first."""

@@ -1,0 +1,179 @@
+"""The contract every provider plugin implements."""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ._exceptions import ConfigurationError, NotConfiguredError, UnsupportedInputError
+from ._retry import HttpTimeouts, RetryPolicy
+from ._types import ChatRequest, Reply, StreamChunk
+
+__all__ = ["BaseProvider", "EnvVar", "Secret"]
+
+
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """An environment variable a provider reads."""
+
+    name: str
+    description: str
+    required: bool = False
+    secret: bool = False
+    default: str | None = None
+
+
+class Secret:
+    """A credential that never shows itself in a repr, a log line or an f-string."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The value itself, for the one place that sends it (an HTTP header)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+class BaseProvider(ABC):
+    """An LLM provider: one instance per process, holding its pooled client.
+
+    Subclasses declare what they are with class attributes, so the registry can
+    list and route to them without constructing them or importing their SDK:
+
+    - `name`: the short name used in `provider/model` and in settings.
+    - `supports_files`: whether messages may carry attachments.
+    - `env_vars`: the variables read; `required` ones decide "configured".
+    - `model_prefixes`: the provider's naming rule, e.g. ``("gemini-",)``, used to
+      route a bare model name without asking the provider first.
+    - `max_file_bytes`: the largest attachment accepted (when `supports_files`).
+
+    A provider whose required variables are unset is still constructed; its
+    calls raise `NotConfiguredError` naming the variables. `timeouts` and
+    `retry_policy` come from `LLMHUB_TIMEOUT`, `LLMHUB_CONNECT_TIMEOUT`,
+    `LLMHUB_READ_TIMEOUT` and `LLMHUB_MAX_RETRIES`, and may be replaced. Methods raise only
+    `LLMHubError` subclasses, never an HTTP or gRPC library's own errors.
+    """
+
+    name: ClassVar[str]
+    supports_files: ClassVar[bool] = False
+    env_vars: ClassVar[tuple[EnvVar, ...]] = ()
+    model_prefixes: ClassVar[tuple[str, ...]] = ()
+    max_file_bytes: ClassVar[int] = 0
+    accepted_mime_prefixes: ClassVar[tuple[str, ...]] = ()
+    docs_url: ClassVar[str] = ""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        source = os.environ if env is None else env
+        values: dict[str, str] = {}
+        for var in self.env_vars:
+            value = source.get(var.name) or var.default
+            if value:
+                values[var.name] = value
+        self._settings = values
+        #: Set by `list_models()` when its answer needs a word of explanation.
+        self.listing_note: str | None = None
+        try:
+            self.timeouts = HttpTimeouts.from_env(source)
+            self.retry_policy = RetryPolicy.from_env(source)
+        except ValueError as exc:
+            raise ConfigurationError(f"invalid LLMHUB_* timeout or retry setting: {exc}") from exc
+
+    # -- configuration -------------------------------------------------------
+
+    @classmethod
+    def missing_env(cls, env: Mapping[str, str] | None = None) -> list[str]:
+        """Names of required variables unset in `env` (default: the process environment)."""
+        source = os.environ if env is None else env
+        return [
+            v.name for v in cls.env_vars if v.required and not (source.get(v.name) or v.default)
+        ]
+
+    @property
+    def configured(self) -> bool:
+        """Whether every required variable is set."""
+        return not self.missing_env(self._settings)
+
+    def setting(self, name: str) -> str | None:
+        """A non-secret setting's value (or its default)."""
+        return self._settings.get(name)
+
+    def secret(self, name: str) -> Secret | None:
+        """A secret setting, wrapped so it cannot leak through a repr."""
+        value = self._settings.get(name)
+        return Secret(value) if value else None
+
+    def ensure_configured(self) -> None:
+        """Raise `NotConfiguredError` naming what is missing."""
+        missing = self.missing_env(self._settings)
+        if missing:
+            raise NotConfiguredError(self.name, missing)
+
+    # -- routing ---------------------------------------------------------------
+
+    @classmethod
+    def claims_model(cls, model: str) -> bool:
+        """Whether this provider's naming rule covers `model`."""
+        return model.startswith(cls.model_prefixes) if cls.model_prefixes else False
+
+    def check_request(self, request: ChatRequest) -> None:
+        """Refuse attachments this provider cannot take, before anything is sent."""
+        for message in request.messages:
+            for attachment in message.attachments:
+                if not self.supports_files:
+                    raise UnsupportedInputError(
+                        "this provider takes no files; choose a model whose provider does",
+                        provider=self.name,
+                        model=request.model,
+                    )
+                if self.max_file_bytes and attachment.size > self.max_file_bytes:
+                    label = f"file {attachment.name}" if attachment.name else "the file"
+                    raise UnsupportedInputError(
+                        f"{label} is {attachment.size} bytes; the limit is {self.max_file_bytes}",
+                        provider=self.name,
+                        model=request.model,
+                    )
+                if self.accepted_mime_prefixes and not attachment.mime_type.startswith(
+                    self.accepted_mime_prefixes
+                ):
+                    raise UnsupportedInputError(
+                        f"files of type {attachment.mime_type} are not accepted",
+                        provider=self.name,
+                        model=request.model,
+                    )
+
+    # -- the calls ---------------------------------------------------------------
+
+    @abstractmethod
+    async def list_models(self) -> list[str]:
+        """The model ids this provider offers to these credentials."""
+
+    @abstractmethod
+    async def generate(self, request: ChatRequest) -> Reply:
+        """One whole reply."""
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """The reply in pieces, as they are generated."""
+
+    async def aclose(self) -> None:  # noqa: B027 - a provider without resources needs nothing
+        """Release the pooled client; the provider may be used again afterwards."""
+
+    def __repr__(self) -> str:
+        state = "configured" if self.configured else "not configured"
+        return f"<{type(self).__name__} {self.name!r} {state}>"

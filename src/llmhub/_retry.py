@@ -1,0 +1,95 @@
+"""When and how a failed provider call is tried again (tenacity).
+
+Retried: errors marked `retryable` (429, 5xx, timeouts, refused or dropped
+connections). Never retried: other 4xx, and a 429 whose `Retry-After` is longer
+than `max_retry_after` (the caller is better told at once than kept waiting).
+Waits: the provider's `Retry-After` when it gave one, else exponential backoff
+with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from ._exceptions import LLMHubError, RateLimitError
+
+__all__ = ["HttpTimeouts", "RetryPolicy", "with_retries"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Attempts and waits; read from `LLMHUB_MAX_RETRIES` by `from_env`."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 30.0
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:
+        retries = env.get("LLMHUB_MAX_RETRIES")
+        return cls(attempts=1 + int(retries)) if retries else cls()
+
+    def should_retry(self, exc: BaseException) -> bool:
+        if not isinstance(exc, LLMHubError) or not exc.retryable:
+            return False
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after <= self.max_retry_after
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTimeouts:
+    """Seconds: to connect, between two reads, and for a whole call (streams included)."""
+
+    connect: float = 10.0
+    read: float = 120.0
+    total: float = 600.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> HttpTimeouts:
+        default = cls()
+        return cls(
+            connect=float(env.get("LLMHUB_CONNECT_TIMEOUT") or default.connect),
+            read=float(env.get("LLMHUB_READ_TIMEOUT") or default.read),
+            total=float(env.get("LLMHUB_TIMEOUT") or default.total),
+        )
+
+
+async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
+    """`await call()`, tried again per `policy`; the last error is raised as it was."""
+    from tenacity import (
+        AsyncRetrying,
+        RetryCallState,
+        retry_if_exception,
+        stop_after_attempt,
+        wait_exponential_jitter,
+    )
+
+    backoff = wait_exponential_jitter(
+        multiplier=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay
+    )
+
+    def wait(state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            return exc.retry_after
+        return float(backoff(state))
+
+    retrying = AsyncRetrying(
+        stop=stop_after_attempt(max(1, policy.attempts)),
+        wait=wait,
+        retry=retry_if_exception(policy.should_retry),
+        sleep=policy.sleep,
+        reraise=True,
+    )
+    async for attempt in retrying:
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover

@@ -1,0 +1,96 @@
+"""The provider-neutral values that cross the provider boundary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Attachment",
+    "ChatRequest",
+    "GenerationOptions",
+    "Message",
+    "Reply",
+    "Role",
+    "StreamChunk",
+    "Usage",
+]
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a message: an image, a PDF, audio."""
+
+    data: bytes = field(repr=False)
+    mime_type: str
+    name: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Size in bytes."""
+        return len(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One turn of a conversation."""
+
+    role: Role
+    content: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class GenerationOptions:
+    """Sampling options common to the providers; `None` leaves the provider's default."""
+
+    temperature: float | None = None
+    top_p: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    json_mode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """What a provider is asked: a model, the messages, the options."""
+
+    model: str
+    messages: tuple[Message, ...]
+    options: GenerationOptions = GenerationOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts as the provider reported them; `None` where it did not."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cached_tokens: int | None = None
+    reasoning_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A whole answer. `reasoning` holds a reasoning model's thoughts, never mixed into `text`."""
+
+    text: str
+    model: str
+    provider: str
+    finish_reason: str | None = None
+    usage: Usage = Usage()
+    reasoning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamChunk:
+    """One piece of a streamed answer. The last pieces carry `finish_reason` and `usage`."""
+
+    text: str = ""
+    reasoning: str = ""
+    finish_reason: str | None = None
+    usage: Usage | None = None

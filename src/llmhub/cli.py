@@ -1,0 +1,158 @@
+"""The `llmhub` command: providers, models, chat, logs.
+
+Exit codes: 0 done; 1 a provider or the store failed; 2 bad input or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import TextIO
+
+from ._exceptions import ConfigurationError, InvalidRequestError, LLMHubError
+from ._registry import ProviderRegistry
+from ._service import Hub
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmhub", description="One async API over many LLM providers, every exchange logged."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("providers", help="installed provider plugins and what each needs")
+    models = commands.add_parser("models", help="every configured provider's models")
+    models.add_argument("--json", action="store_true", help="print JSON")
+    chat = commands.add_parser("chat", help="ask a model; the reply is streamed to stdout")
+    chat.add_argument("prompt", nargs="?", help="the prompt (default: read standard input)")
+    chat.add_argument("-m", "--model", help="model, or provider/model (default: configured)")
+    chat.add_argument("--chat-id", help="continue this conversation (default: a new one)")
+    chat.add_argument("-s", "--system", help="system prompt")
+    chat.add_argument("--no-stream", action="store_true", help="print the reply when complete")
+    logs = commands.add_parser("logs", help="recent exchanges from the store")
+    logs.add_argument("-n", "--count", type=int, default=10, help="how many (default 10)")
+    logs.add_argument("--chat-id", help="only this conversation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `llmhub` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "providers":
+            return _providers(sys.stdout)
+        return asyncio.run(_run(args, sys.stdout))
+    except (InvalidRequestError, ConfigurationError) as exc:
+        print(f"llmhub: error: {exc}", file=sys.stderr)
+        return 2
+    except LLMHubError as exc:
+        print(f"llmhub: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _providers(out: TextIO) -> int:
+    from ._settings import load_environment
+
+    registry = ProviderRegistry(load_environment())
+    infos = registry.info()
+    if not infos and not registry.failures:
+        print('no provider plugins installed; try: pip install "llmhub[all]"', file=out)
+    for info in infos:
+        version = f"{info.distribution} {info.version}" if info.distribution else "(not packaged)"
+        state = (
+            "configured"
+            if info.configured
+            else f"not configured: set {', '.join(info.missing_env)}"
+        )
+        files = "files" if info.supports_files else "text only"
+        print(f"{info.name:<10} {version:<24} {files:<10} {state}", file=out)
+        print(f"{'':<10} reads: {', '.join(info.env_vars)}", file=out)
+    for label, failure in sorted(registry.failures.items()):
+        print(f"{label:<10} FAILED TO LOAD: {failure}", file=out)
+    return 0
+
+
+async def _run(args: argparse.Namespace, out: TextIO) -> int:
+    hub = await Hub.open()
+    try:
+        if args.command == "models":
+            return await _models(hub, out, as_json=args.json)
+        if args.command == "chat":
+            return await _chat(hub, args, out)
+        return await _logs(hub, args, out)
+    finally:
+        await hub.aclose()
+
+
+async def _models(hub: Hub, out: TextIO, *, as_json: bool) -> int:
+    catalog = await hub.list_models()
+    if as_json:
+        payload = {
+            "models": {p: list(m) for p, m in catalog.by_provider.items()},
+            "errors": {p: str(e) for p, e in catalog.errors.items()},
+            "notes": dict(catalog.notes),
+        }
+        print(json.dumps(payload, indent=2), file=out)
+    else:
+        for provider, models in catalog.by_provider.items():
+            print(f"{provider}:", file=out)
+            for model in models:
+                print(f"  {provider}/{model}", file=out)
+        for provider, note in catalog.notes.items():
+            print(f"{provider}: note: {note}", file=sys.stderr)
+        for provider, error in catalog.errors.items():
+            print(f"{provider}: unavailable ({error})", file=sys.stderr)
+    return 0 if catalog.by_provider or not catalog.errors else 1
+
+
+async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
+    prompt = args.prompt if args.prompt is not None else sys.stdin.read()
+    chat_id = args.chat_id or f"cli-{uuid.uuid4().hex[:12]}"
+    if args.no_stream:
+        text = await hub.generate_reply(chat_id, prompt, args.model, system=args.system)
+        print(text, file=out)
+        return 0
+    async with hub.stream_reply(chat_id, prompt, args.model, system=args.system) as stream:
+        async for piece in stream:
+            out.write(piece)
+            out.flush()
+    out.write("\n")
+    if not args.chat_id:
+        print(f"(continue with --chat-id {chat_id})", file=sys.stderr)
+    return 0
+
+
+async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
+    for row in await hub.store.recent_exchanges(args.count, args.chat_id):
+        when = dt.datetime.fromtimestamp(row.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        status = row.status or "pending"
+        latency = f"{row.latency_ms:.0f} ms" if row.latency_ms is not None else "-"
+        tokens = f"{row.total_tokens} tok" if row.total_tokens is not None else ""
+        print(
+            f"{when}  {row.request_id[:8]}  chat {row.chat_id}  {row.provider}/{row.model}"
+            f"  {status}  {latency}  {tokens}".rstrip(),
+            file=out,
+        )
+        print(f"  > {_clip(row.prompt)}", file=out)
+        if row.text:
+            print(f"  < {_clip(row.text)}", file=out)
+        if row.error_type:
+            print(f"  ! {row.error_type}", file=out)
+    return 0
+
+
+def _clip(text: str, limit: int = 100) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

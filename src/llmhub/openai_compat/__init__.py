@@ -1,0 +1,19 @@
+"""The shared client of OpenAI-style chat APIs (Mistral, DeepSeek, and any other)."""
+
+from __future__ import annotations
+
+from ._errors import error_from_status, message_from_body, parse_retry_after
+from ._provider import OpenAICompatibleProvider
+from ._wire import Dialect, build_body, parse_chunk, parse_reply, parse_usage
+
+__all__ = [
+    "Dialect",
+    "OpenAICompatibleProvider",
+    "build_body",
+    "error_from_status",
+    "message_from_body",
+    "parse_chunk",
+    "parse_reply",
+    "parse_retry_after",
+    "parse_usage",
+]

@@ -1,0 +1,284 @@
+"""One client for every API that speaks OpenAI's chat-completions dialect.
+
+A plugin subclasses `OpenAICompatibleProvider` and declares only what is its
+own: name, endpoint and key variables, paths, naming rule, `Dialect`.
+
+The client: one pooled `httpx.AsyncClient` per provider instance, on
+httpx-aiohttp's `AiohttpTransport` (httpx's API, aiohttp's connection pool:
+httpcore's pool costs about 9x more client CPU per request at concurrency 50,
+see the README's Performance section). SSE is parsed by httpx-sse, retries are
+tenacity's (see `llmhub._retry`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .._exceptions import (
+    LLMHubError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    StreamInterruptedError,
+)
+from .._provider import BaseProvider
+from .._retry import with_retries
+from .._types import ChatRequest, Reply, StreamChunk
+from ._errors import error_from_status, message_from_body, scrub
+from ._wire import Dialect, build_body, parse_chunk, parse_reply
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["OpenAICompatibleProvider"]
+
+JSON = dict[str, Any]
+
+
+class OpenAICompatibleProvider(BaseProvider):
+    """Base of providers on the OpenAI chat-completions API (Mistral, DeepSeek, …)."""
+
+    default_endpoint: ClassVar[str]
+    api_key_var: ClassVar[str]
+    endpoint_var: ClassVar[str]
+    models_path: ClassVar[str] = "/v1/models"
+    chat_path: ClassVar[str] = "/v1/chat/completions"
+    dialect: ClassVar[Dialect] = Dialect()
+    max_connections: ClassVar[int] = 200
+
+    def __init__(self, env: Any = None) -> None:
+        super().__init__(env)
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def endpoint(self) -> str:
+        """The API's base URL (`<PROVIDER>_ENDPOINT`, else the public one)."""
+        return (self.setting(self.endpoint_var) or self.default_endpoint).rstrip("/")
+
+    def _key(self) -> str | None:
+        secret = self.secret(self.api_key_var)
+        return secret.reveal() if secret else None
+
+    def _http(self) -> httpx.AsyncClient:
+        self.ensure_configured()
+        if self._client is None or self._client.is_closed:
+            import httpx
+            from httpx_aiohttp import AiohttpTransport
+
+            limits = httpx.Limits(
+                max_connections=self.max_connections,
+                max_keepalive_connections=self.max_connections,
+                keepalive_expiry=30.0,
+            )
+            self._client = httpx.AsyncClient(
+                base_url=self.endpoint,
+                transport=AiohttpTransport(limits=limits),
+                timeout=httpx.Timeout(
+                    self.timeouts.read, connect=self.timeouts.connect, pool=self.timeouts.connect
+                ),
+                headers={
+                    "Authorization": f"Bearer {self._key()}",
+                    "Accept": "application/json",
+                    "User-Agent": "llmhub/0.1",
+                },
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    # -- listing -------------------------------------------------------------------
+
+    async def list_models(self) -> list[str]:
+        """`GET {models_path}`: the ids in `data`, deduplicated, in the API's order."""
+        data = await with_retries(self.retry_policy, lambda: self._get_json(self.models_path))
+        items = data.get("data") if isinstance(data, dict) else None
+        ids = [item["id"] for item in items or [] if isinstance(item, dict) and "id" in item]
+        return list(dict.fromkeys(ids))
+
+    async def _get_json(self, path: str) -> JSON:
+        client = self._http()
+        try:
+            response = await client.get(path)
+            body = await response.aread()
+        except Exception as exc:
+            raise self._transport_error(exc, model=None) from None
+        return self._json_or_error(response, body, model=None)
+
+    # -- generation ------------------------------------------------------------------
+
+    async def generate(self, request: ChatRequest) -> Reply:
+        """`POST {chat_path}` without streaming; the whole reply."""
+        self.check_request(request)
+        body = build_body(request, self.dialect, stream=False)
+        data = await with_retries(self.retry_policy, lambda: self._post_json(body, request.model))
+        return parse_reply(data, provider=self.name, model=request.model)
+
+    async def _post_json(self, body: JSON, model: str) -> JSON:
+        import asyncio
+
+        client = self._http()
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                response = await client.post(self.chat_path, json=body)
+                raw = await response.aread()
+        except Exception as exc:
+            raise self._transport_error(exc, model=model) from None
+        return self._json_or_error(response, raw, model=model)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        """`POST {chat_path}` with `stream: true`; chunks as the SSE events arrive.
+
+        Retried only until the response starts. `: keep-alive` comments are
+        skipped by the SSE parser; `data: [DONE]` ends the stream; a stream
+        that stops without it raises `StreamInterruptedError` after what came.
+        """
+        from httpx_sse import EventSource
+
+        self.check_request(request)
+        body = build_body(request, self.dialect, stream=True)
+        deadline = time.monotonic() + self.timeouts.total
+        response = await with_retries(
+            self.retry_policy, lambda: self._open_stream(body, request.model)
+        )
+        try:
+            finished = False
+            try:
+                async for event in EventSource(response).aiter_sse():
+                    if event.data == "[DONE]":
+                        finished = True
+                        break
+                    if not event.data:
+                        continue
+                    chunk = self._decode_event(event.data, request.model)
+                    yield chunk
+                    if time.monotonic() > deadline:
+                        raise ProviderTimeoutError(
+                            f"the stream took over {self.timeouts.total:g} s",
+                            provider=self.name,
+                            model=request.model,
+                        )
+            except LLMHubError:
+                raise
+            except Exception as exc:
+                raise self._stream_error(exc, request.model) from None
+            if not finished:
+                raise StreamInterruptedError(
+                    "the stream ended without its [DONE] marker",
+                    provider=self.name,
+                    model=request.model,
+                )
+        finally:
+            await response.aclose()
+
+    async def _open_stream(self, body: JSON, model: str) -> httpx.Response:
+        client = self._http()
+        try:
+            request = client.build_request("POST", self.chat_path, json=body)
+            request.headers["Accept"] = "text/event-stream"
+            response = await client.send(request, stream=True)
+        except Exception as exc:
+            raise self._transport_error(exc, model=model) from None
+        if response.status_code >= 400:
+            try:
+                raw = await response.aread()
+            except Exception:
+                raw = b""
+            finally:
+                await response.aclose()
+            raise self._status_error(response, raw, model)
+        return response
+
+    def _decode_event(self, data: str, model: str) -> StreamChunk:
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise StreamInterruptedError(
+                f"the stream sent something that is not JSON: {data[:80]!r}",
+                provider=self.name,
+                model=model,
+            ) from None
+        if isinstance(payload, dict) and payload.get("error"):
+            # An error reported inside a 200 stream (both APIs may do this when overloaded).
+            raise ProviderUnavailableError(
+                f"the provider reported an error mid-stream: {message_from_body(data)}",
+                provider=self.name,
+                model=model,
+            )
+        return parse_chunk(payload if isinstance(payload, dict) else {})
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def _json_or_error(self, response: httpx.Response, raw: bytes, *, model: str | None) -> JSON:
+        if response.status_code >= 400:
+            raise self._status_error(response, raw, model)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ProviderUnavailableError(
+                f"the provider answered {response.status_code} with a body that is not JSON",
+                provider=self.name,
+                model=model,
+            ) from None
+        if not isinstance(data, dict):
+            raise ProviderUnavailableError(
+                "the provider answered with JSON that is not an object",
+                provider=self.name,
+                model=model,
+            )
+        return data
+
+    def _status_error(self, response: httpx.Response, raw: bytes, model: str | None) -> LLMHubError:
+        return error_from_status(
+            response.status_code,
+            raw.decode("utf-8", "replace"),
+            response.headers,
+            provider=self.name,
+            model=model,
+            secret=self._key(),
+        )
+
+    def _transport_error(self, exc: Exception, *, model: str | None) -> LLMHubError:
+        """A failure before any response: timeouts, refused or dropped connections."""
+        import httpx
+
+        if isinstance(exc, LLMHubError):
+            return exc
+        detail = scrub(str(exc), self._key()) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return ProviderUnavailableError(
+                f"cannot connect to {self.endpoint}: {detail}", provider=self.name, model=model
+            )
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            return ProviderTimeoutError(
+                f"no answer in time ({type(exc).__name__})", provider=self.name, model=model
+            )
+        if isinstance(exc, httpx.HTTPError | OSError):
+            return ProviderUnavailableError(
+                f"connection failed: {type(exc).__name__}: {detail}",
+                provider=self.name,
+                model=model,
+            )
+        return ProviderUnavailableError(
+            f"unexpected {type(exc).__name__} talking to the provider",
+            provider=self.name,
+            model=model,
+        )
+
+    def _stream_error(self, exc: Exception, model: str) -> LLMHubError:
+        """A failure after the stream started: the connection broke or went silent."""
+        import httpx
+
+        if isinstance(exc, httpx.ReadTimeout | TimeoutError):
+            return ProviderTimeoutError(
+                f"the stream went silent for over {self.timeouts.read:g} s",
+                provider=self.name,
+                model=model,
+            )
+        return StreamInterruptedError(
+            f"the stream broke off: {type(exc).__name__}", provider=self.name, model=model
+        )

@@ -1,0 +1,107 @@
+"""The rows the store keeps, as values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "ContextInfo",
+    "Exchange",
+    "ProviderStats",
+    "RequestRecord",
+    "ResponseRecord",
+    "ResponseStatus",
+    "Turn",
+    "UserRecord",
+    "UserStatus",
+]
+
+ResponseStatus = Literal["ok", "error", "cancelled"]
+UserStatus = Literal["pending", "approved", "denied"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    """A request, logged before it is sent."""
+
+    id: str
+    chat_id: str
+    provider: str
+    model: str
+    prompt: str
+    created_at: float
+    user_id: int | None = None
+    context_turns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseRecord:
+    """The outcome of a request: the reply, or what arrived and the error."""
+
+    request_id: str
+    status: ResponseStatus
+    text: str
+    created_at: float
+    latency_ms: float
+    finish_reason: str | None = None
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One earlier exchange of a chat, sent again as context."""
+
+    prompt: str
+    reply: str
+
+
+@dataclass(frozen=True, slots=True)
+class ContextInfo:
+    """What the next request of a chat will carry."""
+
+    turns: int
+    chars: int
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """A request joined with its response, for `llmhub logs`."""
+
+    request_id: str
+    chat_id: str
+    provider: str
+    model: str
+    prompt: str
+    created_at: float
+    status: str | None
+    text: str | None
+    latency_ms: float | None
+    total_tokens: int | None
+    error_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A person who talked to the bot, and whether they may."""
+
+    id: int
+    status: UserStatus
+    username: str | None = None
+    full_name: str | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderStats:
+    """Totals of one provider over a period."""
+
+    provider: str
+    requests: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int

@@ -1,0 +1,34 @@
+"""Every test runs in its own empty directory with no provider keys set.
+
+So no test reads the developer's `.env`, writes `llmhub.db` into the checkout,
+or reaches a real provider with a real key.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+import llmhub
+
+_PREFIXES = ("LLMHUB_", "MISTRAL_", "DIPSEEK_", "GEMINI_", "TELEGRAM_", "FAKE_")
+_NAMES = {"ADMIN_IDS", "ALLOWED_USER_IDS", "WEBHOOK_URL", "GOOGLE_APPLICATION_CREDENTIALS"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for name in list(os.environ):
+        if name.startswith(_PREFIXES) or name in _NAMES:
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("LLMHUB_DATABASE_URL", f"sqlite:///{tmp_path / 'llmhub.db'}")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+async def _close_default_hub() -> AsyncIterator[None]:
+    yield
+    await llmhub.close_default_hub()

@@ -1,0 +1,48 @@
+"""`import llmhub` and discovery stay light: no SDK, no HTTP client, no pydantic."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = (
+    "aiogram",
+    "google.cloud.aiplatform",
+    "google.api_core",
+    "grpc",
+    "httpx",
+    "aiohttp",
+    "pydantic",
+)
+
+
+def _modules_after(code: str) -> set[str]:
+    script = f"import json, sys\n{code}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _heavy(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.startswith(HEAVY)}
+
+
+def test_import_llmhub_loads_nothing_heavy() -> None:
+    assert _heavy(_modules_after("import llmhub")) == set()
+
+
+def test_discovery_loads_no_provider_sdk() -> None:
+    modules = _modules_after(
+        "import llmhub\nnames = llmhub.ProviderRegistry().names()\n"
+        "assert names == ['dipseek', 'gemini', 'mistral'], names"
+    )
+    assert _heavy(modules) == set()
+    assert {"llmhub_gemini", "llmhub_mistral", "llmhub_dipseek"} <= modules
+
+
+def test_gemini_sdk_is_loaded_on_first_use() -> None:
+    modules = _modules_after(
+        "import llmhub\nr = llmhub.ProviderRegistry({'GEMINI_PROJECT': 'p', 'GEMINI_KEY': 'k'})\n"
+        "r.get('gemini')._sdk()"
+    )
+    assert "google.cloud.aiplatform_v1" in modules

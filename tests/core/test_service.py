@@ -1,0 +1,158 @@
+"""`Hub.generate_reply` and its streaming twin: validation, context, logging."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from llmhub import (
+    Attachment,
+    EmptyPromptError,
+    GenerationOptions,
+    ModelNotFoundError,
+    PromptTooLongError,
+    ProviderUnavailableError,
+    StreamInterruptedError,
+    UnsupportedInputError,
+)
+from llmhub._settings import HubSettings
+from tests.fakes.providers import open_hub
+
+
+def _rows(db: Path) -> list[tuple[str, str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT q.prompt, r.status, r.text FROM requests q"
+            " LEFT JOIN responses r ON r.request_id = q.id ORDER BY q.rowid"
+        ).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("prompt", "kwargs", "error"),
+    [
+        ("   ", {}, EmptyPromptError),
+        ("x" * 101, {}, PromptTooLongError),
+        ("hi", {"model": "nobody-knows"}, ModelNotFoundError),
+        ("hi", {"attachments": [Attachment(b"x" * 2000, "image/png")]}, UnsupportedInputError),
+        ("hi", {"attachments": [Attachment(b"%PDF", "application/pdf")]}, UnsupportedInputError),
+    ],
+)
+async def test_bad_input_is_refused_and_nothing_sent_or_logged(
+    tmp_path: Path, prompt: str, kwargs: dict[str, object], error: type[Exception]
+) -> None:
+    settings = HubSettings(_env_file=None, default_model="fake-small", max_prompt_chars=100)
+    hub, provider = await open_hub(str(tmp_path / "v.db"), settings=settings)
+    try:
+        with pytest.raises(error):
+            await hub.generate_reply(1, prompt, **kwargs)  # type: ignore[arg-type]
+    finally:
+        await hub.aclose()
+    assert provider.requests == []
+    assert _rows(tmp_path / "v.db") == []
+
+
+async def test_earlier_turns_are_sent_as_context_until_reset(tmp_path: Path) -> None:
+    hub, provider = await open_hub(str(tmp_path / "c.db"))
+    try:
+        await hub.generate_reply(1, "first")
+        await hub.generate_reply(2, "other chat")
+        await hub.generate_reply(1, "second", system="be brief")
+        sent = provider.requests[-1].messages
+        assert [(m.role, m.content) for m in sent] == [
+            ("system", "be brief"),
+            ("user", "first"),
+            ("assistant", "echo: first"),
+            ("user", "second"),
+        ]
+        assert (await hub.context_info(1)).turns == 2
+        await hub.reset_context(1)
+        assert (await hub.context_info(1)).turns == 0
+        await hub.generate_reply(1, "third")
+        assert [m.content for m in provider.requests[-1].messages] == ["third"]
+    finally:
+        await hub.aclose()
+
+
+async def test_context_is_bounded_by_turns_and_characters(tmp_path: Path) -> None:
+    settings = HubSettings(
+        _env_file=None, default_model="fake-small", context_turns=3, context_chars=40
+    )
+    hub, provider = await open_hub(str(tmp_path / "b.db"), settings=settings)
+    try:
+        for i in range(6):
+            await hub.generate_reply(1, f"turn {i}")  # each turn: 6 + 12 characters
+        sent = [m.content for m in provider.requests[-1].messages]
+    finally:
+        await hub.aclose()
+    assert sent[-1] == "turn 5"
+    assert len(sent) == 5  # two earlier turns fit in 40 characters, plus the prompt
+    assert sent[:4] == ["turn 3", "echo: turn 3", "turn 4", "echo: turn 4"]
+
+
+async def test_the_chat_model_then_the_default_is_used(tmp_path: Path) -> None:
+    hub, provider = await open_hub(str(tmp_path / "m.db"))
+    try:
+        await hub.generate_reply(1, "a")
+        assert provider.requests[-1].model == "fake-small"
+        await hub.set_chat_model(1, "fake/fake-large")
+        await hub.generate_reply(1, "b", options=GenerationOptions(temperature=0.2))
+        assert provider.requests[-1].model == "fake-large"
+        assert provider.requests[-1].options.temperature == 0.2
+        with pytest.raises(ModelNotFoundError):
+            await hub.set_chat_model(1, "nobody-knows")
+    finally:
+        await hub.aclose()
+
+
+async def test_an_unexpected_provider_exception_becomes_an_llmhub_error(tmp_path: Path) -> None:
+    hub, provider = await open_hub(str(tmp_path / "u.db"))
+    provider.error = KeyError("bug")
+    try:
+        with pytest.raises(ProviderUnavailableError, match="unexpected KeyError"):
+            await hub.generate_reply(1, "hi")
+    finally:
+        await hub.aclose()
+    assert _rows(tmp_path / "u.db") == [("hi", "error", "")]
+
+
+async def test_a_stream_is_logged_whole_at_the_end(tmp_path: Path) -> None:
+    hub, _ = await open_hub(str(tmp_path / "s.db"))
+    try:
+        async with hub.stream_reply(1, "one two three") as stream:
+            pieces = [piece async for piece in stream]
+    finally:
+        await hub.aclose()
+    assert "".join(pieces) == "echo: one two three"
+    assert len(pieces) == 4
+    assert stream.reply is not None
+    assert stream.reply.usage.total_tokens == 3
+    assert _rows(tmp_path / "s.db") == [("one two three", "ok", "echo: one two three")]
+
+
+async def test_a_stream_stopped_early_logs_what_arrived_as_cancelled(tmp_path: Path) -> None:
+    hub, _ = await open_hub(str(tmp_path / "e.db"))
+    try:
+        async with hub.stream_reply(1, "one two three") as stream:
+            async for _ in stream:
+                break
+    finally:
+        await hub.aclose()
+    assert _rows(tmp_path / "e.db") == [("one two three", "cancelled", "echo:")]
+
+
+async def test_a_broken_stream_logs_the_partial_text_and_the_error(tmp_path: Path) -> None:
+    hub, provider = await open_hub(str(tmp_path / "x.db"))
+    provider.chunks = ["Hello", "wor"]
+    provider.fail_after_chunks = StreamInterruptedError("cut", provider="fake")
+    received: list[str] = []
+    try:
+        with pytest.raises(StreamInterruptedError) as info:
+            async for piece in hub.stream_reply(1, "hi"):
+                received.append(piece)
+    finally:
+        await hub.aclose()
+    assert received == ["Hello", " wor"]
+    assert info.value.request_id is not None
+    assert _rows(tmp_path / "x.db") == [("hi", "error", "Hello wor")]

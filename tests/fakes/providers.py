@@ -1,0 +1,96 @@
+"""An in-process provider whose answers a test scripts, and a plugin offering it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from types import SimpleNamespace
+from typing import ClassVar
+
+from llmhub import (
+    BaseProvider,
+    ChatRequest,
+    EnvVar,
+    Hub,
+    ProviderRegistry,
+    Reply,
+    StreamChunk,
+    Usage,
+    hookimpl,
+)
+from llmhub._settings import HubSettings
+from llmhub.store import SQLiteStore
+
+
+class ScriptedProvider(BaseProvider):
+    """Answers "echo: <last prompt>" unless a test sets `reply`, `error` or `chunks`."""
+
+    name = "fake"
+    supports_files = True
+    max_file_bytes = 1024
+    accepted_mime_prefixes = ("image/",)
+    env_vars = (EnvVar("FAKE_API_KEY", "key", required=False, secret=True),)
+    model_prefixes = ("fake-",)
+    models: ClassVar[list[str]] = ["fake-small", "fake-large"]
+
+    def __init__(self, env: object = None) -> None:
+        super().__init__({})
+        self.requests: list[ChatRequest] = []
+        self.reply: Callable[[ChatRequest], str] | None = None
+        self.error: BaseException | None = None
+        self.chunks: list[str] | None = None
+        self.fail_after_chunks: BaseException | None = None
+        self.gate: asyncio.Event | None = None
+
+    async def list_models(self) -> list[str]:
+        return list(self.models)
+
+    def _text(self, request: ChatRequest) -> str:
+        if self.reply is not None:
+            return self.reply(request)
+        return f"echo: {request.messages[-1].content}"
+
+    async def generate(self, request: ChatRequest) -> Reply:
+        self.requests.append(request)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.error is not None:
+            raise self.error
+        usage = Usage(prompt_tokens=3, completion_tokens=2, total_tokens=5)
+        return Reply(self._text(request), request.model, self.name, "stop", usage)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        self.requests.append(request)
+        if self.error is not None:
+            raise self.error
+        pieces = self.chunks if self.chunks is not None else self._text(request).split(" ")
+        for i, piece in enumerate(pieces):
+            yield StreamChunk(text=piece if i == 0 else " " + piece)
+            if self.gate is not None:
+                await self.gate.wait()
+        if self.fail_after_chunks is not None:
+            raise self.fail_after_chunks
+        yield StreamChunk(finish_reason="stop", usage=Usage(1, 2, 3))
+
+
+def plugin_offering(*classes: type[BaseProvider]) -> SimpleNamespace:
+    """A hook implementation object, as a plugin module would be."""
+
+    @hookimpl
+    def llmhub_providers() -> list[type[BaseProvider]]:
+        return list(classes)
+
+    return SimpleNamespace(llmhub_providers=llmhub_providers, __name__="fake_plugin")
+
+
+async def open_hub(
+    db_path: str = ":memory:", *, settings: HubSettings | None = None
+) -> tuple[Hub, ScriptedProvider]:
+    """A hub over the scripted provider and a SQLite store."""
+    registry = ProviderRegistry({}, plugins=[plugin_offering(ScriptedProvider)])
+    provider = registry.get("fake")
+    assert isinstance(provider, ScriptedProvider)
+    store = SQLiteStore(db_path)
+    await store.open()
+    hub = Hub(registry, store, settings or HubSettings(_env_file=None, default_model="fake-small"))
+    return hub, provider
