@@ -1,0 +1,226 @@
+"""A local server speaking the OpenAI chat-completions wire format (JSON and SSE).
+
+Mistral's and DeepSeek's paths both work (`/v1/...` and bare). By default it
+answers "echo: <last user message>"; a test queues `Behaviour`s to script the
+next requests (error statuses, keep-alive comments, reasoning, a stream cut
+mid-way, a server that never answers). It records what it received.
+
+Run it by hand to try llmhub offline:
+
+    python -m tests.fakes.openai_server --port 8089
+    MISTRAL_API_KEY=x MISTRAL_ENDPOINT=http://127.0.0.1:8089 llmhub chat -m mistral-small-latest "hi"
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+MODELS = ["mistral-small-latest", "mistral-large-latest", "deepseek-chat", "deepseek-reasoner"]
+
+
+@dataclass
+class Behaviour:
+    """How to answer one request."""
+
+    status: int = 200
+    body: Any = None  # JSON (or str) for an error status
+    headers: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # the reply; default "echo: <prompt>"
+    reasoning: str | None = None  # sent as reasoning_content first
+    keepalive: int = 0  # ": keep-alive" comments before the first chunk
+    cut_after: int | None = None  # stream: drop the connection after N chunks
+    no_done: bool = False  # stream: end cleanly but without [DONE]
+    hang: bool = False  # never answer
+    error_event: bool = False  # stream: an {"error": …} event after the first chunk
+
+
+class FakeOpenAIServer:
+    """`async with FakeOpenAIServer() as server:` then `server.url`."""
+
+    def __init__(self, *, api_key: str | None = None, port: int = 0) -> None:
+        self.api_key = api_key
+        self.port = port
+        self.queue: deque[Behaviour] = deque()
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self._runner: web.AppRunner | None = None
+        self._release = asyncio.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def then(self, *behaviours: Behaviour) -> None:
+        """Queue behaviours for the next requests (then back to the default)."""
+        self.queue.extend(behaviours)
+
+    async def __aenter__(self) -> FakeOpenAIServer:
+        app = web.Application()
+        for prefix in ("", "/v1"):
+            app.router.add_get(f"{prefix}/models", self._models)
+            app.router.add_post(f"{prefix}/chat/completions", self._chat)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._release.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- handlers -------------------------------------------------------------------
+
+    def _next(self) -> Behaviour:
+        return self.queue.popleft() if self.queue else Behaviour()
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        if self.api_key and request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return web.json_response(
+                {"error": {"message": "Incorrect API key provided", "type": "auth"}}, status=401
+            )
+        return None
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        self.headers.append(dict(request.headers))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        behaviour = self._next()
+        if behaviour.status != 200:
+            return self._error(behaviour)
+        data = [{"id": m, "object": "model"} for m in [*MODELS, MODELS[0]]]  # one duplicate
+        return web.json_response({"object": "list", "data": data})
+
+    def _error(self, behaviour: Behaviour) -> web.Response:
+        body = behaviour.body if behaviour.body is not None else {"error": {"message": "failed"}}
+        text = body if isinstance(body, str) else json.dumps(body)
+        return web.Response(
+            status=behaviour.status,
+            text=text,
+            headers=behaviour.headers,
+            content_type="application/json",
+        )
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        self.headers.append(dict(request.headers))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        payload = await request.json()
+        self.requests.append(payload)
+        behaviour = self._next()
+        if behaviour.hang:
+            await self._release.wait()
+        if behaviour.status != 200:
+            return self._error(behaviour)
+        prompt = _last_user_text(payload.get("messages", []))
+        text = behaviour.text if behaviour.text is not None else f"echo: {prompt}"
+        usage = {
+            "prompt_tokens": len(prompt.split()),
+            "completion_tokens": len(text.split()),
+            "total_tokens": len(prompt.split()) + len(text.split()),
+            "prompt_cache_hit_tokens": 0,
+        }
+        if not payload.get("stream"):
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if behaviour.reasoning:
+                message["reasoning_content"] = behaviour.reasoning
+            return web.json_response(
+                {
+                    "id": "cmpl-1",
+                    "object": "chat.completion",
+                    "model": payload.get("model"),
+                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "usage": usage,
+                }
+            )
+        return await self._stream(request, payload, behaviour, text, usage)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        payload: dict[str, Any],
+        behaviour: Behaviour,
+        text: str,
+        usage: dict[str, Any],
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for _ in range(behaviour.keepalive):
+            await response.write(b": keep-alive\n\n")
+
+        def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+            chunk = {
+                "id": "cmpl-1",
+                "object": "chat.completion.chunk",
+                "model": payload.get("model"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        # DeepSeek (asked with include_usage) sends usage in a chunk of its own with
+        # no choices; Mistral puts it in the finishing chunk.
+        separate_usage = bool(payload.get("stream_options", {}).get("include_usage"))
+        if behaviour.reasoning:
+            await response.write(
+                event({"role": "assistant", "reasoning_content": behaviour.reasoning})
+            )
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            if behaviour.cut_after is not None and i >= behaviour.cut_after:
+                assert request.transport is not None
+                request.transport.close()  # drop the connection mid-stream
+                return response
+            if behaviour.error_event and i == 1:
+                await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
+                return response
+            await response.write(event({"content": word if i == 0 else " " + word}))
+        if separate_usage:
+            await response.write(event({"content": ""}, finish="stop"))
+            final = {"id": "cmpl-1", "choices": [], "usage": usage}
+            await response.write(f"data: {json.dumps(final)}\n\n".encode())
+        else:
+            await response.write(event({"content": ""}, finish="stop", usage=usage))
+        if not behaviour.no_done:
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return str(content)
+    return ""
+
+
+async def _serve(port: int, api_key: str | None) -> None:
+    async with FakeOpenAIServer(api_key=api_key, port=port) as server:
+        print(f"fake OpenAI-style server on {server.url}", flush=True)
+        await asyncio.Event().wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--api-key", default=None, help="require this Bearer key")
+    args = parser.parse_args()
+    asyncio.run(_serve(args.port, args.api_key))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Mistral and DeepSeek end to end against a local OpenAI-style server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from llmhub import (
+    AuthenticationError,
+    Hub,
+    LLMHubError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    StreamInterruptedError,
+    cli,
+)
+from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
+
+KEY = "sk-leakcheck-9f8e7d6c5b4a39281706"
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeOpenAIServer]:
+    async with FakeOpenAIServer(api_key=KEY) as fake:
+        yield fake
+
+
+def _env(server: FakeOpenAIServer, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'it.db'}",
+        "MISTRAL_API_KEY": KEY,
+        "MISTRAL_ENDPOINT": server.url,
+        "DIPSEEK_API_KEY": KEY,
+        "DIPSEEK_ENDPOINT": server.url,
+        "LLMHUB_MAX_RETRIES": "1",
+        **extra,
+    }
+
+
+def _rows(tmp_path: Path) -> list[tuple[str, str, str, str | None]]:
+    with sqlite3.connect(tmp_path / "it.db") as conn:
+        return conn.execute(
+            "SELECT q.model, r.status, r.text, r.error_type FROM requests q"
+            " JOIN responses r ON r.request_id = q.id ORDER BY q.rowid"
+        ).fetchall()
+
+
+async def test_streaming_end_to_end_through_the_streaming_twin(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        stream = hub.stream_reply("c1", "tell me a story", "deepseek-chat")
+        pieces = [piece async for piece in stream]
+        again = await hub.generate_reply("c1", "and then?", "mistral/mistral-small-latest")
+
+    assert "".join(pieces) == "echo: tell me a story"
+    assert len(pieces) == 5
+    assert stream.reply is not None
+    assert stream.reply.usage.total_tokens == 9
+    assert again == "echo: and then?"
+    context = server.requests[-1]["messages"]
+    assert [m["content"] for m in context] == [
+        "tell me a story",
+        "echo: tell me a story",
+        "and then?",
+    ]
+    assert _rows(tmp_path) == [
+        ("deepseek-chat", "ok", "echo: tell me a story", None),
+        ("mistral-small-latest", "ok", "echo: and then?", None),
+    ]
+
+
+async def test_keepalives_and_reasoning_over_the_wire(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.then(Behaviour(keepalive=3, reasoning="hmm", text="done"))
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        stream = hub.stream_reply("c", "q", "deepseek-reasoner")
+        assert [p async for p in stream] == ["done"]
+    assert stream.reply is not None
+    assert stream.reply.reasoning == "hmm"
+
+
+async def test_a_stream_cut_midway_logs_the_partial_text_with_an_error(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.then(Behaviour(text="one two three four", cut_after=2))
+    received: list[str] = []
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        with pytest.raises(StreamInterruptedError):
+            async for piece in hub.stream_reply("c", "q", "mistral-small-latest"):
+                received.append(piece)
+    assert "".join(received) == "one two"
+    assert _rows(tmp_path) == [
+        ("mistral-small-latest", "error", "one two", "StreamInterruptedError")
+    ]
+
+
+async def test_an_error_event_inside_a_stream_is_reported(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.then(Behaviour(text="a b c", error_event=True))
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        with pytest.raises(ProviderUnavailableError, match="overloaded"):
+            async for _ in hub.stream_reply("c", "q", "deepseek-chat"):
+                pass
+    assert _rows(tmp_path)[0][1:3] == ("error", "a")
+
+
+async def test_a_silent_server_times_out_and_nothing_hangs(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.then(Behaviour(hang=True), Behaviour(hang=True))
+    env = _env(server, tmp_path, LLMHUB_READ_TIMEOUT="0.2", LLMHUB_MAX_RETRIES="0")
+    async with await Hub.open(env) as hub:
+        with pytest.raises(ProviderTimeoutError):
+            await hub.generate_reply("c", "q", "mistral-small-latest")
+        with pytest.raises(ProviderTimeoutError):
+            async for _ in hub.stream_reply("c", "q", "mistral-small-latest"):
+                pass
+    assert [row[1] for row in _rows(tmp_path)] == ["error", "error"]
+
+
+async def test_200_concurrent_requests_share_one_pool_and_are_all_logged(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        replies = await asyncio.gather(
+            *(hub.generate_reply(f"c{i}", f"n{i}", "mistral-small-latest") for i in range(200))
+        )
+        provider = hub.registry.get("mistral")
+        clients = {id(provider._client)}  # type: ignore[attr-defined]
+    assert replies[123] == "echo: n123"
+    assert len(clients) == 1
+    rows = _rows(tmp_path)
+    assert len(rows) == 200
+    assert {row[1] for row in rows} == {"ok"}
+
+
+async def test_the_key_leaks_nowhere(
+    server: FakeOpenAIServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    server.then(
+        Behaviour(status=401, body={"error": {"message": f"Incorrect API key provided: {KEY}"}}),
+        Behaviour(
+            status=429, body={"message": f"rate limit for {KEY}"}, headers={"Retry-After": "999"}
+        ),
+        Behaviour(status=500, body=f"crash {KEY}"),
+        Behaviour(status=500, body=f"crash {KEY}"),
+    )
+    errors: list[LLMHubError] = []
+    async with await Hub.open(_env(server, tmp_path)) as hub:
+        for _ in range(3):
+            with pytest.raises(LLMHubError) as info:
+                await hub.generate_reply("c", "q", "mistral-small-latest")
+            errors.append(info.value)
+    assert [type(e) for e in errors] == [
+        AuthenticationError,
+        RateLimitError,
+        ProviderUnavailableError,
+    ]
+    for error in errors:
+        assert KEY not in str(error)
+        assert KEY not in repr(error)
+        assert "***" in str(error)
+    assert KEY not in caplog.text
+    with sqlite3.connect(tmp_path / "it.db") as conn:
+        dump = "\n".join(conn.iterdump())
+    assert KEY not in dump
+
+
+async def test_cli_models_and_chat_against_the_fake_server(
+    server: FakeOpenAIServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in _env(server, tmp_path).items():
+        monkeypatch.setenv(name, value)
+
+    # The CLI runs its own event loop, so it runs in a thread beside the server's.
+    code = await asyncio.to_thread(cli.main, ["models"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "mistral/mistral-small-latest" in out
+    assert "dipseek/deepseek-chat" in out
+    assert out.count("mistral/mistral-large-latest") == 1
+
+    code = await asyncio.to_thread(
+        cli.main, ["chat", "-m", "mistral-small-latest", "--chat-id", "t", "hi there"]
+    )
+    assert code == 0
+    assert capsys.readouterr().out == "echo: hi there\n"
+
+    code = await asyncio.to_thread(cli.main, ["logs", "-n", "1"])
+    assert "mistral/mistral-small-latest  ok" in capsys.readouterr().out
+
+    code = await asyncio.to_thread(cli.main, ["chat", "-m", "gpt-nothing", "hi"])
+    assert code == 2
+    assert "no provider serves model 'gpt-nothing'" in capsys.readouterr().err
+
+
+def test_cli_providers_lists_the_plugins_and_what_each_needs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert cli.main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert "gemini" in out
+    assert "not configured: set GEMINI_PROJECT" in out
+    assert "not configured: set MISTRAL_API_KEY" in out
+    assert "not configured: set DIPSEEK_API_KEY" in out
+    assert "llmhub-mistral 0.1.0" in out
