@@ -1,0 +1,121 @@
+"""A local fake of Vertex AI's `PredictionService` over plain-text gRPC.
+
+google-cloud-aiplatform ships no servicers, so the two methods are served
+with a generic handler using the SDK's own message (de)serialisers: the
+provider's real gapic client and gRPC channel are exercised, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from google.cloud import aiplatform_v1 as v1
+
+SERVICE = "google.cloud.aiplatform.v1.PredictionService"
+
+
+@dataclass
+class Step:
+    """How to answer one call: a reply, a gRPC error, or a block."""
+
+    text: str | None = None  # default "echo: <last user text>"
+    code: grpc.StatusCode | None = None
+    message: str = ""
+    block_reason: str | None = None  # prompt blocked (e.g. "SAFETY")
+    finish_reason: str = "STOP"
+
+
+class FakePredictionService:
+    """`async with FakePredictionService() as fake:` then `GEMINI_ENDPOINT=fake.target`."""
+
+    def __init__(self) -> None:
+        self.requests: list[v1.GenerateContentRequest] = []
+        self.steps: deque[Step] = deque()
+        self._server: grpc.aio.Server | None = None
+        self.target = ""
+
+    def then(self, *steps: Step) -> None:
+        self.steps.extend(steps)
+
+    async def __aenter__(self) -> FakePredictionService:
+        handlers = {
+            "GenerateContent": grpc.unary_unary_rpc_method_handler(
+                self._generate,
+                request_deserializer=v1.GenerateContentRequest.deserialize,
+                response_serializer=v1.GenerateContentResponse.serialize,
+            ),
+            "StreamGenerateContent": grpc.unary_stream_rpc_method_handler(
+                self._stream,
+                request_deserializer=v1.GenerateContentRequest.deserialize,
+                response_serializer=v1.GenerateContentResponse.serialize,
+            ),
+        }
+        self._server = grpc.aio.server()
+        self._server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, handlers),)
+        )
+        port = self._server.add_insecure_port("127.0.0.1:0")
+        await self._server.start()
+        self.target = f"127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._server is not None:
+            await self._server.stop(grace=None)
+
+    def _step(self, request: v1.GenerateContentRequest) -> tuple[Step, str]:
+        self.requests.append(request)
+        step = self.steps.popleft() if self.steps else Step()
+        last = request.contents[-1].parts[0].text if request.contents else ""
+        return step, step.text if step.text is not None else f"echo: {last}"
+
+    @staticmethod
+    def _response(text: str, finish: str | None, usage: bool) -> v1.GenerateContentResponse:
+        fields: dict[str, Any] = {"model_version": "gemini-2.5-flash-001"}
+        candidate: dict[str, Any] = {
+            "content": v1.Content(role="model", parts=[v1.Part(text=text)])
+        }
+        if finish:
+            candidate["finish_reason"] = v1.Candidate.FinishReason[finish]
+        fields["candidates"] = [v1.Candidate(**candidate)]
+        if usage:
+            fields["usage_metadata"] = v1.GenerateContentResponse.UsageMetadata(
+                prompt_token_count=4, candidates_token_count=3, total_token_count=7
+            )
+        return v1.GenerateContentResponse(**fields)
+
+    @staticmethod
+    async def _fail(step: Step, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        assert step.code is not None
+        await context.abort(step.code, step.message)
+
+    async def _generate(
+        self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> v1.GenerateContentResponse:
+        step, text = self._step(request)
+        if step.code is not None:
+            await self._fail(step, context)
+        if step.block_reason:
+            blocked = v1.GenerateContentResponse.PromptFeedback.BlockedReason[step.block_reason]
+            return v1.GenerateContentResponse(
+                prompt_feedback=v1.GenerateContentResponse.PromptFeedback(block_reason=blocked)
+            )
+        if step.finish_reason != "STOP":
+            return self._response("", step.finish_reason, usage=True)
+        return self._response(text, step.finish_reason, usage=True)
+
+    async def _stream(
+        self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[v1.GenerateContentResponse]:
+        step, text = self._step(request)
+        if step.code is not None:
+            await self._fail(step, context)
+        words = text.split(" ")
+        for i, word in enumerate(words):
+            last = i == len(words) - 1
+            piece = word if i == 0 else " " + word
+            yield self._response(piece, step.finish_reason if last else None, usage=last)
