@@ -1,0 +1,67 @@
+"""`llmhub-bot` and `python -m llmhub_bot`: run the bot.
+
+A missing token or no configured provider is one clear line and exit code 2.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+__all__ = ["main"]
+
+
+def main() -> int:
+    try:
+        from pydantic import ValidationError
+
+        from llmhub import ProviderRegistry
+        from llmhub._settings import load_environment
+
+        from ._app import create_bot_and_dispatcher, run_polling, run_webhook
+        from ._settings import BotSettings
+    except ImportError as exc:
+        print(
+            f'llmhub-bot: the bot needs its extra: pip install "llmhub[bot]" ({exc.name} missing)',
+            file=sys.stderr,
+        )
+        return 2
+
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiogram logs every update at INFO; keep its noise and any URL (with the token) out.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    try:
+        settings = BotSettings()
+    except ValidationError as exc:
+        names = ", ".join(str(e["loc"][0]).upper() for e in exc.errors())
+        print(f"llmhub-bot: invalid setting: {names}", file=sys.stderr)
+        return 2
+    if settings.telegram_bot_token is None:
+        print("llmhub-bot: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you)", file=sys.stderr)
+        return 2
+    registry = ProviderRegistry(load_environment())
+    if not any(info.configured for info in registry.info()):
+        needs = "; ".join(f"{i.name}: {', '.join(i.missing_env)}" for i in registry.info())
+        print(f"llmhub-bot: no LLM provider is configured; set one of ({needs})", file=sys.stderr)
+        return 2
+    try:
+        bot, dispatcher = create_bot_and_dispatcher(settings)
+    except Exception as exc:  # aiogram's TokenValidationError and the like
+        print(f"llmhub-bot: {type(exc).__name__}: the token is malformed", file=sys.stderr)
+        return 2
+    runner = (
+        run_webhook(bot, dispatcher, settings)
+        if settings.webhook_url
+        else run_polling(bot, dispatcher)
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(runner)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

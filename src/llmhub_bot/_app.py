@@ -1,0 +1,138 @@
+"""Building the bot and running it by long polling or by webhook."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.utils.i18n import SimpleI18nMiddleware
+
+from llmhub import Hub
+
+from . import _access, _commands, _dialog, _models_menu
+from ._flood import RetryAfterMiddleware
+from ._i18n import make_i18n
+from ._runtime import Runtime
+from ._settings import BotSettings
+
+__all__ = ["ALLOWED_UPDATES", "create_bot_and_dispatcher", "run_polling", "run_webhook"]
+
+log = logging.getLogger("llmhub_bot")
+
+#: `stopped_message_generation` must be asked for: it carries the stop button.
+ALLOWED_UPDATES = ["message", "callback_query", "stopped_message_generation"]
+
+
+def create_bot_and_dispatcher(
+    settings: BotSettings | None = None, hub: Hub | None = None
+) -> tuple[Bot, Dispatcher]:
+    """The plan's factory: a Bot and a Dispatcher with every router and middleware.
+
+    Without `hub`, one is opened from the environment when the dispatcher starts
+    and closed when it stops.
+    """
+    settings = settings or BotSettings()
+    if settings.telegram_bot_token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+        if settings.telegram_api_url
+        else AiohttpSession()
+    )
+    session.middleware(RetryAfterMiddleware())
+    bot = Bot(
+        settings.telegram_bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(link_preview_is_disabled=True),
+    )
+    runtime = Runtime(settings)
+    dispatcher = Dispatcher(settings=settings, runtime=runtime, hub=hub)
+    i18n = make_i18n()
+    SimpleI18nMiddleware(i18n).setup(dispatcher)
+    access = _access.AccessMiddleware()
+    dispatcher.message.outer_middleware(access)
+    dispatcher.callback_query.outer_middleware(access)
+    dispatcher.include_routers(
+        _access.make_router(),
+        _commands.make_router(),
+        _models_menu.make_router(),
+        _dialog.make_router(),
+    )
+
+    async def on_startup(bot: Bot) -> None:
+        if dispatcher["hub"] is None:
+            dispatcher["hub"] = await Hub.open()
+            dispatcher["owns_hub"] = True
+        me = await bot.me()
+        with i18n.context():
+            for locale in i18n.available_locales:
+                with i18n.use_locale(locale):
+                    language = None if locale == i18n.default_locale else locale
+                    await bot.set_my_commands(_commands.bot_commands(), language_code=language)
+        log.info("bot @%s started; providers: %s", me.username, dispatcher["hub"].registry.names())
+
+    async def on_shutdown() -> None:
+        if dispatcher.workflow_data.get("owns_hub"):
+            await dispatcher["hub"].aclose()
+            dispatcher["hub"] = None
+
+    dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
+    return bot, dispatcher
+
+
+async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
+    """Long polling (the default): one process per bot token."""
+    await bot.delete_webhook(drop_pending_updates=False)
+    await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
+
+
+def webhook_secret(settings: BotSettings) -> str:
+    """The secret Telegram sends back with every update (derived from the token if unset)."""
+    if settings.webhook_secret is not None:
+        return settings.webhook_secret.get_secret_value()
+    assert settings.telegram_bot_token is not None
+    return hashlib.sha256(settings.telegram_bot_token.get_secret_value().encode()).hexdigest()[:48]
+
+
+async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> None:
+    """An aiohttp server answering Telegram at once and handling updates in the background."""
+    import asyncio
+
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
+
+    assert settings.webhook_url is not None
+    secret = webhook_secret(settings)
+    app = web.Application()
+
+    async def healthz(_: web.Request) -> web.Response:
+        hub: Hub | None = dispatcher["hub"]
+        ok = hub is not None and await hub.store.ping()
+        return web.json_response({"ok": ok}, status=200 if ok else 503)
+
+    app.router.add_get("/healthz", healthz)
+    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(
+        app, path=urlparse(settings.webhook_url).path or "/"
+    )
+    setup_application(app, dispatcher, bot=bot)
+
+    async def set_webhook(_: web.Application) -> None:
+        await bot.set_webhook(
+            settings.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
+        )
+
+    app.on_startup.append(set_webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,138 @@
+"""/start, /help, /ping, /model, /new, /clear, /context, /stats."""
+
+from __future__ import annotations
+
+import time
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import BotCommand, Message
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+
+import llmhub
+from llmhub import Hub, LLMHubError
+
+from ._runtime import Runtime
+
+__all__ = ["COMMANDS", "bot_commands", "make_router"]
+
+
+#: Every command with its one-line help, in the order `/help` shows them.
+COMMANDS: list[tuple[str, object]] = [
+    ("start", __("welcome, or ask for access")),
+    ("help", __("this list")),
+    ("models", __("choose this chat's model")),
+    ("model", __("the model and provider in use")),
+    ("new", __("start a new conversation")),
+    ("clear", __("forget this chat's context (same as /new)")),
+    ("context", __("what the next request will carry")),
+    ("ask", __("ask in a group: /ask <question>")),
+    ("ping", __("is the bot alive?")),
+    ("stats", __("usage per provider (admins)")),
+]
+
+
+def bot_commands() -> list[BotCommand]:
+    return [BotCommand(command=name, description=str(text)) for name, text in COMMANDS]
+
+
+async def _current_model(hub: Hub, chat_id: int) -> str:
+    try:
+        return await hub.model_for(chat_id)
+    except LLMHubError:
+        return _("none available")
+
+
+async def start(message: Message, hub: Hub) -> None:
+    model = await _current_model(hub, message.chat.id)
+    await message.answer(
+        _(
+            "Hello, {name}! Send me a message and I will answer with {model}.\n"
+            "/models changes the model, /new starts over, /help lists everything."
+        ).format(name=message.from_user.first_name if message.from_user else "", model=model),
+        parse_mode=None,
+    )
+
+
+async def help_(message: Message) -> None:
+    lines = [f"/{name} — {text}" for name, text in COMMANDS]
+    await message.answer("\n".join(lines), parse_mode=None)
+
+
+async def ping(message: Message, hub: Hub, runtime: Runtime) -> None:
+    uptime = int(time.monotonic() - runtime.started_at)
+    store = _("ok") if await hub.store.ping() else _("NOT reachable")
+    await message.answer(
+        _("pong — llmhub {version}, up {uptime} s, store {store}").format(
+            version=llmhub.__version__, uptime=uptime, store=store
+        ),
+        parse_mode=None,
+    )
+
+
+async def model(message: Message, hub: Hub) -> None:
+    name = await _current_model(hub, message.chat.id)
+    try:
+        provider = hub.registry.resolve(name)[0].name
+    except LLMHubError:
+        provider = "?"
+    await message.answer(
+        _("Model: {model} (provider: {provider})").format(model=name, provider=provider),
+        parse_mode=None,
+    )
+
+
+async def new(message: Message, hub: Hub) -> None:
+    await hub.reset_context(message.chat.id)
+    await message.answer(_("Started a new conversation."), parse_mode=None)
+
+
+async def context(message: Message, hub: Hub) -> None:
+    info = await hub.context_info(message.chat.id)
+    await message.answer(
+        _("The next request carries {turns} earlier turns ({chars} characters).").format(
+            turns=info.turns, chars=info.chars
+        ),
+        parse_mode=None,
+    )
+
+
+async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Runtime) -> None:
+    if not runtime.is_admin(message.from_user.id if message.from_user else None):
+        await message.answer(_("Only admins can see the statistics."), parse_mode=None)
+        return
+    days = int(command.args) if command.args and command.args.strip().isdigit() else 7
+    users = await hub.store.count_users()
+    rows = await hub.store.provider_stats(time.time() - days * 86400)
+    lines = [
+        _("Last {days} days.").format(days=days),
+        _("Users: {users}").format(
+            users=", ".join(f"{k} {v}" for k, v in sorted(users.items())) or "0"
+        ),
+    ]
+    for row in rows:
+        lines.append(
+            _("{provider}: {requests} requests, {errors} errors, {tokens} tokens").format(
+                provider=row.provider,
+                requests=row.requests,
+                errors=row.errors,
+                tokens=row.prompt_tokens + row.completion_tokens,
+            )
+        )
+    if not rows:
+        lines.append(_("No requests yet."))
+    await message.answer("\n".join(lines), parse_mode=None)
+
+
+def make_router() -> Router:
+    """This module's handlers on a router of their own (one per dispatcher)."""
+    router = Router(name="commands")
+    router.message.register(start, CommandStart())
+    router.message.register(help_, Command("help"))
+    router.message.register(ping, Command("ping"))
+    router.message.register(model, Command("model"))
+    router.message.register(new, Command("new", "clear"))
+    router.message.register(context, Command("context"))
+    router.message.register(stats, Command("stats"))
+    return router

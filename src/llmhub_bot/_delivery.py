@@ -1,0 +1,179 @@
+"""Getting a model's reply to Telegram: formatted, split, streamed.
+
+Formatting never fails to parse: the model's Markdown is converted to plain
+text plus `MessageEntity`s by telegramify-markdown (no MarkdownV2 escaping
+at all), split under 4096 UTF-16 units with entities clipped at the cut, and
+a part Telegram still refuses is sent again as plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import Message, MessageEntity, ReplyParameters
+from telegramify_markdown import convert, split_entities
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+__all__ = ["DraftView", "EditView", "render", "send_long_message"]
+
+log = logging.getLogger("llmhub_bot.delivery")
+
+MAX_MESSAGE = 4096
+_PREVIEW = MAX_MESSAGE - 96  # a streamed preview shows the tail of a long reply
+
+
+def render(markdown: str) -> list[tuple[str, list[MessageEntity]]]:
+    """Telegram messages for `markdown`: (text, entities) pairs, each under the limit."""
+    try:
+        text, entities = convert(markdown)
+    except Exception:  # a converter bug must not lose the reply: send it as it came
+        log.exception("markdown conversion failed; sending plain text")
+        text, entities = markdown, []
+    return [
+        (part, [MessageEntity(**entity.to_dict()) for entity in part_entities])
+        for part, part_entities in split_entities(text, entities, MAX_MESSAGE)
+    ]
+
+
+def _refused_entities(exc: TelegramBadRequest) -> bool:
+    text = exc.message.lower()
+    return "entit" in text or "parse" in text
+
+
+async def _send_part(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    entities: list[MessageEntity],
+    reply: ReplyParameters | None,
+) -> Message:
+    try:
+        return await bot.send_message(
+            chat_id, text, entities=entities or None, parse_mode=None, reply_parameters=reply
+        )
+    except TelegramBadRequest as exc:
+        if not entities or not _refused_entities(exc):
+            raise
+        log.warning("entities refused (%s); sending plain text", exc.message)
+        return await bot.send_message(chat_id, text, parse_mode=None, reply_parameters=reply)
+
+
+def _reply_to(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)
+
+
+async def send_long_message(
+    bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None
+) -> list[Message]:
+    """Send `markdown` as one or more messages (the plan's `send_long_message`)."""
+    sent: list[Message] = []
+    reply = _reply_to(reply_to)
+    for text, entities in render(markdown):
+        sent.append(await _send_part(bot, chat_id, text, entities, reply))
+        reply = None
+    return sent
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= _PREVIEW else "…" + text[-_PREVIEW:]
+
+
+class _Throttle:
+    """At most one update per `interval` seconds, and never the same text twice."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.last_at = float("-inf")
+        self.last_text = ""
+
+    def due(self, text: str) -> bool:
+        now = time.monotonic()
+        if not text.strip() or text == self.last_text or now - self.last_at < self.interval:
+            return False
+        self.last_at, self.last_text = now, text
+        return True
+
+
+class DraftView:
+    """A private chat: the reply grows in a draft (`sendMessageDraft`) with a stop
+    button; the final text is then sent as normal message(s)."""
+
+    def __init__(self, bot: Bot, chat_id: int, draft_id: int, interval: float) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.draft_id = draft_id
+        self._throttle = _Throttle(interval)
+        self._drafts = True
+
+    async def update(self, text: str) -> None:
+        if not self._drafts or not self._throttle.due(text):
+            return
+        try:
+            await self.bot.send_message_draft(
+                self.chat_id, self.draft_id, text=_preview(text), parse_mode=None, can_stop=True
+            )
+        except TelegramBadRequest as exc:  # drafts unavailable here: just send the end
+            log.info("drafts off for chat %s: %s", self.chat_id, exc.message)
+            self._drafts = False
+
+    async def finish(self, markdown: str) -> list[Message]:
+        return await send_long_message(self.bot, self.chat_id, markdown)
+
+
+class EditView:
+    """A group (or any chat without drafts): a first message edited as the reply
+    grows, at most once per `interval`; the final text replaces it, formatted."""
+
+    def __init__(self, bot: Bot, chat_id: int, interval: float, reply_to: int | None) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+        self.reply_to = reply_to
+        self._throttle = _Throttle(interval)
+        self._message: Message | None = None
+
+    async def update(self, text: str) -> None:
+        if not self._throttle.due(text):
+            return
+        preview = _preview(text)
+        if self._message is None:
+            self._message = await self.bot.send_message(
+                self.chat_id, preview, parse_mode=None, reply_parameters=_reply_to(self.reply_to)
+            )
+        else:
+            await self._edit(preview, None)
+
+    async def _edit(self, text: str, entities: list[MessageEntity] | None) -> None:
+        assert self._message is not None
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                chat_id=self.chat_id,
+                message_id=self._message.message_id,
+                entities=entities,
+                parse_mode=None,
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            if entities and _refused_entities(exc):
+                await self._edit(text, None)
+                return
+            raise
+
+    async def finish(self, markdown: str) -> list[Message]:
+        parts = render(markdown)
+        if self._message is None or not parts:
+            return await send_long_message(self.bot, self.chat_id, markdown, reply_to=self.reply_to)
+        first_text, first_entities = parts[0]
+        await self._edit(first_text, first_entities or None)
+        sent = [self._message]
+        for text, entities in parts[1:]:
+            sent.append(await _send_part(self.bot, self.chat_id, text, entities, None))
+        return sent

@@ -1,0 +1,209 @@
+"""The conversation: a message in, the model's reply streamed out.
+
+History is llmhub's (the store), so it survives restarts; this module only
+decides what to send, shows the reply as it grows, and turns errors into a
+short message for the user and the details for the admins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import random
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message, MessageGenerationStopped
+from aiogram.utils.i18n import gettext as _
+
+from llmhub import (
+    Attachment,
+    AuthenticationError,
+    ConfigurationError,
+    ContentBlockedError,
+    EmptyPromptError,
+    Hub,
+    InsufficientBalanceError,
+    LLMHubError,
+    ModelNotFoundError,
+    PromptTooLongError,
+    ProviderTimeoutError,
+    RateLimitError,
+    UnknownProviderError,
+    UnsupportedInputError,
+)
+
+from ._delivery import DraftView, EditView
+from ._runtime import Runtime
+
+__all__ = ["friendly_error", "make_router"]
+
+log = logging.getLogger("llmhub_bot.dialog")
+
+
+def friendly_error(exc: LLMHubError) -> str:
+    """What the user reads; the details go to the admins."""
+    if isinstance(exc, ModelNotFoundError | UnknownProviderError | ConfigurationError):
+        return _("This model is unavailable. Choose another one with /models.")
+    if isinstance(exc, RateLimitError):
+        if exc.retry_after:
+            return _("The model is busy. Try again in {seconds} s.").format(
+                seconds=int(exc.retry_after) + 1
+            )
+        return _("The model is busy. Try again in a minute.")
+    if isinstance(exc, ProviderTimeoutError):
+        return _("The model took too long to answer. Try again.")
+    if isinstance(exc, ContentBlockedError):
+        return _("The provider withheld this answer (safety filter). Try rephrasing.")
+    if isinstance(exc, PromptTooLongError):
+        return _("Your message is too long ({length} characters; the limit is {limit}).").format(
+            length=exc.length, limit=exc.limit
+        )
+    if isinstance(exc, EmptyPromptError):
+        return _("Send me some text.")
+    if isinstance(exc, UnsupportedInputError):
+        return _("{reason}. Choose a model that reads files with /models.").format(
+            reason=exc.message
+        )
+    if isinstance(exc, AuthenticationError | InsufficientBalanceError):
+        return _("The bot's account with this provider has a problem; the admins have been told.")
+    return _("Something went wrong; the admins have been told. Try again later.")
+
+
+async def _report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) -> None:
+    details = (
+        f"⚠️ {type(exc).__name__} in chat {chat_id}\n"
+        f"provider: {exc.provider or '-'}, model: {exc.model or '-'}, request: {exc.request_id or '-'}\n"
+        f"{str(exc)[:1000]}"
+    )
+    log.warning(
+        "reply failed chat=%s request=%s error=%s", chat_id, exc.request_id, type(exc).__name__
+    )
+    for admin in runtime.settings.admin_ids:
+        try:
+            await bot.send_message(admin, details, parse_mode=None)
+        except TelegramAPIError as error:
+            log.warning("could not report to admin %s: %s", admin, error)
+
+
+async def _attachments(message: Message, bot: Bot, runtime: Runtime) -> list[Attachment] | str:
+    """The message's photo or document as bytes, or why it is refused."""
+    mime: str | None
+    name: str | None
+    if message.photo:
+        photo = message.photo[-1]  # the largest size
+        file_id, size, mime, name = photo.file_id, photo.file_size, "image/jpeg", None
+    elif message.document:
+        doc = message.document
+        file_id, size, mime, name = doc.file_id, doc.file_size, doc.mime_type, doc.file_name
+    else:
+        return []
+    limit = runtime.settings.bot_max_file_bytes
+    if size is not None and size > limit:
+        return _("This file is too large ({size} bytes; the limit is {limit}).").format(
+            size=size, limit=limit
+        )
+    if not mime:
+        return _("I cannot tell what kind of file this is.")
+    buffer = io.BytesIO()
+    await bot.download(file_id, destination=buffer)
+    return [Attachment(buffer.getvalue(), mime, name)]
+
+
+def _prompt(message: Message, text: str | None, bot_username: str | None) -> str:
+    prompt = text if text is not None else (message.text or message.caption or "")
+    if bot_username:
+        prompt = prompt.replace(f"@{bot_username}", "").strip()
+    return prompt
+
+
+async def ask(
+    message: Message, command: CommandObject, bot: Bot, hub: Hub, runtime: Runtime
+) -> None:
+    if not command.args:
+        await message.answer(_("Usage: /ask <question>"), parse_mode=None)
+        return
+    await _converse(message, command.args, bot, hub, runtime)
+
+
+async def on_message(message: Message, bot: Bot, hub: Hub, runtime: Runtime) -> None:
+    await _converse(message, None, bot, hub, runtime)
+
+
+async def on_stop(event: MessageGenerationStopped, runtime: Runtime) -> None:
+    task = runtime.generations.get(event.chat.id)
+    if task is not None:
+        task.cancel()
+
+
+async def _converse(
+    message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
+) -> None:
+    chat_id = message.chat.id
+    user_id = message.from_user.id if message.from_user else chat_id
+    if chat_id in runtime.generations:
+        await message.reply(_("I am still answering your previous message."), parse_mode=None)
+        return
+    if not runtime.limiter.allow(user_id):
+        await message.reply(_("You are sending messages too fast. Wait a moment."), parse_mode=None)
+        return
+    attachments = await _attachments(message, bot, runtime)
+    if isinstance(attachments, str):
+        await message.reply(attachments, parse_mode=None)
+        return
+    me = await bot.me()
+    prompt = _prompt(message, text, me.username)
+    interval = runtime.settings.bot_stream_interval
+    view: DraftView | EditView
+    if message.chat.type == "private":
+        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), interval)
+    else:
+        view = EditView(bot, chat_id, interval, reply_to=message.message_id)
+    task = asyncio.create_task(_generate(hub, view, chat_id, user_id, prompt, attachments))
+    runtime.generations[chat_id] = task
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise  # this handler itself was cancelled (shutdown)
+    except LLMHubError as exc:
+        await message.reply(friendly_error(exc), parse_mode=None)
+        if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
+            await _report(bot, runtime, chat_id, exc)
+    finally:
+        runtime.generations.pop(chat_id, None)
+
+
+async def _generate(
+    hub: Hub,
+    view: DraftView | EditView,
+    chat_id: int,
+    user_id: int,
+    prompt: str,
+    attachments: list[Attachment],
+) -> None:
+    text = ""
+    stream = hub.stream_reply(chat_id, prompt, user_id=user_id, attachments=attachments)
+    try:
+        async with stream:
+            async for piece in stream:
+                text += piece
+                await view.update(text)
+    except asyncio.CancelledError:
+        # The stop button: keep what was written, marked as stopped.
+        if text.strip():
+            await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
+        raise
+    await view.finish(text if text.strip() else _("(the model returned an empty answer)"))
+    log.info("replied chat=%s request=%s chars=%d", chat_id, stream.request_id, len(text))
+
+
+def make_router() -> Router:
+    """This module's handlers on a router of their own (one per dispatcher)."""
+    router = Router(name="dialog")
+    router.message.register(ask, Command("ask"))
+    router.message.register(on_message, F.text & ~F.text.startswith("/") | F.photo | F.document)
+    router.stopped_message_generation.register(on_stop)
+    return router

@@ -1,0 +1,56 @@
+"""Telegram's flood control, waited out instead of dropped."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+__all__ = ["RetryAfterMiddleware"]
+
+log = logging.getLogger("llmhub_bot.flood")
+
+
+class RetryAfterMiddleware(BaseRequestMiddleware):
+    """On 429, sleep the `retry_after` Telegram asked for and send again.
+
+    Waits longer than `max_wait` seconds are not waited (Telegram has asked for
+    thousands of seconds before): the error goes up so the caller can give up.
+    """
+
+    def __init__(
+        self,
+        attempts: int = 3,
+        max_wait: float = 60.0,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.attempts = attempts
+        self.max_wait = max_wait
+        self.sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                if attempt == self.attempts or exc.retry_after > self.max_wait:
+                    raise
+                log.warning(
+                    "flood control on %s: waiting %s s", type(method).__name__, exc.retry_after
+                )
+                await self.sleep(exc.retry_after)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,40 @@
+"""The bot's settings, from the environment and `.env` (pydantic-settings)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["BotSettings"]
+
+
+class BotSettings(BaseSettings):
+    """What the bot reads; the names are those of DESIGN.md."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    allowed_user_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens for Telegram
+    webhook_port: int = 8080
+    #: Messages a user may send per minute before being asked to slow down.
+    bot_rate_limit_per_minute: int = Field(default=20, gt=0)
+    #: Seconds between two updates of a reply being streamed (Telegram allows ~1/s/chat).
+    bot_stream_interval: float = Field(default=1.0, ge=0)
+    #: Largest file accepted from a user, in bytes (Bot API downloads stop at 20 MB).
+    bot_max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+
+    @field_validator("admin_ids", "allowed_user_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
+        return value

@@ -1,0 +1,210 @@
+"""A local fake of the Telegram Bot API, for the bot's real polling loop.
+
+Serves `getUpdates` from a queue, records every call, and refuses what
+Telegram refuses: empty text, text over 4096 UTF-16 units, edits that change
+nothing. `flood` makes the next call of a method answer 429 with retry_after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+BOT = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
+_JSON_FIELDS = {
+    "entities",
+    "reply_markup",
+    "reply_parameters",
+    "commands",
+    "allowed_updates",
+    "link_preview_options",
+}
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class FakeBotAPI:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.flood: dict[str, int] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(100)
+        self._texts: dict[tuple[int, int], str] = {}
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.url = ""
+
+    async def __aenter__(self) -> FakeBotAPI:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    # -- driving ---------------------------------------------------------------------
+
+    async def push(self, update: dict[str, Any]) -> None:
+        async with self._changed:
+            self._updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+
+    def message(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        chat_id: int | None = None,
+        chat_type: str = "private",
+        **extra: Any,
+    ) -> dict[str, Any]:
+        user = {
+            "id": user_id,
+            "is_bot": False,
+            "first_name": f"User{user_id}",
+            "language_code": "en",
+        }
+        chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": chat,
+            "from": user,
+            "text": text,
+            **extra,
+        }
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return {"message": message}
+
+    def callback(self, user_id: int, data: str, message: dict[str, Any]) -> dict[str, Any]:
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        return {
+            "callback_query": {
+                "id": str(next(self._update_ids)),
+                "from": user,
+                "chat_instance": "ci",
+                "data": data,
+                "message": message,
+            }
+        }
+
+    async def wait_for(
+        self, predicate: Callable[[FakeBotAPI], bool], timeout: float = 15.0
+    ) -> None:
+        """Wait until `predicate(self)` holds after some call (bounded, not timed)."""
+        async with asyncio.timeout(timeout), self._changed:
+            await self._changed.wait_for(lambda: predicate(self))
+
+    def sent(self, method: str, chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            params
+            for name, params in self.calls
+            if name == method and (chat_id is None or int(params.get("chat_id", 0)) == chat_id)
+        ]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [str(p["text"]) for p in self.sent("sendMessage", chat_id)]
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        form = await request.post()
+        params: dict[str, Any] = {}
+        for key, value in form.items():
+            text = str(value)
+            params[key] = json.loads(text) if key in _JSON_FIELDS else text
+        if method == "getUpdates":
+            return self._ok(await self._get_updates(params))
+        async with self._changed:
+            self.calls.append((method, params))
+            result = self._answer(method, params)
+            self._changed.notify_all()
+        return result
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset", 0))
+        async with self._changed:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates:
+                try:
+                    async with asyncio.timeout(min(float(params.get("timeout", 0)), 1.0)):
+                        await self._changed.wait_for(lambda: bool(self._updates))
+                except TimeoutError:
+                    pass
+            return list(self._updates)
+
+    @staticmethod
+    def _ok(result: Any) -> web.Response:
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(code: int, description: str, **parameters: Any) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=code)
+
+    def _answer(self, method: str, params: dict[str, Any]) -> web.Response:
+        if method in self.flood:
+            return self._error(
+                429, "Too Many Requests: retry after", retry_after=self.flood.pop(method)
+            )
+        if method == "getMe":
+            return self._ok(BOT)
+        if method == "getChatMember":
+            return self._ok(
+                {
+                    "status": "member",
+                    "user": {"id": int(params["user_id"]), "is_bot": False, "first_name": "x"},
+                }
+            )
+        if method in {"sendMessage", "editMessageText"}:
+            text = str(params.get("text", ""))
+            if not text.strip():
+                return self._error(400, "Bad Request: message text is empty")
+            if _utf16(text) > 4096:
+                return self._error(400, "Bad Request: message is too long")
+            chat_id = int(params["chat_id"])
+            if method == "editMessageText":
+                key = (chat_id, int(params["message_id"]))
+                if self._texts.get(key) == text:
+                    return self._error(400, "Bad Request: message is not modified")
+                self._texts[key] = text
+                return self._ok(self._message(chat_id, key[1], text))
+            message_id = next(self._message_ids)
+            self._texts[(chat_id, message_id)] = text
+            return self._ok(self._message(chat_id, message_id, text))
+        if method == "sendMessageDraft":
+            text = str(params.get("text", ""))
+            if _utf16(text) > 4096:
+                return self._error(400, "Bad Request: text is too long")
+        return self._ok(True)
+
+    @staticmethod
+    def _message(chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
+            "from": BOT,
+            "text": text,
+        }
