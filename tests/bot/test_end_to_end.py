@@ -154,7 +154,7 @@ async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None
     )
     report = next(t for t in world.tg.texts(ADMIN) if "ProviderUnavailableError" in t)
     assert "request:" in report
-    assert "k" not in report.split("request:")[0].split("provider:")[1].split(",")[0]
+    assert "provider: mistral, model: mistral-small-latest" in report
     assert _rows(world.db)[-1][1] == "error"
 
 
