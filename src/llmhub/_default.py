@@ -27,7 +27,7 @@ async def get_default_hub() -> Hub:
     """The hub of the running event loop, opened from the environment on first use."""
     loop = asyncio.get_running_loop()
     task = _hubs.get(loop)
-    if task is None or (task.done() and task.exception() is not None):
+    if task is None or _failed(task):
         task = loop.create_task(Hub.open())
         _hubs[loop] = task
     return await asyncio.shield(task)
@@ -36,8 +36,13 @@ async def get_default_hub() -> Hub:
 async def close_default_hub() -> None:
     """Close the running loop's default hub; the next call opens a new one."""
     task = _hubs.pop(asyncio.get_running_loop(), None)
-    if task is not None and not (task.done() and task.exception() is not None):
+    if task is not None and not _failed(task):
         await (await task).aclose()
+
+
+def _failed(task: asyncio.Task[Hub]) -> bool:
+    """Whether opening the hub ended without a hub (an error, or cancelled)."""
+    return task.done() and (task.cancelled() or task.exception() is not None)
 
 
 async def generate_reply(

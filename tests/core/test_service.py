@@ -156,3 +156,27 @@ async def test_a_broken_stream_logs_the_partial_text_and_the_error(tmp_path: Pat
     assert received == ["Hello", " wor"]
     assert info.value.request_id is not None
     assert _rows(tmp_path / "x.db") == [("hi", "error", "Hello wor")]
+
+
+async def test_a_cancelled_default_hub_open_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    import llmhub
+    from llmhub import Hub, _default
+
+    real_open = Hub.open
+    attempts = 0
+
+    async def cancelled_once(*args: object, **kwargs: object) -> Hub:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise asyncio.CancelledError
+        return await real_open()
+
+    monkeypatch.setattr(Hub, "open", cancelled_once)
+    with pytest.raises(asyncio.CancelledError):
+        await _default.get_default_hub()
+    hub = await llmhub.get_default_hub()
+    assert isinstance(hub, Hub)
+    assert attempts == 2

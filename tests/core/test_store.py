@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from llmhub import ConfigurationError, ProviderUnavailableError
+from llmhub import ConfigurationError, ProviderUnavailableError, StoreError
 from llmhub.store import SCHEMA_VERSION, SQLiteStore, UserRecord, store_from_url
 from llmhub.store._schema import MIGRATIONS
 from tests.fakes.providers import open_hub
@@ -112,3 +112,28 @@ async def test_users_and_stats(tmp_path: Path) -> None:
         await store.record_models("fake", ["b"])
         assert await store.known_models() == {"fake": ["a", "b"]}
         assert await store.ping()
+
+
+async def test_an_unexpected_writer_failure_fails_its_callers_and_the_writer_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = SQLiteStore(str(tmp_path / "w.db"))
+    await store.open()
+    real_flush = store._flush
+    calls = 0
+
+    async def flaky(db: object, batch: list[object]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("disk on fire")
+        await real_flush(db, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_flush", flaky)
+    try:
+        with pytest.raises(StoreError, match="disk on fire"):
+            await store.set_chat_model("1", "a/b")
+        await store.set_chat_model("1", "c/d")  # the writer is still alive
+        assert await store.chat_model("1") == "c/d"
+    finally:
+        await store.close()

@@ -152,7 +152,9 @@ class SQLiteStore(Store):
         self._enqueue(_Write(sql, params, done))
         try:
             await done
-        except sqlite3.Error as exc:
+        except StoreError:
+            raise
+        except Exception as exc:
             raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
 
     def _enqueue(self, write: _Write) -> None:
@@ -169,8 +171,17 @@ class SQLiteStore(Store):
             if _STOP in batch:
                 stopping = True
                 batch = [w for w in batch if w is not _STOP]
-            if batch:
+            if not batch:
+                continue
+            try:
                 await self._flush(db, batch)
+            except Exception as exc:
+                # Never let the writer die: a dead writer would leave every later
+                # caller waiting forever. Fail this batch's callers and go on.
+                log.exception("store: a batch of %d rows could not be written", len(batch))
+                for write in batch:
+                    if write.done is not None and not write.done.done():
+                        write.done.set_exception(exc)
 
     async def _flush(self, db: aiosqlite.Connection, batch: list[_Write]) -> None:
         try:
