@@ -149,19 +149,9 @@ async def _converse(
     if not runtime.limiter.allow(user_id):
         await message.reply(_("You are sending messages too fast. Wait a moment."), parse_mode=None)
         return
-    attachments = await _attachments(message, bot, runtime)
-    if isinstance(attachments, str):
-        await message.reply(attachments, parse_mode=None)
-        return
-    me = await bot.me()
-    prompt = _prompt(message, text, me.username)
-    interval = runtime.settings.bot_stream_interval
-    view: DraftView | EditView
-    if message.chat.type == "private":
-        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), interval)
-    else:
-        view = EditView(bot, chat_id, interval, reply_to=message.message_id)
-    task = asyncio.create_task(_generate(hub, view, chat_id, user_id, prompt, attachments))
+    # Registered before anything is awaited, so a second message of the same chat
+    # always finds this one busy.
+    task = asyncio.create_task(_respond(message, text, bot, hub, runtime, user_id))
     runtime.generations[chat_id] = task
     try:
         await task
@@ -174,6 +164,26 @@ async def _converse(
             await _report(bot, runtime, chat_id, exc)
     finally:
         runtime.generations.pop(chat_id, None)
+
+
+async def _respond(
+    message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime, user_id: int
+) -> None:
+    """Fetch the message's file, pick the view for the chat, and generate."""
+    attachments = await _attachments(message, bot, runtime)
+    if isinstance(attachments, str):
+        await message.reply(attachments, parse_mode=None)
+        return
+    me = await bot.me()
+    prompt = _prompt(message, text, me.username)
+    chat_id = message.chat.id
+    interval = runtime.settings.bot_stream_interval
+    view: DraftView | EditView
+    if message.chat.type == "private":
+        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), interval)
+    else:
+        view = EditView(bot, chat_id, interval, reply_to=message.message_id)
+    await _generate(hub, view, chat_id, user_id, prompt, attachments)
 
 
 async def _generate(

@@ -4,6 +4,7 @@ server and a fake provider server, both on 127.0.0.1."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._access import AccessDecision
 from llmhub_bot._app import ALLOWED_UPDATES
 from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
-from tests.fakes.telegram_server import FakeBotAPI
+from tests.fakes.telegram_server import FILES, FakeBotAPI
 
 ADMIN = 1
 STRANGER = 7
@@ -186,3 +187,30 @@ async def test_groups_answer_only_when_addressed(world: World) -> None:
     prompts = [r[0] for r in _rows(world.db)]
     assert "what is up" in prompts
     assert "just chatting" not in prompts  # chatter is ignored and not logged
+
+
+async def test_one_generation_at_a_time_per_chat(world: World) -> None:
+    # Photos: their download is awaited, the moment a second message could slip in.
+    world.llm.then(Behaviour(hang=True))
+    busy = "I am still answering your previous message."
+    await world.tg.push(
+        world.tg.photo(ADMIN, "first", file_id="photo-1"),
+        world.tg.photo(ADMIN, "second", file_id="photo-2"),
+    )
+    await world.tg.wait_for(lambda tg: busy in tg.texts(ADMIN))
+    world.llm.release()
+    await world.tg.wait_for(lambda tg: any(t.startswith("echo: ") for t in tg.texts(ADMIN)))
+    texts = world.tg.texts(ADMIN)
+    assert texts.count(busy) == 1
+    assert len([t for t in texts if t.startswith("echo: ")]) == 1
+    assert len(world.llm.requests) == 1  # the second never reached the provider
+
+
+async def test_a_photo_reaches_the_model_as_an_image(world: World) -> None:
+    assert await _say(world, ADMIN, "hi") == ["echo: hi"]  # text first: context carries text only
+    await world.tg.push(world.tg.photo(ADMIN, "what is this?", file_id="photo-1"))
+    await world.tg.wait_for(lambda tg: "echo: what is this?" in tg.texts(ADMIN))
+    content = world.llm.requests[-1]["messages"][-1]["content"]
+    assert content[0] == {"type": "text", "text": "what is this?"}
+    expected = "data:image/jpeg;base64," + base64.b64encode(FILES["photo-1"]).decode()
+    assert content[1] == {"type": "image_url", "image_url": {"url": expected}}

@@ -57,6 +57,10 @@ class FakeOpenAIServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def release(self) -> None:
+        """Let requests held by `Behaviour(hang=True)` go on (and stop holding new ones)."""
+        self._release.set()
+
     def then(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests (then back to the default)."""
         self.queue.extend(behaviours)

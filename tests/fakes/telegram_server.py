@@ -16,6 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
+#: What `getFile` and the file endpoint serve, by file id.
+FILES = {"photo-1": b"\xff\xd8\xff\xe0 a tiny jpeg", "photo-2": b"\xff\xd8\xff\xe0 another one"}
+
 BOT = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
 _JSON_FIELDS = {
     "entities",
@@ -46,6 +49,7 @@ class FakeBotAPI:
     async def __aenter__(self) -> FakeBotAPI:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.*}", self._file)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -60,9 +64,11 @@ class FakeBotAPI:
 
     # -- driving ---------------------------------------------------------------------
 
-    async def push(self, update: dict[str, Any]) -> None:
+    async def push(self, *updates: dict[str, Any]) -> None:
+        """Queue updates; several given at once arrive in one `getUpdates` answer."""
         async with self._changed:
-            self._updates.append({"update_id": next(self._update_ids), **update})
+            for update in updates:
+                self._updates.append({"update_id": next(self._update_ids), **update})
             self._changed.notify_all()
 
     def message(
@@ -93,6 +99,24 @@ class FakeBotAPI:
             command = text.split()[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"message": message}
+
+    def photo(self, user_id: int, caption: str, *, file_id: str = "photo-1") -> dict[str, Any]:
+        """A photo message; its bytes are `FILES[file_id]`."""
+        update = self.message(user_id, caption)
+        message = update["message"]
+        del message["text"]
+        message["caption"] = caption
+        size = len(FILES[file_id])
+        message["photo"] = [
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "width": 8,
+                "height": 8,
+                "file_size": size,
+            }
+        ]
+        return update
 
     def callback(self, user_id: int, data: str, message: dict[str, Any]) -> dict[str, Any]:
         user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
@@ -140,6 +164,12 @@ class FakeBotAPI:
             self._changed.notify_all()
         return result
 
+    async def _file(self, request: web.Request) -> web.Response:
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        if file_id not in FILES:
+            return web.Response(status=404)
+        return web.Response(body=FILES[file_id], content_type="image/jpeg")
+
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0))
         async with self._changed:
@@ -170,6 +200,18 @@ class FakeBotAPI:
             )
         if method == "getMe":
             return self._ok(BOT)
+        if method == "getFile":
+            file_id = str(params["file_id"])
+            if file_id not in FILES:
+                return self._error(400, "Bad Request: invalid file_id")
+            return self._ok(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"u-{file_id}",
+                    "file_size": len(FILES[file_id]),
+                    "file_path": f"photos/{file_id}.jpg",
+                }
+            )
         if method == "getChatMember":
             return self._ok(
                 {
