@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -44,22 +45,28 @@ def _policy(attempts: int = 3) -> RetryPolicy:
     return RetryPolicy(attempts=attempts, base_delay=0.0, max_delay=0.0, sleep=_no_sleep)
 
 
-@pytest.fixture
-async def mistral() -> AsyncIterator[MistralProvider]:
+P = TypeVar("P", MistralProvider, DipseekProvider)
+
+
+async def _provider(cls: type[P]) -> AsyncIterator[P]:
+    """A provider with the test key and retries that never sleep."""
     sleeps.clear()
-    provider = MistralProvider({"MISTRAL_API_KEY": KEY})
+    provider = cls({cls.api_key_var: KEY})
     provider.retry_policy = _policy()
     yield provider
     await provider.aclose()
+
+
+@pytest.fixture
+async def mistral() -> AsyncIterator[MistralProvider]:
+    async for provider in _provider(MistralProvider):
+        yield provider
 
 
 @pytest.fixture
 async def dipseek() -> AsyncIterator[DipseekProvider]:
-    sleeps.clear()
-    provider = DipseekProvider({"DIPSEEK_API_KEY": KEY})
-    provider.retry_policy = _policy()
-    yield provider
-    await provider.aclose()
+    async for provider in _provider(DipseekProvider):
+        yield provider
 
 
 def _req(text: str = "hi", model: str = "mistral-small-latest", **options: object) -> ChatRequest:

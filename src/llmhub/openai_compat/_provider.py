@@ -12,9 +12,10 @@ tenacity's (see `llmhub._retry`).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._exceptions import (
@@ -48,7 +49,7 @@ class OpenAICompatibleProvider(BaseProvider):
     dialect: ClassVar[Dialect] = Dialect()
     max_connections: ClassVar[int] = 200
 
-    def __init__(self, env: Any = None) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self._client: httpx.AsyncClient | None = None
 
@@ -119,8 +120,6 @@ class OpenAICompatibleProvider(BaseProvider):
         return parse_reply(data, provider=self.name, model=request.model)
 
     async def _post_json(self, body: JSON, model: str) -> JSON:
-        import asyncio
-
         client = self._http()
         try:
             async with asyncio.timeout(self.timeouts.total):
