@@ -137,7 +137,7 @@ class BaseProvider(ABC):
             for attachment in message.attachments:
                 if not self.supports_files:
                     raise UnsupportedInputError(
-                        "this provider takes no files; choose a model whose provider does",
+                        "this provider takes no files",
                         provider=self.name,
                         model=request.model,
                     )

@@ -70,7 +70,8 @@ def create_bot_and_dispatcher(
             dispatcher["owns_hub"] = True
         me = await bot.me()
         with i18n.context():
-            for locale in i18n.available_locales:
+            # English is the source language: it has no catalog, but is the default menu.
+            for locale in dict.fromkeys((i18n.default_locale, *i18n.available_locales)):
                 with i18n.use_locale(locale):
                     language = None if locale == i18n.default_locale else locale
                     await bot.set_my_commands(_commands.bot_commands(), language_code=language)
@@ -122,15 +123,13 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -
     )
     setup_application(app, dispatcher, bot=bot)
 
-    async def set_webhook(_: web.Application) -> None:
-        await bot.set_webhook(
-            settings.webhook_url or "", secret_token=secret, allowed_updates=ALLOWED_UPDATES
-        )
-
-    app.on_startup.append(set_webhook)
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+    # Only now that the server listens may Telegram start sending to it.
+    await bot.set_webhook(
+        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+    )
     log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
     try:
         await asyncio.Event().wait()

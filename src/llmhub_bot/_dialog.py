@@ -64,7 +64,7 @@ def friendly_error(exc: LLMHubError) -> str:
     if isinstance(exc, EmptyPromptError):
         return _("Send me some text.")
     if isinstance(exc, UnsupportedInputError):
-        return _("{reason}. Choose a model that reads files with /models.").format(
+        return _("This model cannot take this file ({reason}). /models lists the others.").format(
             reason=exc.message
         )
     if isinstance(exc, AuthenticationError | InsufficientBalanceError):
