@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
+import os
 import sys
 
 __all__ = ["main"]
@@ -21,6 +21,7 @@ def main() -> int:
         from llmhub._settings import load_environment
 
         from ._app import create_bot_and_dispatcher, run_polling, run_webhook
+        from ._logging import configure_logging
         from ._settings import BotSettings
     except ImportError as exc:
         print(
@@ -29,11 +30,7 @@ def main() -> int:
         )
         return 2
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # aiogram logs every update at INFO; keep its noise and any URL (with the token) out.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    configure_logging(os.environ.get("LLMHUB_LOG_FORMAT", "text"))
     try:
         settings = BotSettings()
     except ValidationError as exc:
