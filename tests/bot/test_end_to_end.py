@@ -3,114 +3,41 @@ server and a fake provider server, both on 127.0.0.1."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-from aiogram import Bot, Dispatcher
-
-from llmhub import Hub
-from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._access import AccessDecision
-from llmhub_bot._app import ALLOWED_UPDATES
-from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
-from tests.fakes.telegram_server import FILES, FakeBotAPI
-
-ADMIN = 1
-STRANGER = 7
-TOKEN = "123456:TEST-token-for-the-fake-bot-api"
-
-
-@dataclass
-class World:
-    tg: FakeBotAPI
-    llm: FakeOpenAIServer
-    hub: Hub
-    bot: Bot
-    dispatcher: Dispatcher
-    db: Path
-
-
-@pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key="k") as llm:
-        db = tmp_path / "bot.db"
-        hub = await Hub.open(
-            {
-                "LLMHUB_DATABASE_URL": f"sqlite:///{db}",
-                "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
-                "LLMHUB_MAX_RETRIES": "0",
-                "MISTRAL_API_KEY": "k",
-                "MISTRAL_ENDPOINT": llm.url,
-            }
-        )
-        settings = BotSettings(
-            _env_file=None,
-            telegram_bot_token=TOKEN,
-            telegram_api_url=tg.url,
-            admin_ids=frozenset({ADMIN}),
-            bot_stream_interval=0,
-        )
-        bot, dispatcher = create_bot_and_dispatcher(settings, hub)
-        polling = asyncio.create_task(
-            dispatcher.start_polling(bot, handle_signals=False, allowed_updates=ALLOWED_UPDATES)
-        )
-        try:
-            yield World(tg, llm, hub, bot, dispatcher, db)
-        finally:
-            await dispatcher.stop_polling()
-            await polling
-            await bot.session.close()
-            await hub.aclose()
-
-
-def _rows(db: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT q.prompt, r.status, r.text FROM requests q JOIN responses r"
-            " ON r.request_id = q.id ORDER BY q.rowid"
-        ).fetchall()
-
-
-async def _say(world: World, user: int, text: str, replies: int = 1, **kw: object) -> list[str]:
-    before = len(world.tg.texts(kw.get("chat_id", user)))  # type: ignore[arg-type]
-    await world.tg.push(world.tg.message(user, text, **kw))  # type: ignore[arg-type]
-    chat = kw.get("chat_id", user)
-    await world.tg.wait_for(lambda tg: len(tg.texts(chat)) >= before + replies)  # type: ignore[arg-type]
-    return world.tg.texts(chat)[before:]  # type: ignore[arg-type]
+from tests.bot.conftest import ADMIN, STRANGER, World, rows, say, shown
+from tests.fakes.openai_server import Behaviour
+from tests.fakes.telegram_server import FILES
 
 
 async def test_a_conversation_with_context_and_a_fresh_start(world: World) -> None:
-    [welcome] = await _say(world, ADMIN, "/start")
+    [welcome] = await say(world, ADMIN, "/start")
     assert "mistral-small-latest" in welcome
     assert world.tg.sent("setMyCommands")
 
-    assert await _say(world, ADMIN, "hello bot") == ["echo: hello bot"]
+    assert await say(world, ADMIN, "hello bot") == ["echo: hello bot"]
     assert world.tg.sent("sendMessageDraft", ADMIN)  # streamed while generating
-    assert await _say(world, ADMIN, "and again") == ["echo: and again"]
+    assert await say(world, ADMIN, "and again") == ["echo: and again"]
     assert [m["content"] for m in world.llm.requests[-1]["messages"]] == [
         "hello bot",
         "echo: hello bot",
         "and again",
     ]
 
-    [context] = await _say(world, ADMIN, "/context")
+    [context] = await say(world, ADMIN, "/context")
     assert "2 earlier turns" in context
-    assert await _say(world, ADMIN, "/new") == ["Started a new conversation."]
-    await _say(world, ADMIN, "fresh")
+    assert await say(world, ADMIN, "/new") == ["Started a new conversation."]
+    await say(world, ADMIN, "fresh")
     assert [m["content"] for m in world.llm.requests[-1]["messages"]] == ["fresh"]
-    assert _rows(world.db)[:2] == [
+    assert rows(world.db)[:2] == [
         ("hello bot", "ok", "echo: hello bot"),
         ("and again", "ok", "echo: and again"),
     ]
 
 
 async def test_a_stranger_waits_for_an_admin(world: World) -> None:
-    [answer] = await _say(world, STRANGER, "hi, who are you?")
+    [answer] = await say(world, STRANGER, "hi, who are you?")
     assert "Access requested" in answer
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) >= 1)
     request = world.tg.sent("sendMessage", ADMIN)[-1]
@@ -120,19 +47,19 @@ async def test_a_stranger_waits_for_an_admin(world: World) -> None:
     assert buttons[0]["callback_data"] == approve
     assert world.llm.requests == []  # nothing reached the provider
 
-    [waiting] = await _say(world, STRANGER, "still there?")
+    [waiting] = await say(world, STRANGER, "still there?")
     assert "waiting" in waiting
 
     admin_message = world.tg._message(ADMIN, 500, request["text"])
     await world.tg.push(world.tg.callback(ADMIN, approve, admin_message))
     await world.tg.wait_for(lambda tg: any("approved" in t for t in tg.texts(STRANGER)))
-    assert await _say(world, STRANGER, "now?") == ["echo: now?"]
+    assert await say(world, STRANGER, "now?") == ["echo: now?"]
 
 
 async def test_a_long_answer_arrives_in_several_messages(world: World) -> None:
     long_text = " ".join(f"word{i:04d}" for i in range(1100))  # about 10,000 characters
     world.llm.then(Behaviour(text=long_text))
-    parts = await _say(world, ADMIN, "write a lot", replies=3)
+    parts = await say(world, ADMIN, "write a lot", replies=3)
     assert len(parts) == 3
     assert all(len(p) <= 4096 for p in parts)
     assert "".join(parts) == long_text  # nothing lost or repeated at the cuts
@@ -148,7 +75,7 @@ async def test_flood_control_is_waited_out(world: World) -> None:
 
 async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None:
     world.llm.then(Behaviour(status=503, body={"message": "overloaded"}))
-    [answer] = await _say(world, ADMIN, "hi", replies=1)
+    [answer] = await say(world, ADMIN, "hi", replies=1)
     assert answer == "Something went wrong; the admins have been told. Try again later."
     await world.tg.wait_for(
         lambda tg: any("ProviderUnavailableError" in t for t in tg.texts(ADMIN))
@@ -156,20 +83,7 @@ async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None
     report = next(t for t in world.tg.texts(ADMIN) if "ProviderUnavailableError" in t)
     assert "request:" in report
     assert "provider: mistral, model: mistral-small-latest" in report
-    assert _rows(world.db)[-1][1] == "error"
-
-
-def _shown(tg: FakeBotAPI, chat_id: int) -> list[str]:
-    """What the chat shows: sent texts, with edits applied in order."""
-    shown: dict[int, str] = {}
-    for method, params in tg.calls:
-        if int(params.get("chat_id", 0)) != chat_id:
-            continue
-        if method == "sendMessage":
-            shown[len(shown)] = str(params["text"])
-        elif method == "editMessageText":
-            shown[len(shown) - 1] = str(params["text"])  # the view edits its latest message
-    return list(shown.values())
+    assert rows(world.db)[-1][1] == "error"
 
 
 async def test_groups_answer_only_when_addressed(world: World) -> None:
@@ -178,13 +92,13 @@ async def test_groups_answer_only_when_addressed(world: World) -> None:
     await world.tg.push(
         world.tg.message(ADMIN, "@hub_test_bot what is up", chat_id=group, chat_type="group")
     )
-    await world.tg.wait_for(lambda tg: "echo: what is up" in _shown(tg, group))
+    await world.tg.wait_for(lambda tg: "echo: what is up" in shown(tg, group))
     assert world.tg.sent("editMessageText", group)  # streamed by edits, not drafts
     assert not world.tg.sent("sendMessageDraft", group)
     other = -200  # one generation at a time per chat: ask in another group
     await world.tg.push(world.tg.message(ADMIN, "/ask tell me", chat_id=other, chat_type="group"))
-    await world.tg.wait_for(lambda tg: "echo: tell me" in _shown(tg, other))
-    prompts = [r[0] for r in _rows(world.db)]
+    await world.tg.wait_for(lambda tg: "echo: tell me" in shown(tg, other))
+    prompts = [r[0] for r in rows(world.db)]
     assert "what is up" in prompts
     assert "just chatting" not in prompts  # chatter is ignored and not logged
 
@@ -207,7 +121,7 @@ async def test_one_generation_at_a_time_per_chat(world: World) -> None:
 
 
 async def test_a_photo_reaches_the_model_as_an_image(world: World) -> None:
-    assert await _say(world, ADMIN, "hi") == ["echo: hi"]  # text first: context carries text only
+    assert await say(world, ADMIN, "hi") == ["echo: hi"]  # text first: context carries text only
     await world.tg.push(world.tg.photo(ADMIN, "what is this?", file_id="photo-1"))
     await world.tg.wait_for(lambda tg: "echo: what is this?" in tg.texts(ADMIN))
     content = world.llm.requests[-1]["messages"][-1]["content"]

@@ -37,7 +37,8 @@ class Behaviour:
     keepalive: int = 0  # ": keep-alive" comments before the first chunk
     cut_after: int | None = None  # stream: drop the connection after N chunks
     no_done: bool = False  # stream: end cleanly but without [DONE]
-    hang: bool = False  # never answer
+    hang: bool = False  # never answer (until `release()`)
+    hang_after: int | None = None  # stream: send N chunks, then hold until `release()`
     error_event: bool = False  # stream: an {"error": …} event after the first chunk
 
 
@@ -70,7 +71,7 @@ class FakeOpenAIServer:
         for prefix in ("", "/v1"):
             app.router.add_get(f"{prefix}/models", self._models)
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
@@ -186,6 +187,8 @@ class FakeOpenAIServer:
                 assert request.transport is not None
                 request.transport.close()  # drop the connection mid-stream
                 return response
+            if behaviour.hang_after is not None and i == behaviour.hang_after:
+                await self._release.wait()
             if behaviour.error_event and i == 1:
                 await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
                 return response

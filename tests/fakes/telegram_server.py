@@ -17,7 +17,11 @@ from typing import Any
 from aiohttp import web
 
 #: What `getFile` and the file endpoint serve, by file id.
-FILES = {"photo-1": b"\xff\xd8\xff\xe0 a tiny jpeg", "photo-2": b"\xff\xd8\xff\xe0 another one"}
+FILES = {
+    "photo-1": b"\xff\xd8\xff\xe0 a tiny jpeg",
+    "photo-2": b"\xff\xd8\xff\xe0 another one",
+    "doc-1": b"%PDF-1.4 a tiny pdf",
+}
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
 _JSON_FIELDS = {
@@ -38,6 +42,8 @@ class FakeBotAPI:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.flood: dict[str, int] = {}
+        #: Answer "can't parse entities" to every message that carries entities.
+        self.refuse_entities = False
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
@@ -50,7 +56,7 @@ class FakeBotAPI:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
-        self._runner = web.AppRunner(app, handle_signals=False)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -78,13 +84,14 @@ class FakeBotAPI:
         *,
         chat_id: int | None = None,
         chat_type: str = "private",
+        language: str = "en",
         **extra: Any,
     ) -> dict[str, Any]:
         user = {
             "id": user_id,
             "is_bot": False,
             "first_name": f"User{user_id}",
-            "language_code": "en",
+            "language_code": language,
         }
         chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
         message = {
@@ -117,6 +124,38 @@ class FakeBotAPI:
             }
         ]
         return update
+
+    def document(
+        self,
+        user_id: int,
+        caption: str,
+        *,
+        file_id: str = "doc-1",
+        mime: str = "application/pdf",
+        size: int | None = None,
+    ) -> dict[str, Any]:
+        """A document message; `size` may claim more than the file holds (for limits)."""
+        update = self.message(user_id, caption)
+        message = update["message"]
+        del message["text"]
+        message["caption"] = caption
+        message["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_name": f"{file_id}.pdf",
+            "mime_type": mime,
+            "file_size": size if size is not None else len(FILES[file_id]),
+        }
+        return update
+
+    def stopped(self, chat_id: int, draft_id: int) -> dict[str, Any]:
+        """The user pressed the stop button of a streamed draft."""
+        return {
+            "stopped_message_generation": {
+                "chat": {"id": chat_id, "type": "private"},
+                "draft_id": draft_id,
+            }
+        }
 
     def callback(self, user_id: int, data: str, message: dict[str, Any]) -> dict[str, Any]:
         user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
@@ -165,7 +204,7 @@ class FakeBotAPI:
         return result
 
     async def _file(self, request: web.Request) -> web.Response:
-        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if file_id not in FILES:
             return web.Response(status=404)
         return web.Response(body=FILES[file_id], content_type="image/jpeg")
@@ -209,7 +248,7 @@ class FakeBotAPI:
                     "file_id": file_id,
                     "file_unique_id": f"u-{file_id}",
                     "file_size": len(FILES[file_id]),
-                    "file_path": f"photos/{file_id}.jpg",
+                    "file_path": f"files/{file_id}.bin",
                 }
             )
         if method == "getChatMember":
@@ -225,6 +264,8 @@ class FakeBotAPI:
                 return self._error(400, "Bad Request: message text is empty")
             if _utf16(text) > 4096:
                 return self._error(400, "Bad Request: message is too long")
+            if self.refuse_entities and params.get("entities"):
+                return self._error(400, "Bad Request: can't parse entities: unsupported start tag")
             chat_id = int(params["chat_id"])
             if method == "editMessageText":
                 key = (chat_id, int(params["message_id"]))
@@ -234,6 +275,7 @@ class FakeBotAPI:
                 return self._ok(self._message(chat_id, key[1], text))
             message_id = next(self._message_ids)
             self._texts[(chat_id, message_id)] = text
+            params["_message_id"] = message_id  # so a test can press this message's buttons
             return self._ok(self._message(chat_id, message_id, text))
         if method == "sendMessageDraft":
             text = str(params.get("text", ""))

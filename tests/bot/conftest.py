@@ -1,0 +1,122 @@
+"""The bot's world for tests: fake Bot API and provider servers on 127.0.0.1,
+a hub on a temporary SQLite file, and the real dispatcher polling the fake."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+
+from llmhub import Hub
+from llmhub_bot import BotSettings, create_bot_and_dispatcher
+from llmhub_bot._app import ALLOWED_UPDATES
+from tests.fakes.openai_server import FakeOpenAIServer
+from tests.fakes.telegram_server import FakeBotAPI
+
+ADMIN = 1
+MEMBER = 5  # pre-approved through ALLOWED_USER_IDS, not an admin
+STRANGER = 7
+TOKEN = "123456:TEST-token-for-the-fake-bot-api"
+PROVIDER_KEY = "sk-bot-e2e-provider-key-4d3c2b1a"
+
+
+@dataclass
+class World:
+    tg: FakeBotAPI
+    llm: FakeOpenAIServer
+    hub: Hub
+    bot: Bot
+    dispatcher: Dispatcher
+    settings: BotSettings
+    db: Path
+
+
+@asynccontextmanager
+async def open_world(
+    tmp_path: Path, *, polling: bool = True, **settings: Any
+) -> AsyncIterator[World]:
+    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        db = tmp_path / "bot.db"
+        hub = await Hub.open(
+            {
+                "LLMHUB_DATABASE_URL": f"sqlite:///{db}",
+                "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
+                "LLMHUB_MAX_RETRIES": "0",
+                "MISTRAL_API_KEY": PROVIDER_KEY,
+                "MISTRAL_ENDPOINT": llm.url,
+                "DIPSEEK_API_KEY": PROVIDER_KEY,
+                "DIPSEEK_ENDPOINT": llm.url,
+            }
+        )
+        config = BotSettings(
+            _env_file=None,
+            telegram_bot_token=TOKEN,
+            telegram_api_url=tg.url,
+            admin_ids=frozenset({ADMIN}),
+            allowed_user_ids=frozenset({MEMBER}),
+            bot_stream_interval=0,
+            **settings,
+        )
+        bot, dispatcher = create_bot_and_dispatcher(config, hub)
+        task = (
+            asyncio.create_task(
+                dispatcher.start_polling(bot, handle_signals=False, allowed_updates=ALLOWED_UPDATES)
+            )
+            if polling
+            else None
+        )
+        try:
+            yield World(tg, llm, hub, bot, dispatcher, config, db)
+        finally:
+            llm.release()  # nothing may stay held by a hanging fake
+            if task is not None:
+                await dispatcher.stop_polling()
+                await task
+            await bot.session.close()
+            await hub.aclose()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> AsyncIterator[World]:
+    async with open_world(tmp_path) as opened:
+        yield opened
+
+
+def rows(db: Path) -> list[tuple[str, str, str]]:
+    """(prompt, status, text) of every logged exchange, oldest first."""
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT q.prompt, r.status, r.text FROM requests q JOIN responses r"
+            " ON r.request_id = q.id ORDER BY q.rowid"
+        ).fetchall()
+
+
+async def say(
+    world: World, user: int, text: str, replies: int = 1, chat_id: int | None = None, **kw: Any
+) -> list[str]:
+    """Send `text` as `user` and return the next `replies` messages the bot sends there."""
+    chat = user if chat_id is None else chat_id
+    before = len(world.tg.texts(chat))
+    await world.tg.push(world.tg.message(user, text, chat_id=chat, **kw))
+    await world.tg.wait_for(lambda tg: len(tg.texts(chat)) >= before + replies)
+    return world.tg.texts(chat)[before:]
+
+
+def shown(tg: FakeBotAPI, chat_id: int) -> list[str]:
+    """What the chat shows: sent texts, with edits applied in order."""
+    result: dict[int, str] = {}
+    for method, params in tg.calls:
+        if int(params.get("chat_id", 0)) != chat_id:
+            continue
+        if method == "sendMessage":
+            result[len(result)] = str(params["text"])
+        elif method == "editMessageText":
+            result[len(result) - 1] = str(params["text"])  # the view edits its latest message
+    return list(result.values())

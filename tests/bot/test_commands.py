@@ -1,0 +1,115 @@
+"""Every command and access decision, fed as raw updates to the real polling loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmhub_bot._access import AccessDecision
+from llmhub_bot._commands import COMMANDS
+from tests.bot.conftest import ADMIN, MEMBER, STRANGER, World, say
+
+
+def _buttons(params: dict[str, Any]) -> list[dict[str, str]]:
+    return [button for row in params["reply_markup"]["inline_keyboard"] for button in row]
+
+
+def _answered(world: World, text: str) -> bool:
+    return any(m == "answerCallbackQuery" and text in str(p.get("text")) for m, p in world.tg.calls)
+
+
+async def test_help_lists_every_command_and_the_menu_is_registered(world: World) -> None:
+    [text] = await say(world, ADMIN, "/help")
+    for name, _ in COMMANDS:
+        assert f"/{name} — " in text
+    registered = {p.get("language_code"): p["commands"] for p in world.tg.sent("setMyCommands")}
+    assert [c["command"] for c in registered[None]] == [name for name, _ in COMMANDS]
+    assert "начать новый разговор" in {c["description"] for c in registered["ru"]}
+
+
+async def test_ping_and_model(world: World) -> None:
+    [pong] = await say(world, ADMIN, "/ping")
+    assert pong.startswith("pong — llmhub 0.1.0, up ")
+    assert pong.endswith("store ok")
+    assert await say(world, ADMIN, "/model") == ["Model: mistral-small-latest (provider: mistral)"]
+
+
+async def test_models_menu_chooses_the_chat_model(world: World) -> None:
+    [menu] = await say(world, ADMIN, "/models")
+    assert menu == "Choose the model for this chat:"
+    params = world.tg.sent("sendMessage", ADMIN)[-1]
+    labels = [b["text"] for b in _buttons(params)]
+    assert "mistral/mistral-large-latest" in labels
+    assert "dipseek/deepseek-chat" in labels
+    target = next(b for b in _buttons(params) if b["text"] == "mistral/mistral-large-latest")
+
+    shown_menu = world.tg._message(ADMIN, params["_message_id"], menu)
+    await world.tg.push(world.tg.callback(ADMIN, target["callback_data"], shown_menu))
+    await world.tg.wait_for(
+        lambda tg: any("now uses" in str(p["text"]) for p in tg.sent("editMessageText", ADMIN))
+    )
+
+    assert await say(world, ADMIN, "hi") == ["echo: hi"]
+    assert world.llm.requests[-1]["model"] == "mistral-large-latest"
+    assert await say(world, ADMIN, "/model") == [
+        "Model: mistral/mistral-large-latest (provider: mistral)"
+    ]
+
+
+async def test_in_groups_only_admins_change_the_model(world: World) -> None:
+    group = -300
+    [menu] = await say(world, MEMBER, "/models", chat_id=group, chat_type="group")
+    params = world.tg.sent("sendMessage", group)[-1]
+    first = _buttons(params)[0]
+    shown_menu = world.tg._message(group, params["_message_id"], menu)
+
+    await world.tg.push(world.tg.callback(MEMBER, first["callback_data"], shown_menu))
+    await world.tg.wait_for(lambda tg: _answered(world, "Only group admins"))
+
+    assert world.tg.sent("getChatMember")  # the group's own administrators were asked
+    assert await world.hub.store.chat_model(str(group)) is None
+
+
+async def test_stats_are_for_admins_only(world: World) -> None:
+    await say(world, ADMIN, "hello")
+    [stats] = await say(world, ADMIN, "/stats 30")
+    assert stats.startswith("Last 30 days.")
+    assert "mistral: 1 requests, 0 errors, 3 tokens" in stats
+    assert await say(world, MEMBER, "/stats") == ["Only admins can see the statistics."]
+
+
+async def test_new_and_clear_both_reset_and_context_counts(world: World) -> None:
+    await say(world, ADMIN, "one")
+    assert await say(world, ADMIN, "/context") == [
+        "The next request carries 1 earlier turns (12 characters)."
+    ]
+    assert await say(world, ADMIN, "/clear") == ["Started a new conversation."]
+    assert await say(world, ADMIN, "/context") == [
+        "The next request carries 0 earlier turns (0 characters)."
+    ]
+
+
+async def test_a_denied_stranger_stays_out(world: World) -> None:
+    [asked] = await say(world, STRANGER, "let me in")
+    assert asked.startswith("Access requested.")
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) >= 1)
+    request = world.tg.sent("sendMessage", ADMIN)[-1]
+    shown_request = world.tg._message(ADMIN, request["_message_id"], request["text"])
+    deny = AccessDecision(approve=False, user_id=STRANGER).pack()
+
+    # A member who is not an admin cannot decide.
+    await world.tg.push(world.tg.callback(MEMBER, deny, shown_request))
+    await world.tg.wait_for(lambda tg: _answered(world, "Only admins decide on access."))
+
+    await world.tg.push(world.tg.callback(ADMIN, deny, shown_request))
+    await world.tg.wait_for(lambda tg: "Your access request was denied." in tg.texts(STRANGER))
+    assert any(str(p["text"]).endswith("→ denied") for p in world.tg.sent("editMessageText", ADMIN))
+    assert await say(world, STRANGER, "please?") == ["Access denied."]
+    user = await world.hub.store.get_user(STRANGER)
+    assert user is not None
+    assert user.status == "denied"
+    assert world.llm.requests == []
+
+
+async def test_messages_follow_the_users_language(world: World) -> None:
+    assert await say(world, MEMBER, "/new", language="ru") == ["Начат новый разговор."]
+    assert await say(world, MEMBER, "/new", language="de") == ["Started a new conversation."]

@@ -1,0 +1,96 @@
+"""The conversation's edge paths: stop button, files, formatting, limits, secrets."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say
+from tests.fakes.openai_server import Behaviour
+
+
+async def test_the_stop_button_keeps_what_was_written(world: World) -> None:
+    world.llm.then(Behaviour(text="one two three four five", hang_after=2))
+    await world.tg.push(world.tg.message(ADMIN, "tell me"))
+    await world.tg.wait_for(
+        lambda tg: any(p.get("text") == "one two" for p in tg.sent("sendMessageDraft", ADMIN))
+    )
+    draft = world.tg.sent("sendMessageDraft", ADMIN)[-1]
+    assert draft["can_stop"] == "true"
+
+    await world.tg.push(world.tg.stopped(ADMIN, int(draft["draft_id"])))
+    await world.tg.wait_for(lambda tg: any("(stopped)" in t for t in tg.texts(ADMIN)))
+
+    assert world.tg.texts(ADMIN) == ["one two\n\n(stopped)"]
+    assert rows(world.db) == [("tell me", "cancelled", "one two")]
+
+
+async def test_a_file_for_a_text_only_model_is_refused_before_sending(world: World) -> None:
+    await world.hub.set_chat_model(ADMIN, "dipseek/deepseek-chat")
+    await world.tg.push(world.tg.document(ADMIN, "summarise this"))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN) == [
+        "This model cannot take this file (this provider takes no files). /models lists the others."
+    ]
+    assert world.llm.requests == []
+    assert rows(world.db) == []
+
+
+async def test_a_file_type_the_model_does_not_read_is_refused(world: World) -> None:
+    await world.tg.push(world.tg.document(ADMIN, "read it"))  # a PDF; Mistral reads images
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert "application/pdf" in world.tg.texts(ADMIN)[0]
+    assert world.llm.requests == []
+
+
+async def test_a_file_over_the_limit_is_not_even_downloaded(world: World) -> None:
+    await world.tg.push(world.tg.document(ADMIN, "big", size=50 * 1024 * 1024))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN)[0].startswith("This file is too large (52428800 bytes")
+    assert world.tg.sent("getFile") == []
+
+
+async def test_markdown_becomes_entities_and_a_refusal_falls_back_to_plain_text(
+    world: World,
+) -> None:
+    world.llm.then(Behaviour(text="**bold** and `code`"))
+    assert await say(world, ADMIN, "format") == ["bold and code"]
+    entities = world.tg.sent("sendMessage", ADMIN)[-1]["entities"]
+    assert {e["type"] for e in entities} == {"bold", "code"}
+
+    world.tg.refuse_entities = True
+    world.llm.then(Behaviour(text="**again**"))
+    assert (await say(world, ADMIN, "format again", replies=2))[-1] == "again"
+    last = world.tg.sent("sendMessage", ADMIN)[-1]
+    assert "entities" not in last  # sent again as plain text
+
+
+async def test_an_empty_answer_is_said_plainly(world: World) -> None:
+    world.llm.then(Behaviour(text=""))
+    assert await say(world, ADMIN, "say nothing") == ["(the model returned an empty answer)"]
+
+
+async def test_a_user_writing_too_fast_is_asked_to_wait(tmp_path: Path) -> None:
+    async with open_world(tmp_path, bot_rate_limit_per_minute=2) as world:
+        assert await say(world, ADMIN, "a") == ["echo: a"]
+        assert await say(world, ADMIN, "b") == ["echo: b"]
+        assert await say(world, ADMIN, "c") == ["You are sending messages too fast. Wait a moment."]
+        assert len(world.llm.requests) == 2
+
+
+async def test_no_token_or_key_in_logs_or_admin_reports(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await say(world, ADMIN, "fine")
+    world.llm.then(
+        Behaviour(status=401, body={"error": {"message": f"Incorrect API key {PROVIDER_KEY}"}})
+    )
+    await say(world, ADMIN, "fails", replies=2)  # the friendly message, then the report
+    reports = " ".join(world.tg.texts(ADMIN))
+    assert "AuthenticationError" in reports
+    for secret in (TOKEN, PROVIDER_KEY, TOKEN.split(":")[1]):
+        assert secret not in caplog.text
+        assert secret not in reports

@@ -1,0 +1,110 @@
+"""The bot's pieces below the polling loop: splitting, throttling, settings, menu, start-up."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from llmhub_bot import BotSettings, render
+from llmhub_bot.__main__ import main
+from llmhub_bot._delivery import MAX_MESSAGE, _Throttle
+from llmhub_bot._logging import JsonFormatter
+from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
+from llmhub_bot._runtime import RateLimiter
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_a_long_reply_with_a_code_block_splits_under_the_limit_keeping_entities() -> None:
+    code = "\n".join(f"print({i})  # 😀" for i in range(600))  # astral emoji: 2 UTF-16 units
+    parts = render(f"Intro **bold**\n\n```python\n{code}\n```\n\nOutro")
+    assert len(parts) >= 3
+    for text, entities in parts:
+        assert 0 < _utf16(text) <= MAX_MESSAGE
+        for entity in entities:
+            assert entity.offset + entity.length <= _utf16(text)
+    assert any(e.type == "bold" for e in parts[0][1])
+    assert all(any(e.type == "pre" for e in entities) for _, entities in parts[1:-1])
+    assert "".join(text for text, _ in parts).count("print(") == 600  # nothing lost
+
+
+def test_broken_markdown_still_renders() -> None:
+    [(text, _)] = render("**unclosed _mixed `markup")
+    assert "unclosed" in text
+
+
+def test_the_throttle_skips_unchanged_and_blank_text() -> None:
+    throttle = _Throttle(interval=0)
+    assert throttle.due("a")
+    assert not throttle.due("a")
+    assert not throttle.due("   ")
+    assert throttle.due("ab")
+    slow = _Throttle(interval=3600)
+    assert slow.due("a")
+    assert not slow.due("ab")  # within the interval
+
+
+def test_the_rate_limiter_counts_per_user() -> None:
+    limiter = RateLimiter(per_minute=2)
+    assert limiter.allow(1)
+    assert limiter.allow(1)
+    assert not limiter.allow(1)
+    assert limiter.allow(2)
+
+
+def test_id_lists_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_IDS", "1, 2;3")
+    monkeypatch.setenv("ALLOWED_USER_IDS", "")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:abc")
+    settings = BotSettings(_env_file=None)
+    assert settings.admin_ids == frozenset({1, 2, 3})
+    assert settings.allowed_user_ids == frozenset()
+    assert "abc" not in repr(settings)
+
+
+def test_the_model_menu_pages() -> None:
+    models = [f"p/m{i}" for i in range(PAGE * 2 + 1)]
+    first = _keyboard(models, 0, current="p/m1").inline_keyboard
+    assert [row[0].text for row in first[:PAGE]][:2] == ["p/m0", "✅ p/m1"]
+    assert [b.callback_data for b in first[-1]] == [ModelPage(page=1).pack()]
+    middle = _keyboard(models, 1, current=None).inline_keyboard
+    assert [b.text for b in middle[-1]] == ["◀", "▶"]
+    last = _keyboard(models, 2, current=None).inline_keyboard
+    assert [row[0].text for row in last] == [f"p/m{PAGE * 2}", "◀"]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "set TELEGRAM_BOT_TOKEN"),
+        ({"TELEGRAM_BOT_TOKEN": "123:abc"}, "no LLM provider is configured"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token", "MISTRAL_API_KEY": "k"}, "the token is malformed"),
+        ({"ADMIN_IDS": "one,two"}, "invalid setting: ADMIN_IDS"),
+    ],
+)
+def test_start_up_problems_are_one_line_and_exit_2(
+    env: dict[str, str],
+    message: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert main() == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_json_logs_are_one_object_per_line() -> None:
+    record = logging.LogRecord(
+        "llmhub_bot", logging.INFO, __file__, 1, "replied chat=%s", (5,), None
+    )
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "replied chat=5"
+    assert entry["level"] == "INFO"

@@ -1,0 +1,63 @@
+"""Webhook mode: the bot's own aiohttp server on 127.0.0.1, fed updates as Telegram would."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from pathlib import Path
+
+import aiohttp
+
+from llmhub_bot import run_webhook
+from tests.bot.conftest import ADMIN, open_world
+
+SECRET = "webhook-secret-for-tests"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path: Path) -> None:
+    port = _free_port()
+    settings = {
+        "webhook_url": "https://bot.example.org/telegram/hook",
+        "webhook_host": "127.0.0.1",
+        "webhook_port": port,
+        "webhook_secret": SECRET,
+    }
+    async with open_world(tmp_path, polling=False, **settings) as world:
+        server = asyncio.create_task(run_webhook(world.bot, world.dispatcher, world.settings))
+        try:
+            await world.tg.wait_for(lambda tg: bool(tg.sent("setWebhook")))
+            registered = world.tg.sent("setWebhook")[0]
+            assert registered["url"] == "https://bot.example.org/telegram/hook"
+            assert registered["secret_token"] == SECRET
+            assert "stopped_message_generation" in registered["allowed_updates"]
+
+            base = f"http://127.0.0.1:{port}"
+            update = {"update_id": 1, **world.tg.message(ADMIN, "via webhook")}
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/healthz") as health:
+                    assert health.status == 200
+                    assert await health.json() == {"ok": True}
+                headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+                async with http.post(
+                    f"{base}/telegram/hook", json=update, headers=headers
+                ) as refused:
+                    assert refused.status == 401
+                headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+                async with http.post(
+                    f"{base}/telegram/hook", json=update, headers=headers
+                ) as taken:
+                    assert taken.status == 200
+
+            await world.tg.wait_for(lambda tg: "echo: via webhook" in tg.texts(ADMIN))
+            assert len(world.llm.requests) == 1  # the refused update was never handled
+        finally:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
