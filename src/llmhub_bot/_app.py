@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -33,8 +35,8 @@ def create_bot_and_dispatcher(
 ) -> tuple[Bot, Dispatcher]:
     """The plan's factory: a Bot and a Dispatcher with every router and middleware.
 
-    Without `hub`, one is opened from the environment when the dispatcher starts
-    and closed when it stops.
+    Without `hub`, `run_polling` / `run_webhook` open one from the environment
+    before the first update and close it at the end.
     """
     settings = settings or BotSettings()
     if settings.telegram_bot_token is None:
@@ -65,9 +67,6 @@ def create_bot_and_dispatcher(
     )
 
     async def on_startup(bot: Bot) -> None:
-        if dispatcher["hub"] is None:
-            dispatcher["hub"] = await Hub.open()
-            dispatcher["owns_hub"] = True
         me = await bot.me()
         with i18n.context():
             # English is the source language: it has no catalog, but is the default menu.
@@ -75,22 +74,38 @@ def create_bot_and_dispatcher(
                 with i18n.use_locale(locale):
                     language = None if locale == i18n.default_locale else locale
                     await bot.set_my_commands(_commands.bot_commands(), language_code=language)
-        log.info("bot @%s started; providers: %s", me.username, dispatcher["hub"].registry.names())
-
-    async def on_shutdown() -> None:
-        if dispatcher.workflow_data.get("owns_hub"):
-            await dispatcher["hub"].aclose()
-            dispatcher["hub"] = None
+        hub: Hub | None = dispatcher["hub"]
+        providers = hub.registry.names() if hub is not None else []
+        log.info("bot @%s started; providers: %s", me.username, providers)
 
     dispatcher.startup.register(on_startup)
-    dispatcher.shutdown.register(on_shutdown)
     return bot, dispatcher
+
+
+@asynccontextmanager
+async def _hub_open(dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """Open a hub from the environment unless one was given, before any update.
+
+    Not in a startup hook: aiogram's polling hands handlers a copy of the
+    dispatcher's data taken before the startup hooks run.
+    """
+    if dispatcher["hub"] is not None:
+        yield
+        return
+    hub = await Hub.open()
+    dispatcher["hub"] = hub
+    try:
+        yield
+    finally:
+        dispatcher["hub"] = None
+        await hub.aclose()
 
 
 async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
     """Long polling (the default): one process per bot token."""
-    await bot.delete_webhook(drop_pending_updates=False)
-    await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
+    async with _hub_open(dispatcher):
+        await bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
 
 
 def webhook_secret(settings: BotSettings) -> str:
@@ -123,15 +138,16 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -
     )
     setup_application(app, dispatcher, bot=bot)
 
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-    # Only now that the server listens may Telegram start sending to it.
-    await bot.set_webhook(
-        settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-    )
-    log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
+    async with _hub_open(dispatcher):
+        runner = web.AppRunner(app)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+            # Only now that the server listens may Telegram start sending to it.
+            await bot.set_webhook(
+                settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+            log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
