@@ -4,6 +4,7 @@
     python3 dev.py bot     set up, then run the Telegram bot (SQLite default)
     python3 dev.py test    set up, then run the whole test suite
     python3 dev.py check   set up, then ruff and mypy --strict
+    python3 dev.py bench   set up with the benchmark peers, then run every benchmark
     python3 dev.py sync    set up only
 
 Needs nothing but Python 3.11+. The set-up installs exactly the versions in
@@ -54,13 +55,21 @@ def _uv() -> str:
     return str(local)
 
 
-def sync() -> None:
+def sync(*groups: str) -> None:
     env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(VENV), UV_PYTHON_DOWNLOADS="never")
     if not (BIN / "python").exists():
         # Pin the interpreter that runs this script, so uv never goes looking for another.
         env.setdefault("UV_PYTHON", sys.executable)
     subprocess.run(
-        [_uv(), "sync", "--locked", "--all-packages", "--all-extras", "--quiet"],
+        [
+            _uv(),
+            "sync",
+            "--locked",
+            "--all-packages",
+            "--all-extras",
+            "--quiet",
+            *(f"--group={group}" for group in groups),
+        ],
         cwd=ROOT,
         env=env,
         check=True,
@@ -73,10 +82,12 @@ def _run(argv: list[str]) -> int:
 
 def main(args: list[str]) -> int:
     job, rest = (args[0], args[1:]) if args else ("", [])
-    if job not in {"bot", "test", "check", "sync"}:
+    if job not in {"bot", "test", "check", "bench", "sync"}:
         print(__doc__)
         return 2
-    sync()
+    sync(*(["bench"] if job == "bench" else []))
+    if job == "bench":
+        return _run([str(BIN / "python"), "-m", "bench", *rest])
     if job == "bot":
         return _run([str(BIN / "llmhub-bot"), *rest])
     if job == "test":

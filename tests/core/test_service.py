@@ -180,3 +180,24 @@ async def test_a_cancelled_default_hub_open_is_retried(monkeypatch: pytest.Monke
     hub = await llmhub.get_default_hub()
     assert isinstance(hub, Hub)
     assert attempts == 2
+
+
+async def test_concurrent_chats_each_get_only_their_own_context(tmp_path: Path) -> None:
+    import asyncio
+
+    hub, provider = await open_hub(str(tmp_path / "many.db"))
+    chats = [f"chat-{i}" for i in range(10)]
+    try:
+        for round_ in range(3):  # each round's context reads share batches
+            await asyncio.gather(*(hub.generate_reply(c, f"{c} says {round_}") for c in chats))
+    finally:
+        await hub.aclose()
+    for chat in chats:
+        [request] = [r for r in provider.requests if r.messages[-1].content == f"{chat} says 2"]
+        assert [m.content for m in request.messages] == [
+            f"{chat} says 0",
+            f"echo: {chat} says 0",
+            f"{chat} says 1",
+            f"echo: {chat} says 1",
+            f"{chat} says 2",
+        ]

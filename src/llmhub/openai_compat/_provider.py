@@ -52,6 +52,8 @@ class OpenAICompatibleProvider(BaseProvider):
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         super().__init__(env)
         self._client: httpx.AsyncClient | None = None
+        self._chat_url: httpx.URL | None = None
+        self._models_url: httpx.URL | None = None
 
     @property
     def endpoint(self) -> str:
@@ -63,8 +65,8 @@ class OpenAICompatibleProvider(BaseProvider):
         return secret.reveal() if secret else None
 
     def _http(self) -> httpx.AsyncClient:
-        self.ensure_configured()
         if self._client is None or self._client.is_closed:
+            self.ensure_configured()
             import httpx
             from httpx_aiohttp import AiohttpTransport
 
@@ -85,6 +87,10 @@ class OpenAICompatibleProvider(BaseProvider):
                     "User-Agent": "llmhub/0.1",
                 },
             )
+            # Absolute URLs, parsed once: httpx would parse and merge a relative
+            # path with base_url on every request (about 20 µs each).
+            self._chat_url = httpx.URL(self.endpoint + self.chat_path)
+            self._models_url = httpx.URL(self.endpoint + self.models_path)
         return self._client
 
     async def aclose(self) -> None:
@@ -96,15 +102,15 @@ class OpenAICompatibleProvider(BaseProvider):
 
     async def list_models(self) -> list[str]:
         """`GET {models_path}`: the ids in `data`, deduplicated, in the API's order."""
-        data = await with_retries(self.retry_policy, lambda: self._get_json(self.models_path))
+        data = await with_retries(self.retry_policy, self._get_models)
         items = data.get("data") if isinstance(data, dict) else None
         ids = [item["id"] for item in items or [] if isinstance(item, dict) and "id" in item]
         return list(dict.fromkeys(ids))
 
-    async def _get_json(self, path: str) -> JSON:
+    async def _get_models(self) -> JSON:
         client = self._http()
         try:
-            response = await client.get(path)
+            response = await client.get(self._models_url or self.models_path)
             body = await response.aread()
         except Exception as exc:
             raise self._transport_error(exc, model=None) from None
@@ -123,7 +129,7 @@ class OpenAICompatibleProvider(BaseProvider):
         client = self._http()
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await client.post(self.chat_path, json=body)
+                response = await client.post(self._chat_url or self.chat_path, json=body)
                 raw = await response.aread()
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None
@@ -177,7 +183,7 @@ class OpenAICompatibleProvider(BaseProvider):
     async def _open_stream(self, body: JSON, model: str) -> httpx.Response:
         client = self._http()
         try:
-            request = client.build_request("POST", self.chat_path, json=body)
+            request = client.build_request("POST", self._chat_url or self.chat_path, json=body)
             request.headers["Accept"] = "text/event-stream"
             response = await client.send(request, stream=True)
         except Exception as exc:

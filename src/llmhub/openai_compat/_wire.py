@@ -133,8 +133,16 @@ def parse_reply(data: JSON, *, provider: str, model: str) -> Reply:
 
 def parse_chunk(data: JSON) -> StreamChunk:
     """One SSE event's JSON; a final chunk may have no choices and only usage."""
-    usage = parse_usage(data.get("usage"))
     choices = data.get("choices") or []
+    if len(choices) == 1 and "usage" not in data:
+        # The common chunk, taken in few steps: it comes 20 to 1,000 times a reply.
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and "reasoning_content" not in delta:
+            content = delta.get("content")
+            if content is None or isinstance(content, str):
+                return StreamChunk(text=content or "", finish_reason=choice.get("finish_reason"))
+    usage = parse_usage(data.get("usage"))
     if not choices or not isinstance(choices[0], dict):
         return StreamChunk(usage=usage)
     choice = choices[0]
