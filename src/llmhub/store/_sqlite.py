@@ -122,12 +122,17 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise ConfigurationError(f"cannot open the database {self.path!r}: {exc}") from exc
         self._db = db
-        await db.execute("PRAGMA busy_timeout = 5000")
-        if self.path != ":memory:":
-            await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute(f"PRAGMA synchronous = {self.synchronous}")
-        await db.execute("PRAGMA foreign_keys = ON")
-        await self._migrate(db)
+        try:
+            await db.execute("PRAGMA busy_timeout = 5000")
+            if self.path != ":memory:":
+                await db.execute("PRAGMA journal_mode = WAL")
+            await db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            await db.execute("PRAGMA foreign_keys = ON")
+            await self._migrate(db)
+        except BaseException:
+            self._db = None
+            await db.close()
+            raise
         self._writer = asyncio.create_task(self._write_loop(db), name="llmhub-store-writer")
 
     async def close(self) -> None:
