@@ -1,17 +1,22 @@
-"""The SQLite store: one connection, one writer task, grouped commits.
+"""The SQLite store: one connection on one thread of its own, one writer task,
+grouped commits.
 
 Why one writer: SQLite allows one writer at a time, and a commit costs far
 more than a row. Every write goes through a queue to a single task that takes
-whatever has accumulated (up to `batch_size` rows), writes it in one
+whatever has accumulated (up to `batch_size` jobs), writes it in one
 transaction, commits once and then wakes the callers. Under load the batches
 grow by themselves; with no load a row is committed at once. Nothing waits on
 a timer, and "database is locked" cannot happen inside one process.
 
+Why one hop per batch: the whole batch (its writes, the commit, and the
+context reads queued with it) is one call on the store's thread
+(`_sqlite_sync.run_batch`). A thread round trip per statement, as aiosqlite
+makes, waits for the GIL each time while the event loop is busy: 15 ms per
+batch of 50 pairs measured here, against 1.4 ms for the same SQL in one call.
+
 The chats' context reads, asked before every request, go through the same
-queue: after a batch's writes, one query answers every chat asked in it. A
-thread round trip per request (aiosqlite's) costs more CPU than the request's
-whole HTTP exchange; one per batch does not. A read also sees every write
-queued before it.
+queue, so a read sees every write queued before it, and one query answers
+every chat asked in a batch.
 """
 
 from __future__ import annotations
@@ -19,15 +24,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import groupby
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 from .._exceptions import ConfigurationError, StoreError
+from . import _sqlite_sync
 from ._base import Store
 from ._records import (
     ContextInfo,
@@ -39,14 +43,11 @@ from ._records import (
     UserRecord,
     UserStatus,
 )
-from ._schema import MIGRATIONS, SCHEMA_VERSION
-
-if TYPE_CHECKING:
-    import aiosqlite
 
 __all__ = ["SQLiteStore"]
 
 log = logging.getLogger("llmhub.store")
+T = TypeVar("T")
 
 _INSERT_REQUEST = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"
@@ -68,7 +69,7 @@ class _Write:
 
 @dataclass(slots=True)
 class _TurnsRead:
-    """A chat's recent turns, read by the writer task after the writes queued with it."""
+    """A chat's recent turns, read after the writes queued before it."""
 
     chat_id: str
     max_turns: int
@@ -78,18 +79,6 @@ class _TurnsRead:
 _STOP = _Write("", ())
 _Job = _Write | _TurnsRead
 
-# One query for every chat whose turns are asked in the same batch.
-_TURNS_OF_CHATS = """
-SELECT chat_id, prompt, text FROM (
-    SELECT q.chat_id, q.prompt, r.text, ROW_NUMBER() OVER (
-        PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
-    FROM requests q
-    JOIN responses r ON r.request_id = q.id
-    LEFT JOIN chats c ON c.chat_id = q.chat_id
-    WHERE q.chat_id IN ({marks}) AND r.status = 'ok' AND q.created_at > COALESCE(c.context_since, 0)
-) WHERE n <= ? ORDER BY chat_id, n
-"""
-
 
 class SQLiteStore(Store):
     """A `Store` in one SQLite file (WAL mode), or in memory with `":memory:"`."""
@@ -98,84 +87,60 @@ class SQLiteStore(Store):
         self.path = path
         self.synchronous = synchronous
         self.batch_size = batch_size
-        self._db: aiosqlite.Connection | None = None
+        self._db: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
     async def open(self) -> None:
-        import aiosqlite
-
         if self._db is not None:
             return
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        connection = aiosqlite.connect(self.path, isolation_level=None)
-        # aiosqlite's worker thread is not a daemon: an app that never closes its
-        # store would hang at exit. Every awaited row is committed already.
-        worker = getattr(connection, "_thread", connection)
-        if isinstance(worker, threading.Thread) and not worker.is_alive():
-            worker.daemon = True
+        # One thread owns the connection; sqlite3 objects stay on the thread that made them.
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmhub-store")
+        loop = asyncio.get_running_loop()
         try:
-            db = await connection
-        except sqlite3.Error as exc:
-            raise ConfigurationError(f"cannot open the database {self.path!r}: {exc}") from exc
-        self._db = db
-        try:
-            await db.execute("PRAGMA busy_timeout = 5000")
-            if self.path != ":memory:":
-                await db.execute("PRAGMA journal_mode = WAL")
-            await db.execute(f"PRAGMA synchronous = {self.synchronous}")
-            await db.execute("PRAGMA foreign_keys = ON")
-            await self._migrate(db)
+            db = await loop.run_in_executor(
+                thread, _sqlite_sync.connect, self.path, self.synchronous
+            )
         except BaseException:
-            self._db = None
-            await db.close()
+            thread.shutdown(wait=False)
             raise
+        self._thread, self._db = thread, db
         self._writer = asyncio.create_task(self._write_loop(db), name="llmhub-store-writer")
 
     async def close(self) -> None:
-        db, self._db = self._db, None
-        if db is None:
+        db, thread = self._db, self._thread
+        if db is None or thread is None:
             return
         if self._writer is not None:
             self._queue.put_nowait(_STOP)
             await self._writer
             self._writer = None
-        await db.close()
+        self._db = self._thread = None
+        await asyncio.get_running_loop().run_in_executor(thread, db.close)
+        thread.shutdown(wait=True)
 
-    @property
-    def _conn(self) -> aiosqlite.Connection:
-        if self._db is None:
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on the store's thread."""
+        if self._thread is None:
             raise ConfigurationError("the store is not open; call `await store.open()` first")
-        return self._db
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
+
+    async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        db = self._db
+        if db is None:
+            raise ConfigurationError("the store is not open; call `await store.open()` first")
+        try:
+            return await self._call(lambda: db.execute(sql, params).fetchall())
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not read from {self.path!r}: {exc}") from exc
 
     async def schema_version(self) -> int:
         """The schema version of the open database."""
-        async with self._conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
-
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        current = await self.schema_version()
-        if current > SCHEMA_VERSION:
-            raise ConfigurationError(
-                f"the database {self.path!r} has schema version {current}, newer than this "
-                f"llmhub's {SCHEMA_VERSION}; upgrade llmhub"
-            )
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            statements = [s.strip() for s in MIGRATIONS[version - 1].split(";") if s.strip()]
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in statements:
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {version}")
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            log.info("store %s migrated to schema version %d", self.path, version)
+        [(version,)] = await self._query("PRAGMA user_version")
+        return int(version)
 
     # -- the writer ----------------------------------------------------------------
 
@@ -189,12 +154,12 @@ class SQLiteStore(Store):
         except Exception as exc:
             raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
 
-    def _enqueue(self, write: _Job) -> None:
+    def _enqueue(self, job: _Job) -> None:
         if self._db is None:
             raise ConfigurationError("the store is closed")
-        self._queue.put_nowait(write)
+        self._queue.put_nowait(job)
 
-    async def _write_loop(self, db: aiosqlite.Connection) -> None:
+    async def _write_loop(self, db: sqlite3.Connection) -> None:
         stopping = False
         while not stopping:
             batch = [await self._queue.get()]
@@ -202,14 +167,11 @@ class SQLiteStore(Store):
                 batch.append(self._queue.get_nowait())
             if _STOP in batch:
                 stopping = True
-                batch = [w for w in batch if w is not _STOP]
-            writes = [job for job in batch if isinstance(job, _Write)]
-            reads = [job for job in batch if isinstance(job, _TurnsRead)]
+                batch = [job for job in batch if job is not _STOP]
+            if not batch:
+                continue
             try:
-                if writes:
-                    await self._flush(db, writes)
-                if reads:
-                    await self._read_turns(db, reads)
+                await self._flush(db, batch)
             except Exception as exc:
                 # Never let the writer die: a dead writer would leave every later
                 # caller waiting forever. Fail this batch's callers and go on.
@@ -218,44 +180,26 @@ class SQLiteStore(Store):
                     if job.done is not None and not job.done.done():
                         job.done.set_exception(exc)
 
-    async def _read_turns(self, db: aiosqlite.Connection, reads: list[_TurnsRead]) -> None:
+    async def _flush(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+        writes = [job for job in batch if isinstance(job, _Write)]
+        reads = [job for job in batch if isinstance(job, _TurnsRead)]
         chats = list(dict.fromkeys(read.chat_id for read in reads))
-        sql = _TURNS_OF_CHATS.format(marks=", ".join("?" * len(chats)))
-        rows = await db.execute_fetchall(sql, [*chats, max(read.max_turns for read in reads)])
-        by_chat: dict[str, list[tuple[str, str]]] = {chat: [] for chat in chats}
-        for chat_id, prompt, text in rows:
-            by_chat[str(chat_id)].append((str(prompt), str(text)))
+        max_turns = max((read.max_turns for read in reads), default=0)
+        result = await self._call(
+            _sqlite_sync.run_batch, db, [(w.sql, w.params) for w in writes], chats, max_turns
+        )
+        for write, error in zip(writes, result.write_errors, strict=True):
+            if write.done is None:
+                if error is not None:
+                    log.error("store: a queued row could not be written: %s", error)
+            elif not write.done.done():
+                if error is None:
+                    write.done.set_result(None)
+                else:
+                    write.done.set_exception(error)
         for read in reads:
             if not read.done.done():
-                read.done.set_result(by_chat[read.chat_id][: read.max_turns])
-
-    async def _flush(self, db: aiosqlite.Connection, batch: list[_Write]) -> None:
-        try:
-            await db.execute("BEGIN")
-            for sql, group in groupby(batch, key=lambda w: w.sql):
-                await db.executemany(sql, [w.params for w in group])
-            await db.execute("COMMIT")
-        except sqlite3.Error:
-            await db.execute("ROLLBACK")
-            await self._flush_one_by_one(db, batch)
-            return
-        for write in batch:
-            if write.done is not None and not write.done.done():
-                write.done.set_result(None)
-
-    async def _flush_one_by_one(self, db: aiosqlite.Connection, batch: list[_Write]) -> None:
-        # A grouped write failed: find the row at fault, keep every other one.
-        for write in batch:
-            try:
-                await db.execute(write.sql, write.params)
-            except sqlite3.Error as exc:
-                if write.done is None:
-                    log.error("store: a queued row could not be written: %s", exc)
-                elif not write.done.done():
-                    write.done.set_exception(exc)
-                continue
-            if write.done is not None and not write.done.done():
-                write.done.set_result(None)
+                read.done.set_result(result.turns[read.chat_id][: read.max_turns])
 
     # -- the log -----------------------------------------------------------------------
 
@@ -302,7 +246,7 @@ class SQLiteStore(Store):
             f" LEFT JOIN responses r ON r.request_id = q.id {where}"
             " ORDER BY q.created_at DESC, q.rowid DESC LIMIT ?"
         )
-        rows = await self._conn.execute_fetchall(sql, [*params, limit])
+        rows = await self._query(sql, [*params, limit])
         return [Exchange(*row) for row in rows]
 
     # -- chats -------------------------------------------------------------------------
@@ -344,9 +288,7 @@ class SQLiteStore(Store):
         )
 
     async def chat_model(self, chat_id: str) -> str | None:
-        rows = await self._conn.execute_fetchall(
-            "SELECT model FROM chats WHERE chat_id = ?", (chat_id,)
-        )
+        rows = await self._query("SELECT model FROM chats WHERE chat_id = ?", (chat_id,))
         for (model,) in rows:
             return str(model) if model is not None else None
         return None
@@ -375,16 +317,14 @@ class SQLiteStore(Store):
         await self._write(sql, rows[-1])
 
     async def known_models(self) -> dict[str, list[str]]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT provider, model FROM models ORDER BY provider, model"
-        )
+        rows = await self._query("SELECT provider, model FROM models ORDER BY provider, model")
         result: dict[str, list[str]] = {}
         for provider, model in rows:
             result.setdefault(str(provider), []).append(str(model))
         return result
 
     async def get_user(self, user_id: int) -> UserRecord | None:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._query(
             "SELECT id, status, username, full_name, language FROM users WHERE id = ?",
             (user_id,),
         )
@@ -412,13 +352,11 @@ class SQLiteStore(Store):
         )
 
     async def count_users(self) -> dict[str, int]:
-        rows = await self._conn.execute_fetchall(
-            "SELECT status, COUNT(*) FROM users GROUP BY status"
-        )
+        rows = await self._query("SELECT status, COUNT(*) FROM users GROUP BY status")
         return {str(status): int(count) for status, count in rows}
 
     async def provider_stats(self, since: float) -> list[ProviderStats]:
-        rows = await self._conn.execute_fetchall(
+        rows = await self._query(
             "SELECT q.provider, COUNT(*), COALESCE(SUM(r.status = 'error'), 0),"
             " COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0)"
             " FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
@@ -429,8 +367,8 @@ class SQLiteStore(Store):
 
     async def ping(self) -> bool:
         try:
-            await self._conn.execute_fetchall("SELECT 1")
-        except (sqlite3.Error, ConfigurationError, ValueError):
+            await self._query("SELECT 1")
+        except (StoreError, ConfigurationError):
             return False
         return True
 

@@ -1,0 +1,118 @@
+"""What runs on the store's own thread: opening, migrating, and one whole batch.
+
+Each function here is called in one hop from the event loop (see `_sqlite`),
+so a batch of any size costs one thread round trip.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+from .._exceptions import ConfigurationError
+from ._schema import MIGRATIONS, SCHEMA_VERSION
+
+__all__ = ["BatchResult", "connect", "run_batch"]
+
+log = logging.getLogger("llmhub.store")
+
+# One query for every chat whose turns are asked in the same batch.
+_TURNS_OF_CHATS = """
+SELECT chat_id, prompt, text FROM (
+    SELECT q.chat_id, q.prompt, r.text, ROW_NUMBER() OVER (
+        PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
+    FROM requests q
+    JOIN responses r ON r.request_id = q.id
+    LEFT JOIN chats c ON c.chat_id = q.chat_id
+    WHERE q.chat_id IN ({marks}) AND r.status = 'ok' AND q.created_at > COALESCE(c.context_since, 0)
+) WHERE n <= ? ORDER BY chat_id, n
+"""
+
+
+def connect(path: str, synchronous: str) -> sqlite3.Connection:
+    """Open `path` in WAL mode and bring its schema up to date."""
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    except sqlite3.Error as exc:
+        raise ConfigurationError(f"cannot open the database {path!r}: {exc}") from exc
+    try:
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
+        db.execute("PRAGMA foreign_keys = ON")
+        _migrate(db, path)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _migrate(db: sqlite3.Connection, path: str) -> None:
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        raise ConfigurationError(
+            f"the database {path!r} has schema version {current}, newer than this "
+            f"llmhub's {SCHEMA_VERSION}; upgrade llmhub"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        statements = [s.strip() for s in MIGRATIONS[version - 1].split(";") if s.strip()]
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in statements:
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        log.info("store %s migrated to schema version %d", path, version)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """Per write: `None` when written, else its error. Per chat asked: its turns, newest first."""
+
+    write_errors: list[sqlite3.Error | None]
+    turns: dict[str, list[tuple[str, str]]]
+
+
+def run_batch(
+    db: sqlite3.Connection,
+    writes: Sequence[tuple[str, Sequence[Any]]],
+    chats: Sequence[str],
+    max_turns: int,
+) -> BatchResult:
+    """Write `writes` in one transaction (row by row if it fails, to keep the
+    good rows), then read the turns of `chats`: all in one call on this thread."""
+    errors: list[sqlite3.Error | None] = [None] * len(writes)
+    if writes:
+        try:
+            db.execute("BEGIN")
+            for sql, group in groupby(writes, key=lambda write: write[0]):
+                db.executemany(sql, [params for _, params in group])
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            for i, (sql, params) in enumerate(writes):
+                try:
+                    db.execute(sql, params)
+                except sqlite3.Error as exc:
+                    errors[i] = exc
+    turns: dict[str, list[tuple[str, str]]] = {chat: [] for chat in chats}
+    if chats:
+        sql = _TURNS_OF_CHATS.format(marks=", ".join("?" * len(chats)))
+        for chat_id, prompt, text in db.execute(sql, [*chats, max_turns]):
+            turns[str(chat_id)].append((str(prompt), str(text)))
+    return BatchResult(errors, turns)
