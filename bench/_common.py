@@ -60,18 +60,18 @@ def server(interval: float = 0.0) -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def run_json(module: str, *args: str) -> dict[str, float]:
-    """Run `python -m module args…` in a fresh process; it prints one JSON object last."""
-    out = subprocess.run(
-        [sys.executable, "-m", module, *args],
-        env=ENV,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+def run_json(module: str, *args: str) -> dict[str, float] | str:
+    """Run `python -m module args…` in a fresh process; it prints one JSON object last.
+
+    A run that fails returns its last error line instead, so one failing peer is
+    reported in the table and does not stop the others.
+    """
+    command = [sys.executable, "-m", module, *args]
+    out = subprocess.run(command, env=ENV, cwd=ROOT, capture_output=True, text=True, check=False)
     if out.returncode != 0:
-        raise RuntimeError(f"{module} {' '.join(args)} failed:\n{out.stderr[-2000:]}")
+        lines = [line for line in out.stderr.strip().splitlines() if line.strip()]
+        errors = [line for line in lines if "Error" in line or "Timeout" in line]
+        return (errors or lines or ["failed"])[-1][:80]
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 

@@ -9,42 +9,50 @@ from ._common import median, run_json, server, table
 CLIENTS = ["llmhub", "llmhub-provider", "aiohttp", "httpx", "openai", "litellm"]
 CONCURRENCY = [10, 50, 500]
 ROUNDS = 3
+Results = dict[tuple[str, int], dict[str, float] | str]
 
 
 def measure(
     mode: str, concurrency: list[int], n_for: dict[int, int], interval: float = 0.0
-) -> dict[tuple[str, int], dict[str, float]]:
-    runs: dict[tuple[str, int], list[dict[str, float]]] = {}
+) -> Results:
+    """Medians per (client, concurrency); a client that failed in any round maps to its error."""
+    runs: dict[tuple[str, int], list[dict[str, float] | str]] = {}
     with server(interval) as url:
         for _ in range(ROUNDS):  # interleaved, so drift of the machine hits every client alike
             for c in concurrency:
                 for client in CLIENTS:
-                    result = run_json(
-                        "bench._client",
-                        "--client",
-                        client,
-                        "--mode",
-                        mode,
-                        "--concurrency",
-                        str(c),
-                        "-n",
-                        str(n_for[c]),
-                        "--url",
-                        url,
-                    )
-                    runs.setdefault((client, c), []).append(result)
-    return {key: {k: median([r[k] for r in rs]) for k in rs[0]} for key, rs in runs.items()}
+                    args = ["--client", client, "--mode", mode, "--concurrency", str(c)]
+                    args += ["-n", str(n_for[c]), "--url", url]
+                    runs.setdefault((client, c), []).append(run_json("bench._client", *args))
+    results: Results = {}
+    for key, rounds in runs.items():
+        failed = [r for r in rounds if isinstance(r, str)]
+        ok = [r for r in rounds if not isinstance(r, str)]
+        results[key] = failed[0] if failed else {k: median([r[k] for r in ok]) for k in ok[0]}
+    return results
+
+
+def ratio(value: float, base: dict[str, float] | str, key: str) -> str:
+    return f"{value / base[key]:.2f}x" if not isinstance(base, str) else "-"
 
 
 def run() -> str:
     results = measure("unary", CONCURRENCY, {10: 2000, 50: 3000, 500: 5000})
     rows = []
     for c in CONCURRENCY:
-        raw = results[("aiohttp", c)]["cpu_ms"]
+        raw = results[("aiohttp", c)]
         for client in CLIENTS:
             r = results[(client, c)]
-            rows.append((c, client, r["cpu_ms"], r["per_s"], f"{r['cpu_ms'] / raw:.2f}x"))
-    growth = results[("llmhub", 500)]["cpu_ms"] / results[("llmhub", 10)]["cpu_ms"]
+            if isinstance(r, str):
+                rows.append((c, client, f"failed: {r}", "-", "-"))
+                continue
+            rows.append((c, client, r["cpu_ms"], r["per_s"], ratio(r["cpu_ms"], raw, "cpu_ms")))
+    high, low = results[("llmhub", 500)], results[("llmhub", 10)]
+    growth = (
+        high["cpu_ms"] / low["cpu_ms"]
+        if not isinstance(high, str) and not isinstance(low, str)
+        else 0.0
+    )
     return (
         table(
             "Non-streamed requests: client CPU per request",

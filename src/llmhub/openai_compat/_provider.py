@@ -5,9 +5,9 @@ own: name, endpoint and key variables, paths, naming rule, `Dialect`.
 
 The client: one pooled `httpx.AsyncClient` per provider instance, on
 httpx-aiohttp's `AiohttpTransport` (httpx's API, aiohttp's connection pool:
-httpcore's pool costs about 9x more client CPU per request at concurrency 50,
-see the README's Performance section). SSE is parsed by httpx-sse, retries are
-tenacity's (see `llmhub._retry`).
+httpx on its own httpcore pool measured 1.77 ms of client CPU per request at
+concurrency 50 against 0.29 ms this way; see the README's Performance section).
+SSE is parsed by httpx-sse, retries are tenacity's (see `llmhub._retry`).
 """
 
 from __future__ import annotations
