@@ -4,6 +4,8 @@ the bare provider (no logging), beside the peers, median of interleaved rounds."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._common import median, run_json, server, table
 
 CLIENTS = ["llmhub", "llmhub-provider", "aiohttp", "httpx", "openai", "litellm"]
@@ -32,21 +34,29 @@ def measure(
     return results
 
 
-def ratio(value: float, base: dict[str, float] | str, key: str) -> str:
-    return f"{value / base[key]:.2f}x" if not isinstance(base, str) else "-"
-
-
-def run() -> str:
-    results = measure("unary", CONCURRENCY, {10: 2000, 50: 3000, 500: 5000})
-    rows = []
-    for c in CONCURRENCY:
+def rows_by_client(
+    results: Results,
+    concurrency: list[int],
+    columns: Callable[[dict[str, float], str], tuple[object, ...]],
+) -> list[tuple[object, ...]]:
+    """A table row per (concurrency, client): `columns(result, ratio to raw aiohttp)`,
+    or the client's error where it failed."""
+    rows: list[tuple[object, ...]] = []
+    for c in concurrency:
         raw = results[("aiohttp", c)]
         for client in CLIENTS:
             r = results[(client, c)]
             if isinstance(r, str):
-                rows.append((c, client, f"failed: {r}", "-", "-"))
+                rows.append((c, client, f"failed: {r}"))
                 continue
-            rows.append((c, client, r["cpu_ms"], r["per_s"], ratio(r["cpu_ms"], raw, "cpu_ms")))
+            ratio = f"{r['cpu_ms'] / raw['cpu_ms']:.2f}x" if not isinstance(raw, str) else "-"
+            rows.append((c, client, *columns(r, ratio)))
+    return rows
+
+
+def run() -> str:
+    results = measure("unary", CONCURRENCY, {10: 2000, 50: 3000, 500: 5000})
+    rows = rows_by_client(results, CONCURRENCY, lambda r, ratio: (r["cpu_ms"], r["per_s"], ratio))
     high, low = results[("llmhub", 500)], results[("llmhub", 10)]
     growth = (
         high["cpu_ms"] / low["cpu_ms"]

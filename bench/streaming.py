@@ -6,25 +6,18 @@ than a client saturated by chunks arriving all at once."""
 from __future__ import annotations
 
 from ._common import table
-from .requests import CLIENTS, measure, ratio
+from .requests import measure, rows_by_client
 
 CONCURRENCY = [1, 20]
 
 
 def run() -> str:
     results = measure("stream", CONCURRENCY, {1: 300, 20: 1000}, interval=0.005)
-    rows = []
-    for c in CONCURRENCY:
-        raw = results[("aiohttp", c)]
-        for client in CLIENTS:
-            r = results[(client, c)]
-            if isinstance(r, str):
-                rows.append((c, client, f"failed: {r}", "-", "-", "-"))
-                continue
-            cpu = r["cpu_ms"]
-            rows.append(
-                (c, client, cpu, ratio(cpu, raw, "cpu_ms"), r["first_p50_ms"], r["first_p90_ms"])
-            )
+    rows = rows_by_client(
+        results,
+        CONCURRENCY,
+        lambda r, ratio: (r["cpu_ms"], ratio, r["first_p50_ms"], r["first_p90_ms"]),
+    )
     return table(
         "Streaming 20 chunks (5 ms apart): client CPU per stream, first chunk",
         [
