@@ -1,6 +1,14 @@
-"""/models: the configured providers' models as a paged inline keyboard."""
+"""/models: the configured providers' models as a paged inline keyboard.
+
+Each button carries a short stable key of its model (a hash of
+`provider/model`), never a position in a list kept in memory: a menu stays
+right whatever another chat opened since, after a restart, and on any replica.
+The key is resolved against the models the store has seen listed.
+"""
 
 from __future__ import annotations
+
+import hashlib
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -19,7 +27,28 @@ PAGE = 8
 
 
 class ModelPick(CallbackData, prefix="mdl"):
-    index: int
+    key: str
+
+
+def model_key(name: str) -> str:
+    """A key of `name` that fits any callback data (64 bytes) and holds no separator."""
+    return hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+
+
+async def _catalogue(hub: Hub) -> list[str]:
+    """Every configured provider's models now, as `provider/model` (noted in the store)."""
+    catalog = await hub.list_models()
+    return [f"{p}/{m}" for p, models in catalog.by_provider.items() for m in models]
+
+
+async def _model_of(hub: Hub, key: str) -> str | None:
+    """The model a button's key names, among every model the store has seen listed."""
+    for provider, models in (await hub.store.known_models()).items():
+        for model in models:
+            name = f"{provider}/{model}"
+            if model_key(name) == key:
+                return name
+    return None
 
 
 class ModelPage(CallbackData, prefix="mpg"):
@@ -29,9 +58,9 @@ class ModelPage(CallbackData, prefix="mpg"):
 def _keyboard(models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     start = page * PAGE
-    for index, name in enumerate(models[start : start + PAGE], start):
+    for name in models[start : start + PAGE]:
         mark = "✅ " if name == current else ""
-        builder.button(text=f"{mark}{name}", callback_data=ModelPick(index=index))
+        builder.button(text=f"{mark}{name}", callback_data=ModelPick(key=model_key(name)))
     builder.adjust(1)
     nav = InlineKeyboardBuilder()
     if page > 0:
@@ -52,10 +81,9 @@ async def _may_choose(
     return member.status in {"creator", "administrator"}
 
 
-async def show(message: Message, hub: Hub, runtime: Runtime) -> None:
-    catalog = await hub.list_models()
-    runtime.model_menu = [f"{p}/{m}" for p, models in catalog.by_provider.items() for m in models]
-    if not runtime.model_menu:
+async def show(message: Message, hub: Hub) -> None:
+    models = await _catalogue(hub)
+    if not models:
         await message.answer(
             _("No provider is reachable right now; try again later."), parse_mode=None
         )
@@ -63,16 +91,17 @@ async def show(message: Message, hub: Hub, runtime: Runtime) -> None:
     current = await hub.store.chat_model(str(message.chat.id))
     await message.answer(
         _("Choose the model for this chat:"),
-        reply_markup=_keyboard(runtime.model_menu, 0, current),
+        reply_markup=_keyboard(models, 0, current),
         parse_mode=None,
     )
 
 
-async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub, runtime: Runtime) -> None:
+async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
     if isinstance(query.message, Message):
+        models = await _catalogue(hub)
         current = await hub.store.chat_model(str(query.message.chat.id))
         await query.message.edit_reply_markup(
-            reply_markup=_keyboard(runtime.model_menu, callback_data.page, current)
+            reply_markup=_keyboard(models, callback_data.page, current)
         )
     await query.answer()
 
@@ -81,13 +110,13 @@ async def pick(
     query: CallbackQuery, callback_data: ModelPick, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     message = query.message
-    if not isinstance(message, Message) or callback_data.index >= len(runtime.model_menu):
+    name = await _model_of(hub, callback_data.key)
+    if not isinstance(message, Message) or name is None:
         await query.answer(_("This menu is out of date; send /models again."), show_alert=True)
         return
     if not await _may_choose(bot, runtime, message.chat.id, message.chat.type, query.from_user.id):
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
-    name = runtime.model_menu[callback_data.index]
     try:
         await hub.set_chat_model(message.chat.id, name)
     except LLMHubError as exc:

@@ -40,8 +40,6 @@ class Runtime:
     started_at: float = field(default_factory=time.monotonic)
     #: Chats with a generation under way, and its task (cancelled by the stop button).
     generations: dict[int, asyncio.Task[None]] = field(default_factory=dict)
-    #: The model menu shown last, by index (callback data must stay under 64 bytes).
-    model_menu: list[str] = field(default_factory=list)
     limiter: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:

@@ -113,3 +113,27 @@ async def test_a_denied_stranger_stays_out(world: World) -> None:
 async def test_messages_follow_the_users_language(world: World) -> None:
     assert await say(world, MEMBER, "/new", language="ru") == ["Начат новый разговор."]
     assert await say(world, MEMBER, "/new", language="de") == ["Started a new conversation."]
+
+
+async def test_two_chats_with_different_catalogues_pick_at_once(world: World) -> None:
+    """Each button names its own model: another chat's menu, or a restart, changes nothing."""
+    alice, bob = ADMIN, MEMBER
+    await say(world, alice, "/models")
+    alice_menu = world.tg.sent("sendMessage", alice)[-1]
+    world.llm.models = ["mistral-medium-latest", "deepseek-chat"]  # the catalogue changes
+    await say(world, bob, "/models")
+    bob_menu = world.tg.sent("sendMessage", bob)[-1]
+
+    def pick(user: int, params: dict[str, Any], label: str) -> dict[str, Any]:
+        button = next(b for b in _buttons(params) if b["text"] == label)
+        shown = world.tg._message(user, params["_message_id"], params["text"])
+        return world.tg.callback(user, button["callback_data"], shown)
+
+    await world.tg.push(
+        pick(alice, alice_menu, "mistral/mistral-large-latest"),
+        pick(bob, bob_menu, "mistral/mistral-medium-latest"),
+    )
+    await world.tg.wait_for(lambda tg: len(tg.sent("editMessageText")) >= 2)
+
+    assert await world.hub.store.chat_model(str(alice)) == "mistral/mistral-large-latest"
+    assert await world.hub.store.chat_model(str(bob)) == "mistral/mistral-medium-latest"

@@ -51,6 +51,8 @@ class FakeOpenAIServer:
         self.queue: deque[Behaviour] = deque()
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        #: What `GET /models` lists (a test may change it between calls).
+        self.models: list[str] = list(MODELS)
         self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
 
@@ -103,7 +105,9 @@ class FakeOpenAIServer:
         behaviour = self._next()
         if behaviour.status != 200:
             return self._error(behaviour)
-        data = [{"id": m, "object": "model"} for m in [*MODELS, MODELS[0]]]  # one duplicate
+        data = [
+            {"id": m, "object": "model"} for m in [*self.models, *self.models[:1]]
+        ]  # one duplicate
         return web.json_response({"object": "list", "data": data})
 
     def _error(self, behaviour: Behaviour) -> web.Response:
