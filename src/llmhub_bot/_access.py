@@ -21,9 +21,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from llmhub import Hub
-from llmhub.store import UserRecord, UserStatus
 
 from ._runtime import Runtime
+from ._users import UserRecord, Users, UserStatus
 
 __all__ = ["AccessDecision", "AccessMiddleware", "is_addressed", "make_router"]
 
@@ -79,7 +79,7 @@ class AccessMiddleware(BaseMiddleware):
             return None  # group chatter: ignored, not logged
         if runtime.pre_approved(user.id):
             return await handler(event, data)
-        record = await hub.store.get_user(user.id)
+        record = await Users(hub.store).get(user.id)
         if record is not None and record.status == "approved":
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
@@ -98,7 +98,7 @@ class AccessMiddleware(BaseMiddleware):
     async def _request_access(
         self, bot: Bot, hub: Hub, runtime: Runtime, user: User, message: Message
     ) -> None:
-        await hub.store.upsert_user(
+        await Users(hub.store).upsert(
             UserRecord(user.id, "pending", user.username, user.full_name, user.language_code)
         )
         if not runtime.settings.admin_ids:
@@ -128,7 +128,7 @@ async def on_decision(
         await query.answer(_("Only admins decide on access."), show_alert=True)
         return
     status: UserStatus = "approved" if callback_data.approve else "denied"
-    await hub.store.set_user_status(callback_data.user_id, status)
+    await Users(hub.store).set_status(callback_data.user_id, status)
     log.info("user %s %s by admin %s", callback_data.user_id, status, query.from_user.id)
     verdict = _("approved") if callback_data.approve else _("denied")
     await query.answer(verdict)

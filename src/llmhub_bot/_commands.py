@@ -14,6 +14,7 @@ import llmhub
 from llmhub import Hub, LLMHubError
 
 from ._runtime import Runtime
+from ._users import Users
 
 __all__ = ["COMMANDS", "bot_commands", "make_router"]
 
@@ -103,7 +104,7 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
         await message.answer(_("Only admins can see the statistics."), parse_mode=None)
         return
     days = int(command.args) if command.args and command.args.strip().isdigit() else 7
-    users = await hub.store.count_users()
+    users = await Users(hub.store).count()
     rows = await hub.store.provider_stats(time.time() - days * 86400)
     lines = [
         _("Last {days} days.").format(days=days),

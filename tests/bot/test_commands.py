@@ -6,6 +6,7 @@ from typing import Any
 
 from llmhub_bot._access import AccessDecision
 from llmhub_bot._commands import COMMANDS
+from llmhub_bot._users import Users
 from tests.bot.conftest import ADMIN, MEMBER, STRANGER, World, say
 
 
@@ -104,7 +105,7 @@ async def test_a_denied_stranger_stays_out(world: World) -> None:
     await world.tg.wait_for(lambda tg: "Your access request was denied." in tg.texts(STRANGER))
     assert any(str(p["text"]).endswith("→ denied") for p in world.tg.sent("editMessageText", ADMIN))
     assert await say(world, STRANGER, "please?") == ["Access denied."]
-    user = await world.hub.store.get_user(STRANGER)
+    user = await Users(world.hub.store).get(STRANGER)
     assert user is not None
     assert user.status == "denied"
     assert world.llm.requests == []

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
+from llmhub.testing import scripted_hub
 from llmhub_bot import BotSettings, render
 from llmhub_bot.__main__ import main
 from llmhub_bot._delivery import MAX_MESSAGE, _Throttle
 from llmhub_bot._logging import JsonFormatter
 from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
 from llmhub_bot._runtime import RateLimiter
+from llmhub_bot._users import UserRecord, Users
 
 
 def _utf16(text: str) -> int:
@@ -108,3 +111,15 @@ def test_json_logs_are_one_object_per_line() -> None:
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "replied chat=5"
     assert entry["level"] == "INFO"
+
+
+async def test_users_keep_their_status_when_their_names_change(tmp_path: Path) -> None:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'u.db'}") as (hub, _):
+        users = Users(hub.store)
+        await users.upsert(UserRecord(5, "pending", "ann", "Ann", "ru"))
+        await users.upsert(UserRecord(5, "approved", "ann2", "Ann B", "en"))
+        assert await users.get(5) == UserRecord(5, "pending", "ann2", "Ann B", "en")
+        await users.set_status(5, "approved")
+        assert await users.get(5) == UserRecord(5, "approved", "ann2", "Ann B", "en")
+        assert await users.get(6) is None
+        assert await users.count() == {"approved": 1}

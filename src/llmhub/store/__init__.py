@@ -1,9 +1,18 @@
-"""Where llmhub logs every request and response, and keeps per-chat state."""
+"""Where llmhub logs every request and response, and keeps per-chat state.
+
+One `Store` interface, one backend per subpackage (`sqlite/`, `postgres/`),
+chosen by the scheme of `LLMHUB_DATABASE_URL`. A backend's driver is imported
+only when its URL is used.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import Any
+
 from .._exceptions import ConfigurationError
 from ._base import Store
+from ._migrations import MIGRATIONS, SCHEMA_VERSION, Migration
 from ._records import (
     ContextInfo,
     Exchange,
@@ -12,43 +21,72 @@ from ._records import (
     ResponseRecord,
     ResponseStatus,
     Turn,
-    UserRecord,
-    UserStatus,
+    turns_within,
 )
-from ._schema import SCHEMA_VERSION
-from ._sqlite import SQLiteStore
 
 __all__ = [
+    "BACKENDS",
+    "MIGRATIONS",
     "SCHEMA_VERSION",
     "ContextInfo",
     "Exchange",
+    "Migration",
     "ProviderStats",
     "RequestRecord",
     "ResponseRecord",
     "ResponseStatus",
-    "SQLiteStore",
     "Store",
     "Turn",
-    "UserRecord",
-    "UserStatus",
+    "redact_url",
     "store_from_url",
+    "turns_within",
 ]
 
+#: URL scheme -> (module, class, what to install). Each class has `from_url(url, **options)`.
+BACKENDS: dict[str, tuple[str, str, str | None]] = {
+    "sqlite": ("llmhub.store.sqlite", "SQLiteStore", None),
+    "postgresql": ("llmhub.store.postgres", "PostgresStore", "postgres"),
+    "postgres": ("llmhub.store.postgres", "PostgresStore", "postgres"),
+}
 
-def store_from_url(url: str, *, synchronous: str = "NORMAL") -> Store:
+
+def store_from_url(url: str, **options: Any) -> Store:
     """A store for `LLMHUB_DATABASE_URL` (not yet opened).
 
-    `sqlite:///relative.db`, `sqlite:////absolute/path.db` and `sqlite:///:memory:`
-    are understood; PostgreSQL will be added behind the same `Store` interface.
+    `options` go to the backend that takes them (SQLite: `synchronous`); a
+    backend ignores the others.
     """
+    scheme, sep, _ = url.partition("://")
+    if not sep:
+        raise ConfigurationError(
+            "LLMHUB_DATABASE_URL is not a URL like sqlite:///llmhub.db or postgresql://host/db"
+        )
+    backend = BACKENDS.get(scheme.split("+")[0].lower())
+    if backend is None:
+        known = ", ".join(sorted(BACKENDS))
+        raise ConfigurationError(
+            f"LLMHUB_DATABASE_URL scheme {scheme!r} is not supported; use one of: {known}"
+        )
+    module_name, class_name, extra = backend
+    try:
+        module = import_module(module_name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            f'{redact_url(url)} needs the {extra!r} extra: pip install "llmhub[{extra}]"'
+            f" ({exc.name} missing)"
+        ) from None
+    cls: Any = getattr(module, class_name)
+    store: Store = cls.from_url(url, **options)
+    return store
+
+
+def redact_url(url: str) -> str:
+    """`url` with any password replaced, fit for logs and messages."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        raise ConfigurationError("LLMHUB_DATABASE_URL is not a URL like sqlite:///llmhub.db")
-    if scheme == "sqlite":
-        path = rest[1:] if rest.startswith("/") else rest
-        if not path:
-            raise ConfigurationError("LLMHUB_DATABASE_URL names no file: use sqlite:///llmhub.db")
-        return SQLiteStore(path, synchronous=synchronous)
-    if scheme.startswith(("postgres", "postgresql")):
-        raise ConfigurationError("PostgreSQL is not supported yet; use sqlite:///path/to/llmhub.db")
-    raise ConfigurationError(f"LLMHUB_DATABASE_URL scheme {scheme!r} is not supported; use sqlite")
+        return url
+    credentials, at, host = rest.rpartition("@")
+    if not at:
+        return url
+    user = credentials.partition(":")[0]
+    return f"{scheme}://{user}:***@{host}" if ":" in credentials else url

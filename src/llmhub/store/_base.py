@@ -1,9 +1,11 @@
-"""The interface every store backend implements (SQLite now, PostgreSQL later)."""
+"""The interface every store backend implements (`store/sqlite/`, `store/postgres/`)."""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
 
 from ._records import (
     ContextInfo,
@@ -12,8 +14,6 @@ from ._records import (
     RequestRecord,
     ResponseRecord,
     Turn,
-    UserRecord,
-    UserStatus,
 )
 
 __all__ = ["Store"]
@@ -25,7 +25,14 @@ class Store(ABC):
     Writes may be grouped: `log_request` returns once the row is queued, in
     order; `log_response` returns once the response row (and so every row
     queued before it) is durable. A backend must never lose a queued row.
+
+    Besides the log, a store runs plain SQL for the packages built on llmhub
+    (the bot keeps its users this way): `fetch`, `execute` and `execute_many`
+    take named parameters written `:name`, on every backend.
     """
+
+    #: The SQL dialect: "sqlite" or "postgres".
+    dialect: ClassVar[str]
 
     @abstractmethod
     async def open(self) -> None:
@@ -42,6 +49,30 @@ class Store(ABC):
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
+    @abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version of the open database."""
+
+    @abstractmethod
+    async def ping(self) -> bool:
+        """Whether the store answers."""
+
+    # -- plain SQL ------------------------------------------------------------------
+
+    @abstractmethod
+    async def fetch(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """The rows of a query, each by column name."""
+
+    @abstractmethod
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        """Run one statement in a transaction of its own (after every queued write)."""
+
+    @abstractmethod
+    async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Run one statement for every row, all in one transaction."""
+
     # -- the log ------------------------------------------------------------------
 
     @abstractmethod
@@ -52,63 +83,94 @@ class Store(ABC):
     async def log_response(self, record: ResponseRecord) -> None:
         """Write a response row; returns when it is durable."""
 
-    @abstractmethod
-    async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
-        """The latest requests with their responses, newest first."""
-
-    # -- chats ----------------------------------------------------------------------
+    # -- chats -----------------------------------------------------------------------
+    # Portable SQL over `fetch` / `execute`; a backend may do better where it pays.
 
     @abstractmethod
     async def recent_turns(self, chat_id: str, max_turns: int, max_chars: int) -> list[Turn]:
         """The chat's latest successful exchanges since its context was reset, oldest
         first, at most `max_turns` of them and `max_chars` characters together."""
 
-    @abstractmethod
+    async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
+        """The latest requests with their responses, newest first."""
+        where = "WHERE q.chat_id = :chat_id" if chat_id is not None else ""
+        rows = await self.fetch(
+            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - `where` is one of two constants
+            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type FROM requests q"
+            f" LEFT JOIN responses r ON r.request_id = q.id {where}"
+            " ORDER BY q.created_at DESC, q.id DESC LIMIT :limit",
+            {"chat_id": chat_id, "limit": limit},
+        )
+        return [Exchange(**row) for row in rows]
+
     async def reset_context(self, chat_id: str) -> None:
         """Start the chat's context afresh; earlier rows stay in the log."""
+        now = time.time()
+        await self.execute(
+            "INSERT INTO chats (chat_id, context_since, updated_at) VALUES (:chat, :now, :now)"
+            " ON CONFLICT (chat_id) DO UPDATE SET context_since = excluded.context_since,"
+            " updated_at = excluded.updated_at",
+            {"chat": chat_id, "now": now},
+        )
 
-    @abstractmethod
     async def context_info(self, chat_id: str, max_turns: int, max_chars: int) -> ContextInfo:
         """How many turns and characters the chat's next request will carry."""
+        turns = await self.recent_turns(chat_id, max_turns, max_chars)
+        return ContextInfo(turns=len(turns), chars=sum(len(t.prompt) + len(t.reply) for t in turns))
 
-    @abstractmethod
     async def chat_model(self, chat_id: str) -> str | None:
         """The model chosen for the chat, if any."""
+        rows = await self.fetch("SELECT model FROM chats WHERE chat_id = :chat", {"chat": chat_id})
+        return str(rows[0]["model"]) if rows and rows[0]["model"] is not None else None
 
-    @abstractmethod
     async def set_chat_model(self, chat_id: str, model: str | None) -> None:
         """Choose the chat's model (`None` goes back to the default)."""
+        await self.execute(
+            "INSERT INTO chats (chat_id, model, updated_at) VALUES (:chat, :model, :now)"
+            " ON CONFLICT (chat_id) DO UPDATE SET model = excluded.model,"
+            " updated_at = excluded.updated_at",
+            {"chat": chat_id, "model": model, "now": time.time()},
+        )
 
-    # -- models and users ------------------------------------------------------------
+    # -- models and statistics ------------------------------------------------------------
 
-    @abstractmethod
     async def record_models(self, provider: str, models: Iterable[str]) -> None:
         """Note that `provider` offered `models` now."""
+        now = time.time()
+        rows = [{"provider": provider, "model": m, "now": now} for m in dict.fromkeys(models)]
+        if rows:
+            await self.execute_many(
+                "INSERT INTO models (provider, model, first_seen, last_seen)"
+                " VALUES (:provider, :model, :now, :now)"
+                " ON CONFLICT (provider, model) DO UPDATE SET last_seen = excluded.last_seen",
+                rows,
+            )
 
-    @abstractmethod
     async def known_models(self) -> dict[str, list[str]]:
         """Models seen before, by provider."""
+        result: dict[str, list[str]] = {}
+        for row in await self.fetch("SELECT provider, model FROM models ORDER BY provider, model"):
+            result.setdefault(str(row["provider"]), []).append(str(row["model"]))
+        return result
 
-    @abstractmethod
-    async def get_user(self, user_id: int) -> UserRecord | None:
-        """The user, if known."""
-
-    @abstractmethod
-    async def upsert_user(self, user: UserRecord) -> None:
-        """Insert the user or update their names, language and status."""
-
-    @abstractmethod
-    async def set_user_status(self, user_id: int, status: UserStatus) -> None:
-        """Approve, deny or reset a user."""
-
-    @abstractmethod
-    async def count_users(self) -> dict[str, int]:
-        """Users by status."""
-
-    @abstractmethod
     async def provider_stats(self, since: float) -> list[ProviderStats]:
         """Requests, errors and tokens per provider since a Unix time."""
-
-    @abstractmethod
-    async def ping(self) -> bool:
-        """Whether the store answers."""
+        rows = await self.fetch(
+            "SELECT q.provider, COUNT(*) AS requests,"
+            " COALESCE(SUM(CASE WHEN r.status = 'error' THEN 1 ELSE 0 END), 0) AS errors,"
+            " COALESCE(SUM(r.prompt_tokens), 0) AS prompt_tokens,"
+            " COALESCE(SUM(r.completion_tokens), 0) AS completion_tokens"
+            " FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
+            " WHERE q.created_at >= :since GROUP BY q.provider ORDER BY q.provider",
+            {"since": since},
+        )
+        return [
+            ProviderStats(
+                provider=str(row["provider"]),
+                requests=int(row["requests"]),
+                errors=int(row["errors"]),
+                prompt_tokens=int(row["prompt_tokens"]),
+                completion_tokens=int(row["completion_tokens"]),
+            )
+            for row in rows
+        ]

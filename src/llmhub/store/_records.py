@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -13,12 +14,10 @@ __all__ = [
     "ResponseRecord",
     "ResponseStatus",
     "Turn",
-    "UserRecord",
-    "UserStatus",
+    "turns_within",
 ]
 
 ResponseStatus = Literal["ok", "error", "cancelled"]
-UserStatus = Literal["pending", "approved", "denied"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,17 +85,6 @@ class Exchange:
 
 
 @dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A person who talked to the bot, and whether they may."""
-
-    id: int
-    status: UserStatus
-    username: str | None = None
-    full_name: str | None = None
-    language: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class ProviderStats:
     """Totals of one provider over a period."""
 
@@ -105,3 +93,16 @@ class ProviderStats:
     errors: int
     prompt_tokens: int
     completion_tokens: int
+
+
+def turns_within(newest_first: Iterable[tuple[str, str]], max_chars: int) -> list[Turn]:
+    """The newest (prompt, reply) pairs that fit in `max_chars` together, oldest first."""
+    kept: list[Turn] = []
+    used = 0
+    for prompt, reply in newest_first:
+        used += len(prompt) + len(reply)
+        if used > max_chars:
+            break
+        kept.append(Turn(prompt=prompt, reply=reply))
+    kept.reverse()
+    return kept

@@ -10,7 +10,7 @@ a timer, and "database is locked" cannot happen inside one process.
 
 Why one hop per batch: the whole batch (its writes, the commit, and the
 context reads queued with it) is one call on the store's thread
-(`_sqlite_sync.run_batch`). A thread round trip per statement, as aiosqlite
+(`_sync.run_batch`). A thread round trip per statement, as aiosqlite
 makes, waits for the GIL each time while the event loop is busy: 15 ms per
 batch of 50 pairs measured here, against 1.4 ms for the same SQL in one call.
 
@@ -24,25 +24,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from .._exceptions import ConfigurationError, StoreError
-from . import _sqlite_sync
-from ._base import Store
-from ._records import (
-    ContextInfo,
-    Exchange,
-    ProviderStats,
-    RequestRecord,
-    ResponseRecord,
-    Turn,
-    UserRecord,
-    UserStatus,
-)
+from ..._exceptions import ConfigurationError, StoreError
+from .._base import Store
+from .._records import RequestRecord, ResponseRecord, Turn, turns_within
+from . import _sync
 
 __all__ = ["SQLiteStore"]
 
@@ -63,7 +53,7 @@ _INSERT_RESPONSE = (
 @dataclass(slots=True)
 class _Write:
     sql: str
-    params: Sequence[Any]
+    params: Sequence[Any] | Mapping[str, Any]
     done: asyncio.Future[None] | None = field(default=None)
 
 
@@ -83,6 +73,8 @@ _Job = _Write | _TurnsRead
 class SQLiteStore(Store):
     """A `Store` in one SQLite file (WAL mode), or in memory with `":memory:"`."""
 
+    dialect = "sqlite"
+
     def __init__(self, path: str, *, synchronous: str = "NORMAL", batch_size: int = 500) -> None:
         self.path = path
         self.synchronous = synchronous
@@ -101,9 +93,7 @@ class SQLiteStore(Store):
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmhub-store")
         loop = asyncio.get_running_loop()
         try:
-            db = await loop.run_in_executor(
-                thread, _sqlite_sync.connect, self.path, self.synchronous
-            )
+            db = await loop.run_in_executor(thread, _sync.connect, self.path, self.synchronous)
         except BaseException:
             thread.shutdown(wait=False)
             raise
@@ -128,23 +118,45 @@ class SQLiteStore(Store):
             raise ConfigurationError("the store is not open; call `await store.open()` first")
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
-    async def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    @classmethod
+    def from_url(cls, url: str, *, synchronous: str = "NORMAL") -> SQLiteStore:
+        """`sqlite:///relative.db`, `sqlite:////absolute/path.db`, `sqlite:///:memory:`."""
+        rest = url.partition("://")[2]
+        path = rest[1:] if rest.startswith("/") else rest
+        if not path:
+            raise ConfigurationError("LLMHUB_DATABASE_URL names no file: use sqlite:///llmhub.db")
+        return cls(path, synchronous=synchronous)
+
+    async def fetch(
+        self, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         db = self._db
         if db is None:
             raise ConfigurationError("the store is not open; call `await store.open()` first")
+        args = params or {}
         try:
-            return await self._call(lambda: db.execute(sql, params).fetchall())
+            rows = await self._call(lambda: db.execute(sql, args).fetchall())
         except sqlite3.Error as exc:
             raise StoreError(f"could not read from {self.path!r}: {exc}") from exc
+        return [dict(row) for row in rows]
+
+    async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        await self._write(sql, params or {})
+
+    async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        for params in rows[:-1]:
+            self._enqueue(_Write(sql, params))
+        await self._write(sql, rows[-1])  # the batch is in order: the last one waits for all
 
     async def schema_version(self) -> int:
-        """The schema version of the open database."""
-        [(version,)] = await self._query("PRAGMA user_version")
-        return int(version)
+        [row] = await self.fetch("PRAGMA user_version")
+        return int(row["user_version"])
 
     # -- the writer ----------------------------------------------------------------
 
-    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+    async def _write(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._enqueue(_Write(sql, params, done))
         try:
@@ -186,7 +198,7 @@ class SQLiteStore(Store):
         chats = list(dict.fromkeys(read.chat_id for read in reads))
         max_turns = max((read.max_turns for read in reads), default=0)
         result = await self._call(
-            _sqlite_sync.run_batch, db, [(w.sql, w.params) for w in writes], chats, max_turns
+            _sync.run_batch, db, [(w.sql, w.params) for w in writes], chats, max_turns
         )
         for write, error in zip(writes, result.write_errors, strict=True):
             if write.done is None:
@@ -238,17 +250,6 @@ class SQLiteStore(Store):
             ),
         )
 
-    async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
-        where, params = ("WHERE q.chat_id = ?", [chat_id]) if chat_id is not None else ("", [])
-        sql = (
-            "SELECT q.id, q.chat_id, q.provider, q.model, q.prompt, q.created_at, r.status,"  # noqa: S608 - `where` is one of two constants
-            " r.text, r.latency_ms, r.total_tokens, r.error_type FROM requests q"
-            f" LEFT JOIN responses r ON r.request_id = q.id {where}"
-            " ORDER BY q.created_at DESC, q.rowid DESC LIMIT ?"
-        )
-        rows = await self._query(sql, [*params, limit])
-        return [Exchange(*row) for row in rows]
-
     # -- chats -------------------------------------------------------------------------
 
     async def _turn_rows(self, chat_id: str, max_turns: int) -> list[tuple[str, str]]:
@@ -263,111 +264,11 @@ class SQLiteStore(Store):
             raise StoreError(f"could not read from {self.path!r}: {exc}") from exc
 
     async def recent_turns(self, chat_id: str, max_turns: int, max_chars: int) -> list[Turn]:
-        kept: list[Turn] = []
-        used = 0
-        for prompt, text in await self._turn_rows(chat_id, max_turns):
-            size = len(prompt) + len(text)
-            if used + size > max_chars:
-                break
-            used += size
-            kept.append(Turn(prompt=prompt, reply=text))
-        kept.reverse()
-        return kept
-
-    async def context_info(self, chat_id: str, max_turns: int, max_chars: int) -> ContextInfo:
-        turns = await self.recent_turns(chat_id, max_turns, max_chars)
-        return ContextInfo(turns=len(turns), chars=sum(len(t.prompt) + len(t.reply) for t in turns))
-
-    async def reset_context(self, chat_id: str) -> None:
-        now = time.time()
-        await self._write(
-            "INSERT INTO chats (chat_id, context_since, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (chat_id) DO UPDATE SET context_since = excluded.context_since,"
-            " updated_at = excluded.updated_at",
-            (chat_id, now, now),
-        )
-
-    async def chat_model(self, chat_id: str) -> str | None:
-        rows = await self._query("SELECT model FROM chats WHERE chat_id = ?", (chat_id,))
-        for (model,) in rows:
-            return str(model) if model is not None else None
-        return None
-
-    async def set_chat_model(self, chat_id: str, model: str | None) -> None:
-        await self._write(
-            "INSERT INTO chats (chat_id, model, updated_at) VALUES (?, ?, ?)"
-            " ON CONFLICT (chat_id) DO UPDATE SET model = excluded.model,"
-            " updated_at = excluded.updated_at",
-            (chat_id, model, time.time()),
-        )
-
-    # -- models and users ----------------------------------------------------------------
-
-    async def record_models(self, provider: str, models: Iterable[str]) -> None:
-        now = time.time()
-        rows = [(provider, model, now, now) for model in models]
-        if not rows:
-            return
-        sql = (
-            "INSERT INTO models (provider, model, first_seen, last_seen) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (provider, model) DO UPDATE SET last_seen = excluded.last_seen"
-        )
-        for params in rows[:-1]:
-            self._enqueue(_Write(sql, params))
-        await self._write(sql, rows[-1])
-
-    async def known_models(self) -> dict[str, list[str]]:
-        rows = await self._query("SELECT provider, model FROM models ORDER BY provider, model")
-        result: dict[str, list[str]] = {}
-        for provider, model in rows:
-            result.setdefault(str(provider), []).append(str(model))
-        return result
-
-    async def get_user(self, user_id: int) -> UserRecord | None:
-        rows = await self._query(
-            "SELECT id, status, username, full_name, language FROM users WHERE id = ?",
-            (user_id,),
-        )
-        for row in rows:
-            return UserRecord(*row)
-        return None
-
-    async def upsert_user(self, user: UserRecord) -> None:
-        now = time.time()
-        await self._write(
-            "INSERT INTO users (id, status, username, full_name, language, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            " username = excluded.username, full_name = excluded.full_name,"
-            " language = excluded.language, updated_at = excluded.updated_at",
-            (user.id, user.status, user.username, user.full_name, user.language, now, now),
-        )
-
-    async def set_user_status(self, user_id: int, status: UserStatus) -> None:
-        now = time.time()
-        await self._write(
-            "INSERT INTO users (id, status, created_at, updated_at) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET status = excluded.status,"
-            " updated_at = excluded.updated_at",
-            (user_id, status, now, now),
-        )
-
-    async def count_users(self) -> dict[str, int]:
-        rows = await self._query("SELECT status, COUNT(*) FROM users GROUP BY status")
-        return {str(status): int(count) for status, count in rows}
-
-    async def provider_stats(self, since: float) -> list[ProviderStats]:
-        rows = await self._query(
-            "SELECT q.provider, COUNT(*), COALESCE(SUM(r.status = 'error'), 0),"
-            " COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0)"
-            " FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
-            " WHERE q.created_at >= ? GROUP BY q.provider ORDER BY q.provider",
-            (since,),
-        )
-        return [ProviderStats(str(p), int(n), int(e), int(pt), int(ct)) for p, n, e, pt, ct in rows]
+        return turns_within(await self._turn_rows(chat_id, max_turns), max_chars)
 
     async def ping(self) -> bool:
         try:
-            await self._query("SELECT 1")
+            await self.fetch("SELECT 1")
         except (StoreError, ConfigurationError):
             return False
         return True

@@ -1,17 +1,15 @@
-"""The SQLite store: migrations, no lost rows under load, errors logged without secrets."""
+"""What is the SQLite backend's own: the file, WAL, migrating old files, its writer."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from llmhub import ConfigurationError, ProviderUnavailableError, StoreError
-from llmhub.store import SCHEMA_VERSION, SQLiteStore, UserRecord, store_from_url
-from llmhub.store._schema import MIGRATIONS
-from tests.fakes.providers import open_hub
+from llmhub import ConfigurationError, StoreError
+from llmhub.store import MIGRATIONS, SCHEMA_VERSION, store_from_url
+from llmhub.store.sqlite import SQLiteStore
 
 
 async def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path: Path) -> None:
@@ -27,7 +25,7 @@ async def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path: Path) -> N
 async def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     db = tmp_path / "v1.db"
     with sqlite3.connect(db) as conn:
-        conn.executescript(MIGRATIONS[0])
+        conn.executescript(MIGRATIONS[0].sqlite)
         conn.execute("INSERT INTO requests VALUES ('r1', '7', NULL, 'mistral', 'm', 'hi', 1.0)")
         conn.execute("INSERT INTO responses VALUES ('r1', 'error', '', 'boom', 2.0)")
         conn.execute("PRAGMA user_version = 1")
@@ -53,65 +51,10 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_database_urls() -> None:
     assert store_from_url("sqlite:///rel/x.db").path == "rel/x.db"  # type: ignore[attr-defined]
     assert store_from_url("sqlite:////abs/x.db").path == "/abs/x.db"  # type: ignore[attr-defined]
-    with pytest.raises(ConfigurationError, match="PostgreSQL"):
-        store_from_url("postgresql://u:secret@h/db")
+    assert "secret" not in repr(store_from_url("postgresql://u:secret@h/db"))
     with pytest.raises(ConfigurationError) as info:
         store_from_url("mysql://u:hunter2@h/db")
     assert "hunter2" not in str(info.value)
-
-
-async def test_500_concurrent_replies_leave_500_pairs(tmp_path: Path) -> None:
-    db = tmp_path / "load.db"
-    hub, _ = await open_hub(str(db))
-    try:
-        texts = await asyncio.gather(
-            *(hub.generate_reply(f"chat-{i % 50}", f"prompt {i}") for i in range(500))
-        )
-    finally:
-        await hub.aclose()
-    assert texts[499] == "echo: prompt 499"
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM requests").fetchone() == (500,)
-        assert conn.execute("SELECT COUNT(*) FROM responses WHERE status = 'ok'").fetchone() == (
-            500,
-        )
-        orphans = conn.execute(
-            "SELECT COUNT(*) FROM responses r LEFT JOIN requests q ON q.id = r.request_id"
-            " WHERE q.id IS NULL"
-        ).fetchone()
-    assert orphans == (0,)
-
-
-async def test_a_provider_error_is_logged_without_the_secret(tmp_path: Path) -> None:
-    db = tmp_path / "err.db"
-    hub, provider = await open_hub(str(db))
-    provider.error = ProviderUnavailableError("upstream 503", provider="fake")
-    try:
-        with pytest.raises(ProviderUnavailableError) as info:
-            await hub.generate_reply(1, "hello")
-    finally:
-        await hub.aclose()
-    assert info.value.request_id
-    with sqlite3.connect(db) as conn:
-        row = conn.execute(
-            "SELECT request_id, status, error_type, error_message FROM responses"
-        ).fetchone()
-    assert row == (info.value.request_id, "error", "ProviderUnavailableError", "fake: upstream 503")
-
-
-async def test_users_and_stats(tmp_path: Path) -> None:
-    async with SQLiteStore(str(tmp_path / "u.db")) as store:
-        await store.upsert_user(UserRecord(5, "pending", "ann", "Ann", "ru"))
-        await store.upsert_user(UserRecord(5, "approved", "ann2", "Ann B", "en"))
-        user = await store.get_user(5)
-        assert user == UserRecord(5, "pending", "ann2", "Ann B", "en")  # status kept
-        await store.set_user_status(5, "approved")
-        assert (await store.get_user(5)).status == "approved"  # type: ignore[union-attr]
-        assert await store.count_users() == {"approved": 1}
-        await store.record_models("fake", ["a", "b"])
-        await store.record_models("fake", ["b"])
-        assert await store.known_models() == {"fake": ["a", "b"]}
-        assert await store.ping()
 
 
 async def test_an_unexpected_writer_failure_fails_its_callers_and_the_writer_goes_on(

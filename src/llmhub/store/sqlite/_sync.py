@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
 from typing import Any
 
-from .._exceptions import ConfigurationError
-from ._schema import MIGRATIONS, SCHEMA_VERSION
+from ..._exceptions import ConfigurationError
+from .._migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["BatchResult", "connect", "run_batch"]
 
@@ -42,6 +42,7 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
         db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
     except sqlite3.Error as exc:
         raise ConfigurationError(f"cannot open the database {path!r}: {exc}") from exc
+    db.row_factory = sqlite3.Row  # rows are read by column name
     try:
         if path != ":memory:":
             db.execute("PRAGMA journal_mode = WAL")
@@ -66,7 +67,7 @@ def _migrate(db: sqlite3.Connection, path: str) -> None:
             f"llmhub's {SCHEMA_VERSION}; upgrade llmhub"
         )
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        statements = [s.strip() for s in MIGRATIONS[version - 1].split(";") if s.strip()]
+        statements = MIGRATIONS[version - 1].statements("sqlite")
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements:
@@ -89,7 +90,7 @@ class BatchResult:
 
 def run_batch(
     db: sqlite3.Connection,
-    writes: Sequence[tuple[str, Sequence[Any]]],
+    writes: Sequence[tuple[str, Sequence[Any] | Mapping[str, Any]]],
     chats: Sequence[str],
     max_turns: int,
 ) -> BatchResult:
@@ -113,6 +114,6 @@ def run_batch(
     turns: dict[str, list[tuple[str, str]]] = {chat: [] for chat in chats}
     if chats:
         sql = _TURNS_OF_CHATS.format(marks=", ".join("?" * len(chats)))
-        for chat_id, prompt, text in db.execute(sql, [*chats, max_turns]):
-            turns[str(chat_id)].append((str(prompt), str(text)))
+        for row in db.execute(sql, [*chats, max_turns]):
+            turns[str(row["chat_id"])].append((str(row["prompt"]), str(row["text"])))
     return BatchResult(errors, turns)

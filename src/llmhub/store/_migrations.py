@@ -1,0 +1,149 @@
+"""One schema history, written once per SQL dialect.
+
+Version N means the same tables and columns on every backend; only the SQL
+that gets there differs (types, how a column is renamed). A backend applies
+the versions it lacks, each in one transaction, when a store is opened; a
+database newer than this llmhub is refused. `tests/store/` checks that a fresh
+SQLite file and a fresh PostgreSQL database end with the same columns.
+
+SQLite records the version in `PRAGMA user_version`; PostgreSQL in the table
+`llmhub_schema`, under an advisory lock so that replicas starting together
+migrate once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One version of the schema: what it brings, and its SQL per dialect."""
+
+    description: str
+    sqlite: str
+    postgres: str
+
+    def statements(self, dialect: str) -> list[str]:
+        """The dialect's statements, one by one."""
+        script = self.sqlite if dialect == "sqlite" else self.postgres
+        return [part.strip() for part in script.split(";") if part.strip()]
+
+
+_V1 = Migration(
+    "the tables of the plan: users, requests, responses, models",
+    sqlite="""
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    username    TEXT,
+    full_name   TEXT,
+    status      TEXT NOT NULL DEFAULT 'pending',
+    created_at  REAL NOT NULL
+);
+CREATE TABLE requests (
+    id          TEXT PRIMARY KEY,
+    chat_id     TEXT NOT NULL,
+    user_id     INTEGER,
+    provider    TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    prompt      TEXT NOT NULL,
+    created_at  REAL NOT NULL
+);
+CREATE TABLE responses (
+    request_id  TEXT PRIMARY KEY REFERENCES requests(id),
+    status      TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    error       TEXT,
+    created_at  REAL NOT NULL
+);
+CREATE TABLE models (
+    provider    TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    first_seen  REAL NOT NULL,
+    last_seen   REAL NOT NULL,
+    PRIMARY KEY (provider, model)
+);
+CREATE INDEX requests_chat ON requests (chat_id, created_at);
+""",
+    # Telegram ids exceed 32 bits: BIGINT. Times are Unix seconds, as in SQLite.
+    postgres="""
+CREATE TABLE users (
+    id          BIGINT PRIMARY KEY,
+    username    TEXT,
+    full_name   TEXT,
+    status      TEXT NOT NULL DEFAULT 'pending',
+    created_at  DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE requests (
+    id          TEXT PRIMARY KEY,
+    chat_id     TEXT NOT NULL,
+    user_id     BIGINT,
+    provider    TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    prompt      TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE responses (
+    request_id  TEXT PRIMARY KEY REFERENCES requests(id),
+    status      TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    error       TEXT,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE models (
+    provider    TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    first_seen  DOUBLE PRECISION NOT NULL,
+    last_seen   DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (provider, model)
+);
+CREATE INDEX requests_chat ON requests (chat_id, created_at);
+""",
+)
+
+_V2 = Migration(
+    "per-chat state, token usage and latency, user language",
+    sqlite="""
+CREATE TABLE chats (
+    chat_id        TEXT PRIMARY KEY,
+    model          TEXT,
+    context_since  REAL NOT NULL DEFAULT 0,
+    updated_at     REAL NOT NULL
+);
+ALTER TABLE users ADD COLUMN language TEXT;
+ALTER TABLE users ADD COLUMN updated_at REAL;
+ALTER TABLE requests ADD COLUMN context_turns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE responses RENAME COLUMN error TO error_message;
+ALTER TABLE responses ADD COLUMN error_type TEXT;
+ALTER TABLE responses ADD COLUMN finish_reason TEXT;
+ALTER TABLE responses ADD COLUMN prompt_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN completion_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN total_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN latency_ms REAL;
+CREATE INDEX requests_created ON requests (created_at);
+""",
+    postgres="""
+CREATE TABLE chats (
+    chat_id        TEXT PRIMARY KEY,
+    model          TEXT,
+    context_since  DOUBLE PRECISION NOT NULL DEFAULT 0,
+    updated_at     DOUBLE PRECISION NOT NULL
+);
+ALTER TABLE users ADD COLUMN language TEXT;
+ALTER TABLE users ADD COLUMN updated_at DOUBLE PRECISION;
+ALTER TABLE requests ADD COLUMN context_turns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE responses RENAME COLUMN error TO error_message;
+ALTER TABLE responses ADD COLUMN error_type TEXT;
+ALTER TABLE responses ADD COLUMN finish_reason TEXT;
+ALTER TABLE responses ADD COLUMN prompt_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN completion_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN total_tokens INTEGER;
+ALTER TABLE responses ADD COLUMN latency_ms DOUBLE PRECISION;
+CREATE INDEX requests_created ON requests (created_at);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)

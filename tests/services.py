@@ -1,0 +1,66 @@
+"""The PostgreSQL and Redis servers the tests use, when they answer.
+
+A test that needs one asks for it here: where none answers (a laptop without
+them) it is skipped with a one-line reason, except when `TEST_SERVICES=required`
+(set by `.ci/run`), where a missing server fails the test instead.
+
+Read once at import: the tests' own environment is scrubbed per test.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REQUIRED = os.environ.get("TEST_SERVICES", "") == "required"
+
+
+def _answers(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection(
+            (parts.hostname or "127.0.0.1", parts.port or default_port), 1
+        ):
+            return True
+    except OSError:
+        return False
+
+
+def need(service: str) -> None:
+    """Skip (or, under CI, fail) unless `service` ("postgres" or "redis") answers."""
+    url, port = (POSTGRES_ADMIN_URL, 5432) if service == "postgres" else (REDIS_URL, 6379)
+    if _answers(url, port):
+        return
+    reason = f"{service} does not answer at {urlsplit(url).netloc}"
+    if REQUIRED:
+        pytest.fail(f"{reason} (TEST_SERVICES=required)")
+    pytest.skip(reason)
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
+    """The URL of a new, empty database, dropped afterwards."""
+    import psycopg
+
+    need("postgres")
+    name = f"llmhub_test_{uuid.uuid4().hex[:12]}"
+    admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+            yield f"{base}/{name}"
+        finally:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
