@@ -15,7 +15,7 @@ from pathlib import Path
 from llmhub import Hub
 from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._app import ALLOWED_UPDATES
-from tests.fakes.openai_server import FakeOpenAIServer
+from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeBotAPI
 
 from ._common import median, table

@@ -13,6 +13,9 @@ provider SDK, no HTTP client and no settings library: they come on first use.
 
 from __future__ import annotations
 
+import importlib.metadata as _metadata
+import typing as _typing
+
 from ._default import close_default_hub, generate_reply, get_default_hub, stream_reply
 from ._exceptions import (
     AuthenticationError,
@@ -37,22 +40,48 @@ from ._exceptions import (
     UnsupportedInputError,
 )
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
+from ._hub import Hub
 from ._provider import BaseProvider, EnvVar, Secret
 from ._registry import ModelCatalog, PluginInfo, ProviderRegistry
-from ._service import ChatId, Hub
+from ._retry import HttpTimeouts, RetryPolicy, with_retries
 from ._stream import ReplyStream
 from ._types import (
     Attachment,
+    ChatId,
     ChatRequest,
     GenerationOptions,
     Message,
+    Prompt,
     Reply,
     Role,
     StreamChunk,
     Usage,
 )
 
-__version__ = "0.1.0"
+if _typing.TYPE_CHECKING:
+    from ._settings import HubSettings, env_names, load_environment, read_settings
+
+__version__ = _metadata.version("llmhub")
+
+#: Loaded on first access: they import pydantic, which `import llmhub` must not.
+_LAZY = {
+    "HubSettings": "_settings",
+    "env_names": "_settings",
+    "load_environment": "_settings",
+    "read_settings": "_settings",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'llmhub' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -67,7 +96,9 @@ __all__ = [
     "EmptyPromptError",
     "EnvVar",
     "GenerationOptions",
+    "HttpTimeouts",
     "Hub",
+    "HubSettings",
     "InsufficientBalanceError",
     "InvalidRequestError",
     "LLMHubError",
@@ -77,6 +108,7 @@ __all__ = [
     "NotConfiguredError",
     "PluginInfo",
     "PluginLoadError",
+    "Prompt",
     "PromptTooLongError",
     "ProviderError",
     "ProviderRegistry",
@@ -85,6 +117,7 @@ __all__ = [
     "RateLimitError",
     "Reply",
     "ReplyStream",
+    "RetryPolicy",
     "Role",
     "Secret",
     "StoreError",
@@ -95,8 +128,12 @@ __all__ = [
     "Usage",
     "__version__",
     "close_default_hub",
+    "env_names",
     "generate_reply",
     "get_default_hub",
     "hookimpl",
+    "load_environment",
+    "read_settings",
     "stream_reply",
+    "with_retries",
 ]

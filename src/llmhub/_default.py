@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, Sequence
-from contextlib import aclosing
+from collections.abc import Sequence
 
-from ._service import ChatId, Hub
-from ._stream import ReplyStream, StreamState
-from ._types import Attachment, GenerationOptions
+from ._hub import Hub
+from ._stream import ReplyStream
+from ._types import Attachment, ChatId, GenerationOptions, Prompt
 
 __all__ = ["close_default_hub", "generate_reply", "get_default_hub", "stream_reply"]
 
@@ -62,16 +61,9 @@ async def generate_reply(
 
     Raises an `LLMHubError` subclass on any failure (see `llmhub.LLMHubError`).
     """
+    request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
     hub = await get_default_hub()
-    return await hub.generate_reply(
-        chat_id,
-        prompt,
-        model,
-        user_id=user_id,
-        system=system,
-        attachments=attachments,
-        options=options,
-    )
+    return (await hub.ask(request)).text
 
 
 def stream_reply(
@@ -85,15 +77,9 @@ def stream_reply(
     options: GenerationOptions | None = None,
 ) -> ReplyStream:
     """The streaming twin of `generate_reply`: `async for piece in stream_reply(...)`."""
-    state = StreamState()
+    request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
 
-    async def events() -> AsyncGenerator[str, None]:
-        hub = await get_default_hub()
-        inner = hub._stream_events(
-            state, chat_id, prompt, model, user_id, system, attachments, options
-        )
-        async with aclosing(inner) as pieces:
-            async for piece in pieces:
-                yield piece
+    async def open_stream() -> ReplyStream:
+        return (await get_default_hub()).stream(request)
 
-    return ReplyStream(events(), state)
+    return ReplyStream.deferred(open_stream)

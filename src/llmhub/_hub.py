@@ -21,17 +21,25 @@ from ._exceptions import (
 from ._provider import BaseProvider
 from ._registry import ModelCatalog, ProviderRegistry
 from ._stream import ReplyStream, StreamState
-from ._types import Attachment, ChatRequest, GenerationOptions, Message, Reply, StreamChunk, Usage
+from ._types import (
+    Attachment,
+    ChatId,
+    ChatRequest,
+    GenerationOptions,
+    Message,
+    Prompt,
+    Reply,
+    StreamChunk,
+    Usage,
+)
 from .store import ContextInfo, RequestRecord, ResponseRecord, ResponseStatus, Store
 
 if TYPE_CHECKING:
     from ._settings import HubSettings
 
-__all__ = ["ChatId", "Hub"]
+__all__ = ["Hub"]
 
 log = logging.getLogger("llmhub")
-
-ChatId = int | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,16 +72,16 @@ class Hub:
         store: Store | None = None,
     ) -> Hub:
         """A hub built from `env` (default: the environment over `.env`), store opened."""
-        from ._settings import load_environment, settings_from
+        from ._settings import HubSettings, load_environment, read_settings
         from .store import store_from_url
 
         environment = load_environment() if env is None else dict(env)
         try:
-            settings = settings_from(environment)
+            settings = read_settings(HubSettings, environment)
         except ValueError as exc:  # pydantic's ValidationError names the field and value
             raise ConfigurationError(f"invalid LLMHUB_* setting: {exc}") from exc
         if registry is None:
-            registry = ProviderRegistry(environment, list_timeout=settings.list_models_timeout)
+            registry = ProviderRegistry(environment, settings=settings)
         if store is None:
             store = store_from_url(settings.database_url, synchronous=settings.sqlite_synchronous)
         await store.open()
@@ -105,17 +113,9 @@ class Hub:
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
     ) -> str:
-        """The reply's text. See `reply()`."""
-        reply = await self.reply(
-            chat_id,
-            prompt,
-            model,
-            user_id=user_id,
-            system=system,
-            attachments=attachments,
-            options=options,
-        )
-        return reply.text
+        """The reply's text. See `ask()`."""
+        request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+        return (await self.ask(request)).text
 
     async def reply(
         self,
@@ -128,16 +128,36 @@ class Hub:
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
     ) -> Reply:
-        """Ask `model` (default: the chat's, then the configured one) with the chat's
-        earlier turns as context; log the request before and the response after.
+        """The whole `Reply` (usage, finish reason, reasoning). See `ask()`."""
+        return await self.ask(
+            Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+        )
+
+    def stream_reply(
+        self,
+        chat_id: ChatId,
+        prompt: str,
+        model: str | None = None,
+        *,
+        user_id: int | None = None,
+        system: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        options: GenerationOptions | None = None,
+    ) -> ReplyStream:
+        """The streaming twin of `reply()`. See `stream()`."""
+        return self.stream(
+            Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+        )
+
+    async def ask(self, prompt: Prompt) -> Reply:
+        """Ask `prompt.model` (default: the chat's, then the configured one) with the
+        chat's earlier turns as context; log the request before and the response after.
 
         Invalid input raises an `InvalidRequestError` and sends nothing. A provider
         failure is logged with its error and raised as an `LLMHubError` whose
         `request_id` names the logged row.
         """
-        prepared = await self._prepare(
-            chat_id, prompt, model, user_id, system, attachments, options
-        )
+        prepared = await self._prepare(prompt)
         started = time.perf_counter()
         try:
             reply = await prepared.provider.generate(prepared.request)
@@ -153,18 +173,8 @@ class Hub:
         await self._log_success(prepared, started, reply.text, reply.finish_reason, reply.usage)
         return reply
 
-    def stream_reply(
-        self,
-        chat_id: ChatId,
-        prompt: str,
-        model: str | None = None,
-        *,
-        user_id: int | None = None,
-        system: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        options: GenerationOptions | None = None,
-    ) -> ReplyStream:
-        """The streaming twin of `reply()`: iterate it for text pieces as they arrive.
+    def stream(self, prompt: Prompt) -> ReplyStream:
+        """The streaming twin of `ask()`: iterate it for text pieces as they arrive.
 
         The whole reply is logged at the end; if the stream breaks or the consumer
         stops early (`break`, `aclose()`, cancellation), what arrived is logged
@@ -172,25 +182,10 @@ class Hub:
         `Reply` (usage, finish reason, reasoning) and `.request_id` the row.
         """
         state = StreamState()
-        events = self._stream_events(
-            state, chat_id, prompt, model, user_id, system, attachments, options
-        )
-        return ReplyStream(events, state)
+        return ReplyStream(self._stream_events(state, prompt), state)
 
-    async def _stream_events(
-        self,
-        state: StreamState,
-        chat_id: ChatId,
-        prompt: str,
-        model: str | None,
-        user_id: int | None,
-        system: str | None,
-        attachments: Sequence[Attachment],
-        options: GenerationOptions | None,
-    ) -> AsyncGenerator[str, None]:
-        prepared = await self._prepare(
-            chat_id, prompt, model, user_id, system, attachments, options
-        )
+    async def _stream_events(self, state: StreamState, prompt: Prompt) -> AsyncGenerator[str, None]:
+        prepared = await self._prepare(prompt)
         state.request_id = prepared.record.id
         started = time.perf_counter()
         parts: list[str] = []
@@ -280,42 +275,33 @@ class Hub:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _prepare(
-        self,
-        chat_id: ChatId,
-        prompt: str,
-        model: str | None,
-        user_id: int | None,
-        system: str | None,
-        attachments: Sequence[Attachment],
-        options: GenerationOptions | None,
-    ) -> _Prepared:
-        if not prompt.strip() and not attachments:
+    async def _prepare(self, prompt: Prompt) -> _Prepared:
+        if not prompt.text.strip() and not prompt.attachments:
             raise EmptyPromptError("the prompt is empty")
-        if len(prompt) > self.settings.max_prompt_chars:
-            raise PromptTooLongError(len(prompt), self.settings.max_prompt_chars)
-        chat = str(chat_id)
-        provider, model_id = self.registry.resolve(await self.model_for(chat, model))
+        if len(prompt.text) > self.settings.max_prompt_chars:
+            raise PromptTooLongError(len(prompt.text), self.settings.max_prompt_chars)
+        chat = str(prompt.chat_id)
+        provider, model_id = self.registry.resolve(await self.model_for(chat, prompt.model))
         turns = await self.store.recent_turns(
             chat, self.settings.context_turns, self.settings.context_chars
         )
         messages: list[Message] = []
-        if system:
-            messages.append(Message("system", system))
+        if prompt.system:
+            messages.append(Message("system", prompt.system))
         for turn in turns:
             messages.append(Message("user", turn.prompt))
             messages.append(Message("assistant", turn.reply))
-        messages.append(Message("user", prompt, tuple(attachments)))
-        request = ChatRequest(model_id, tuple(messages), options or GenerationOptions())
+        messages.append(Message("user", prompt.text, prompt.attachments))
+        request = ChatRequest(model_id, tuple(messages), prompt.options or GenerationOptions())
         provider.check_request(request)
         record = RequestRecord(
             id=uuid.uuid4().hex,
             chat_id=chat,
             provider=provider.name,
             model=model_id,
-            prompt=prompt,
+            prompt=prompt.text,
             created_at=time.time(),
-            user_id=user_id,
+            user_id=prompt.user_id,
             context_turns=len(turns),
         )
         await self.store.log_request(record)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ._exceptions import ConfigurationError, NotConfiguredError, UnsupportedInputError
+from ._exceptions import NotConfiguredError, UnsupportedInputError
 from ._retry import HttpTimeouts, RetryPolicy
 from ._types import ChatRequest, Reply, StreamChunk
 
@@ -65,9 +65,9 @@ class BaseProvider(ABC):
 
     A provider whose required variables are unset is still constructed; its
     calls raise `NotConfiguredError` naming the variables. `timeouts` and
-    `retry_policy` come from `LLMHUB_TIMEOUT`, `LLMHUB_CONNECT_TIMEOUT`,
-    `LLMHUB_READ_TIMEOUT` and `LLMHUB_MAX_RETRIES`, and may be replaced. Methods raise only
-    `LLMHubError` subclasses, never an HTTP or gRPC library's own errors.
+    `retry_policy` are handed over by the registry (from `HubSettings`), and
+    may be replaced. Methods raise only `LLMHubError` subclasses, never an HTTP
+    or gRPC library's own errors.
     """
 
     name: ClassVar[str]
@@ -78,7 +78,13 @@ class BaseProvider(ABC):
     accepted_mime_prefixes: ClassVar[tuple[str, ...]] = ()
     docs_url: ClassVar[str] = ""
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        timeouts: HttpTimeouts | None = None,
+        retry_policy: RetryPolicy | None = None,
+    ) -> None:
         source = os.environ if env is None else env
         values: dict[str, str] = {}
         for var in self.env_vars:
@@ -88,11 +94,8 @@ class BaseProvider(ABC):
         self._settings = values
         #: Set by `list_models()` when its answer needs a word of explanation.
         self.listing_note: str | None = None
-        try:
-            self.timeouts = HttpTimeouts.from_env(source)
-            self.retry_policy = RetryPolicy.from_env(source)
-        except ValueError as exc:
-            raise ConfigurationError(f"invalid LLMHUB_* timeout or retry setting: {exc}") from exc
+        self.timeouts = timeouts or HttpTimeouts()
+        self.retry_policy = retry_policy or RetryPolicy()
 
     # -- configuration -------------------------------------------------------
 

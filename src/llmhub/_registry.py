@@ -6,7 +6,7 @@ import asyncio
 import importlib.metadata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import pluggy
 
@@ -20,6 +20,10 @@ from ._exceptions import (
     UnknownProviderError,
 )
 from ._provider import BaseProvider
+from ._retry import HttpTimeouts, RetryPolicy
+
+if TYPE_CHECKING:
+    from ._settings import HubSettings
 
 __all__ = ["ModelCatalog", "PluginInfo", "ProviderRegistry"]
 
@@ -74,8 +78,9 @@ class ProviderRegistry:
     in `failures` and skipped. Providers are constructed on first `get()`.
 
     `plugins` replaces entry-point discovery with the given hook modules/objects
-    (for tests and embedding). `env` is where providers read their settings
-    (default: the process environment).
+    (for tests and embedding). `env` is where providers read their own
+    variables (default: the process environment); `settings` gives every
+    provider its timeouts and retry policy (default: `HubSettings`' defaults).
     """
 
     def __init__(
@@ -83,10 +88,12 @@ class ProviderRegistry:
         env: Mapping[str, str] | None = None,
         *,
         plugins: Iterable[object] | None = None,
-        list_timeout: float = 10.0,
+        settings: HubSettings | None = None,
     ) -> None:
         self._env = env
-        self._list_timeout = list_timeout
+        self._list_timeout = settings.list_models_timeout if settings else 10.0
+        self._timeouts = settings.http_timeouts() if settings else HttpTimeouts()
+        self._retry_policy = settings.retry_policy() if settings else RetryPolicy()
         self.failures: dict[str, PluginLoadError] = {}
         self._distributions: dict[str, tuple[str | None, str | None]] = {}
         self._classes: dict[str, type[BaseProvider]] = {}
@@ -171,7 +178,9 @@ class ProviderRegistry:
         """The provider instance named `name` (constructed once, then shared)."""
         instance = self._instances.get(name)
         if instance is None:
-            instance = self.provider_class(name)(self._env)
+            instance = self.provider_class(name)(
+                self._env, timeouts=self._timeouts, retry_policy=self._retry_policy
+            )
             self._instances[name] = instance
         return instance
 

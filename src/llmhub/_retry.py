@@ -10,7 +10,7 @@ with jitter.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -23,18 +23,13 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Attempts and waits; read from `LLMHUB_MAX_RETRIES` by `from_env`."""
+    """Attempts and waits (`HubSettings.retry_policy()` reads `LLMHUB_MAX_RETRIES`)."""
 
     attempts: int = 3
     base_delay: float = 0.5
     max_delay: float = 8.0
     max_retry_after: float = 30.0
     sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep, compare=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> RetryPolicy:
-        retries = env.get("LLMHUB_MAX_RETRIES")
-        return cls(attempts=1 + int(retries)) if retries else cls()
 
     def should_retry(self, exc: BaseException) -> bool:
         if not isinstance(exc, LLMHubError) or not exc.retryable:
@@ -51,15 +46,6 @@ class HttpTimeouts:
     connect: float = 10.0
     read: float = 120.0
     total: float = 600.0
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> HttpTimeouts:
-        default = cls()
-        return cls(
-            connect=float(env.get("LLMHUB_CONNECT_TIMEOUT") or default.connect),
-            read=float(env.get("LLMHUB_READ_TIMEOUT") or default.read),
-            total=float(env.get("LLMHUB_TIMEOUT") or default.total),
-        )
 
 
 async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:

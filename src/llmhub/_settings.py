@@ -1,44 +1,74 @@
-"""Settings, from the environment and a `.env` file (pydantic-settings).
+"""Settings: one way to read them, one typed model per package.
 
-This module imports pydantic; it is loaded when a hub is built, not at
-`import llmhub`, so that importing the library stays light.
+Everything starts from one mapping, `load_environment()`: the process
+environment over a `.env` file. The core's `HubSettings`, the bot's
+`BotSettings` and the providers' own variables are all read from that mapping
+(`read_settings`), so a value means the same wherever it is read, and an empty
+line in `.env` (`LLMHUB_DEFAULT_MODEL=`) means "unset", as in `.env.example`.
+
+This module imports pydantic; `llmhub` loads it when a hub is built, never at
+`import llmhub`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from dotenv import dotenv_values
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["HubSettings", "load_environment"]
+from ._retry import HttpTimeouts, RetryPolicy
+
+__all__ = ["HubSettings", "env_names", "load_environment", "read_settings"]
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 class HubSettings(BaseSettings):
     """The core's settings; each is read from `LLMHUB_<NAME>`."""
 
     model_config = SettingsConfigDict(
-        env_prefix="LLMHUB_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="LLMHUB_", extra="ignore", frozen=True, env_ignore_empty=True
     )
 
+    #: Where requests and responses are logged: sqlite:///file.db or postgresql://…
     database_url: str = "sqlite:///llmhub.db"
+    #: Model of chats that chose none (default: the first one a provider lists).
     default_model: str | None = None
+    #: Longest prompt accepted, in characters.
     max_prompt_chars: int = Field(default=32_000, gt=0)
+    #: Earlier turns sent as context, at most, and their characters together.
     context_turns: int = Field(default=20, ge=0)
     context_chars: int = Field(default=24_000, ge=0)
+    #: Seconds to wait for one provider's model list.
     list_models_timeout: float = Field(default=10.0, gt=0)
+    #: SQLite durability of each logged reply.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "NORMAL"
+    #: Seconds: to connect, between two reads, and for a whole call (streams included).
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=600.0, gt=0)
+    #: Tries after the first for a retryable failure (429, 5xx, timeouts).
+    max_retries: int = Field(default=2, ge=0)
+
+    def http_timeouts(self) -> HttpTimeouts:
+        """The timeouts handed to every provider."""
+        return HttpTimeouts(self.connect_timeout, self.read_timeout, self.timeout)
+
+    def retry_policy(self) -> RetryPolicy:
+        """The retry policy handed to every provider."""
+        return RetryPolicy(attempts=1 + self.max_retries)
 
 
 def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     """The process environment over the values of `env_file` (if it exists).
 
-    Providers read their keys from this mapping, so a `.env` file works for
-    them exactly as it does for `HubSettings`, without writing to `os.environ`.
+    The one place `.env` is read: settings models and providers all take their
+    values from this mapping, without anything written to `os.environ`.
     """
     merged: dict[str, str] = {}
     if env_file is not None and Path(env_file).is_file():
@@ -47,9 +77,18 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     return merged
 
 
-def settings_from(env: Mapping[str, str]) -> HubSettings:
-    """`HubSettings` read from one mapping (what `load_environment` returns)."""
-    prefix = "LLMHUB_"
-    values = {k[len(prefix) :].lower(): v for k, v in env.items() if k.startswith(prefix)}
-    # model_validate reads only `values` (already the environment over `.env`).
-    return HubSettings.model_validate(values)
+def env_names(cls: type[BaseSettings]) -> Iterator[tuple[str, str]]:
+    """(field, variable) for every field of a settings model."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
+    for name, field in cls.model_fields.items():
+        alias = field.validation_alias
+        yield name, (alias if isinstance(alias, str) else f"{prefix}{name}").upper()
+
+
+def read_settings(cls: type[S], env: Mapping[str, str]) -> S:
+    """A settings model read from one mapping (what `load_environment` returns).
+
+    Raises pydantic's `ValidationError` naming the field and the bad value.
+    """
+    values = {name: env[var] for name, var in env_names(cls) if env.get(var)}
+    return cls.model_validate(values, by_name=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -34,15 +34,39 @@ class ReplyStream:
     def __init__(self, events: AsyncGenerator[str, None], state: StreamState) -> None:
         self._events = events
         self._state = state
+        self._source: ReplyStream | None = None
+
+    @classmethod
+    def deferred(cls, open_stream: Callable[[], Awaitable[ReplyStream]]) -> ReplyStream:
+        """A stream returned at once whose source is opened on first iteration.
+
+        The module-level `stream_reply` must return synchronously, yet its hub
+        is opened asynchronously: it returns this and opens the hub's stream
+        when the consumer starts reading.
+        """
+        stream: ReplyStream
+
+        async def events() -> AsyncGenerator[str, None]:
+            source = stream._source = await open_stream()
+            async with source:
+                async for piece in source:
+                    yield piece
+
+        stream = cls(events(), StreamState())
+        return stream
 
     @property
     def request_id(self) -> str | None:
         """The logged request's id, once the request was sent."""
+        if self._source is not None:
+            return self._source.request_id
         return self._state.request_id
 
     @property
     def reply(self) -> Reply | None:
         """The whole reply, once the stream has ended normally."""
+        if self._source is not None:
+            return self._source.reply
         return self._state.reply
 
     def __aiter__(self) -> ReplyStream:

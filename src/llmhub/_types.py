@@ -7,9 +7,11 @@ from typing import Literal
 
 __all__ = [
     "Attachment",
+    "ChatId",
     "ChatRequest",
     "GenerationOptions",
     "Message",
+    "Prompt",
     "Reply",
     "Role",
     "StreamChunk",
@@ -17,6 +19,9 @@ __all__ = [
 ]
 
 Role = Literal["system", "user", "assistant"]
+
+#: A conversation's id: a Telegram chat id, a session key, anything stable.
+ChatId = int | str
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,24 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_mode: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Prompt:
+    """One call of an app: what to ask, in which conversation, of which model.
+
+    Built once by the friendly keyword functions (`generate_reply`,
+    `stream_reply`, `Hub.reply`, ...) and handed on whole; `Hub.ask` and
+    `Hub.stream` take it directly.
+    """
+
+    chat_id: ChatId
+    text: str
+    model: str | None = None
+    user_id: int | None = None
+    system: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    options: GenerationOptions | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from ._exceptions import ConfigurationError, InvalidRequestError, LLMHubError
+from ._hub import Hub
 from ._registry import ProviderRegistry
-from ._service import Hub
 
 __all__ = ["main"]
 
@@ -59,9 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _providers(out: TextIO) -> int:
-    from ._settings import load_environment
+    from ._settings import HubSettings, load_environment, read_settings
 
-    registry = ProviderRegistry(load_environment())
+    env = load_environment()
+    try:
+        settings = read_settings(HubSettings, env)
+    except ValueError as exc:  # pydantic's ValidationError names the field and value
+        raise ConfigurationError(f"invalid LLMHUB_* setting: {exc}") from exc
+    registry = ProviderRegistry(env, settings=settings)
     infos = registry.info()
     if not infos and not registry.failures:
         print('no provider plugins installed; try: pip install "llmhub[all]"', file=out)

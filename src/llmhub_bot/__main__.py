@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sys
 
 __all__ = ["main"]
@@ -17,8 +16,13 @@ def main() -> int:
     try:
         from pydantic import ValidationError
 
-        from llmhub import ProviderRegistry
-        from llmhub._settings import load_environment
+        from llmhub import (
+            HubSettings,
+            ProviderRegistry,
+            env_names,
+            load_environment,
+            read_settings,
+        )
 
         from ._app import create_bot_and_dispatcher, run_polling, run_webhook
         from ._logging import configure_logging
@@ -30,17 +34,20 @@ def main() -> int:
         )
         return 2
 
-    configure_logging(os.environ.get("LLMHUB_LOG_FORMAT", "text"))
+    env = load_environment()
     try:
-        settings = BotSettings()
+        settings = read_settings(BotSettings, env)
+        hub_settings = read_settings(HubSettings, env)
     except ValidationError as exc:
-        names = ", ".join(str(e["loc"][0]).upper() for e in exc.errors())
+        variables = dict(env_names(BotSettings)) | dict(env_names(HubSettings))
+        names = ", ".join(variables.get(str(e["loc"][0]), str(e["loc"][0])) for e in exc.errors())
         print(f"llmhub-bot: invalid setting: {names}", file=sys.stderr)
         return 2
+    configure_logging(settings.log_format)
     if settings.telegram_bot_token is None:
         print("llmhub-bot: set TELEGRAM_BOT_TOKEN (the token @BotFather gave you)", file=sys.stderr)
         return 2
-    registry = ProviderRegistry(load_environment())
+    registry = ProviderRegistry(env, settings=hub_settings)
     if not any(info.configured for info in registry.info()):
         needs = "; ".join(f"{i.name}: {', '.join(i.missing_env)}" for i in registry.info())
         print(f"llmhub-bot: no LLM provider is configured; set one of ({needs})", file=sys.stderr)

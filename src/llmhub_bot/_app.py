@@ -14,7 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import SimpleI18nMiddleware
 
-from llmhub import Hub
+from llmhub import Hub, load_environment, read_settings
 
 from . import _access, _commands, _dialog, _models_menu
 from ._flood import RetryAfterMiddleware
@@ -38,7 +38,7 @@ def create_bot_and_dispatcher(
     Without `hub`, `run_polling` / `run_webhook` open one from the environment
     before the first update and close it at the end.
     """
-    settings = settings or BotSettings()
+    settings = settings or read_settings(BotSettings, load_environment())
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
     session = (

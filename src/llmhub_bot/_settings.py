@@ -1,8 +1,9 @@
-"""The bot's settings, from the environment and `.env` (pydantic-settings)."""
+"""The bot's settings, read like the core's (`llmhub.read_settings`) from the
+environment over `.env`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -11,9 +12,9 @@ __all__ = ["BotSettings"]
 
 
 class BotSettings(BaseSettings):
-    """What the bot reads; the names are those of DESIGN.md."""
+    """What the bot reads; each field is the variable of the same name in capitals."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, env_ignore_empty=True)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
@@ -29,6 +30,10 @@ class BotSettings(BaseSettings):
     bot_stream_interval: float = Field(default=1.0, ge=0)
     #: Largest file accepted from a user, in bytes (Bot API downloads stop at 20 MB).
     bot_max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    #: Log lines as "text" (key=value) or "json" (one object per line).
+    log_format: Literal["text", "json"] = Field(
+        default="text", validation_alias="LLMHUB_LOG_FORMAT"
+    )
 
     @field_validator("admin_ids", "allowed_user_ids", mode="before")
     @classmethod

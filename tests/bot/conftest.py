@@ -15,9 +15,9 @@ import pytest
 from aiogram import Bot, Dispatcher
 
 from llmhub import Hub
+from llmhub.testing.openai_server import FakeOpenAIServer
 from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._app import ALLOWED_UPDATES
-from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeBotAPI
 
 ADMIN = 1

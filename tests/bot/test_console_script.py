@@ -10,8 +10,8 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN
-from tests.fakes.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeBotAPI
 
 SCRIPT = Path(sys.executable).with_name("llmhub-bot")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from llmhub.testing.openai_server import Behaviour
 from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say
-from tests.fakes.openai_server import Behaviour
 
 
 async def test_the_stop_button_keeps_what_was_written(world: World) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import base64
 
+from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
 from tests.bot.conftest import ADMIN, STRANGER, World, rows, say, shown
-from tests.fakes.openai_server import Behaviour
 from tests.fakes.telegram_server import FILES
 
 

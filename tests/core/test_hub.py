@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,7 @@ from llmhub import (
     StreamInterruptedError,
     UnsupportedInputError,
 )
-from llmhub._settings import HubSettings
-from tests.fakes.providers import open_hub
+from llmhub.testing import scripted_hub
 
 
 def _rows(db: Path) -> list[tuple[str, str, str]]:
@@ -42,20 +42,16 @@ def _rows(db: Path) -> list[tuple[str, str, str]]:
 async def test_bad_input_is_refused_and_nothing_sent_or_logged(
     tmp_path: Path, prompt: str, kwargs: dict[str, object], error: type[Exception]
 ) -> None:
-    settings = HubSettings(_env_file=None, default_model="fake-small", max_prompt_chars=100)
-    hub, provider = await open_hub(str(tmp_path / "v.db"), settings=settings)
-    try:
+    settings: dict[str, Any] = {"max_prompt_chars": 100}
+    async with scripted_hub(f"sqlite:///{tmp_path / 'v.db'}", **settings) as (hub, provider):
         with pytest.raises(error):
             await hub.generate_reply(1, prompt, **kwargs)  # type: ignore[arg-type]
-    finally:
-        await hub.aclose()
     assert provider.requests == []
     assert _rows(tmp_path / "v.db") == []
 
 
 async def test_earlier_turns_are_sent_as_context_until_reset(tmp_path: Path) -> None:
-    hub, provider = await open_hub(str(tmp_path / "c.db"))
-    try:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'c.db'}") as (hub, provider):
         await hub.generate_reply(1, "first")
         await hub.generate_reply(2, "other chat")
         await hub.generate_reply(1, "second", system="be brief")
@@ -71,29 +67,21 @@ async def test_earlier_turns_are_sent_as_context_until_reset(tmp_path: Path) -> 
         assert (await hub.context_info(1)).turns == 0
         await hub.generate_reply(1, "third")
         assert [m.content for m in provider.requests[-1].messages] == ["third"]
-    finally:
-        await hub.aclose()
 
 
 async def test_context_is_bounded_by_turns_and_characters(tmp_path: Path) -> None:
-    settings = HubSettings(
-        _env_file=None, default_model="fake-small", context_turns=3, context_chars=40
-    )
-    hub, provider = await open_hub(str(tmp_path / "b.db"), settings=settings)
-    try:
+    settings: dict[str, Any] = {"context_turns": 3, "context_chars": 40}
+    async with scripted_hub(f"sqlite:///{tmp_path / 'b.db'}", **settings) as (hub, provider):
         for i in range(6):
             await hub.generate_reply(1, f"turn {i}")  # each turn: 6 + 12 characters
         sent = [m.content for m in provider.requests[-1].messages]
-    finally:
-        await hub.aclose()
     assert sent[-1] == "turn 5"
     assert len(sent) == 5  # two earlier turns fit in 40 characters, plus the prompt
     assert sent[:4] == ["turn 3", "echo: turn 3", "turn 4", "echo: turn 4"]
 
 
 async def test_the_chat_model_then_the_default_is_used(tmp_path: Path) -> None:
-    hub, provider = await open_hub(str(tmp_path / "m.db"))
-    try:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'm.db'}") as (hub, provider):
         await hub.generate_reply(1, "a")
         assert provider.requests[-1].model == "fake-small"
         await hub.set_chat_model(1, "fake/fake-large")
@@ -102,28 +90,22 @@ async def test_the_chat_model_then_the_default_is_used(tmp_path: Path) -> None:
         assert provider.requests[-1].options.temperature == 0.2
         with pytest.raises(ModelNotFoundError):
             await hub.set_chat_model(1, "nobody-knows")
-    finally:
-        await hub.aclose()
 
 
 async def test_an_unexpected_provider_exception_becomes_an_llmhub_error(tmp_path: Path) -> None:
-    hub, provider = await open_hub(str(tmp_path / "u.db"))
-    provider.error = KeyError("bug")
-    try:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'u.db'}") as (hub, provider):
+        provider.error = KeyError("bug")
         with pytest.raises(ProviderUnavailableError, match="unexpected KeyError"):
             await hub.generate_reply(1, "hi")
-    finally:
-        await hub.aclose()
     assert _rows(tmp_path / "u.db") == [("hi", "error", "")]
 
 
 async def test_a_stream_is_logged_whole_at_the_end(tmp_path: Path) -> None:
-    hub, _ = await open_hub(str(tmp_path / "s.db"))
-    try:
-        async with hub.stream_reply(1, "one two three") as stream:
-            pieces = [piece async for piece in stream]
-    finally:
-        await hub.aclose()
+    async with (
+        scripted_hub(f"sqlite:///{tmp_path / 's.db'}") as (hub, _),
+        hub.stream_reply(1, "one two three") as stream,
+    ):
+        pieces = [piece async for piece in stream]
     assert "".join(pieces) == "echo: one two three"
     assert len(pieces) == 4
     assert stream.reply is not None
@@ -132,27 +114,23 @@ async def test_a_stream_is_logged_whole_at_the_end(tmp_path: Path) -> None:
 
 
 async def test_a_stream_stopped_early_logs_what_arrived_as_cancelled(tmp_path: Path) -> None:
-    hub, _ = await open_hub(str(tmp_path / "e.db"))
-    try:
-        async with hub.stream_reply(1, "one two three") as stream:
-            async for _ in stream:
-                break
-    finally:
-        await hub.aclose()
+    async with (
+        scripted_hub(f"sqlite:///{tmp_path / 'e.db'}") as (hub, _),
+        hub.stream_reply(1, "one two three") as stream,
+    ):
+        async for _ in stream:
+            break
     assert _rows(tmp_path / "e.db") == [("one two three", "cancelled", "echo:")]
 
 
 async def test_a_broken_stream_logs_the_partial_text_and_the_error(tmp_path: Path) -> None:
-    hub, provider = await open_hub(str(tmp_path / "x.db"))
-    provider.chunks = ["Hello", "wor"]
-    provider.fail_after_chunks = StreamInterruptedError("cut", provider="fake")
-    received: list[str] = []
-    try:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'x.db'}") as (hub, provider):
+        provider.chunks = ["Hello", "wor"]
+        provider.fail_after_chunks = StreamInterruptedError("cut", provider="fake")
+        received: list[str] = []
         with pytest.raises(StreamInterruptedError) as info:
             async for piece in hub.stream_reply(1, "hi"):
                 received.append(piece)
-    finally:
-        await hub.aclose()
     assert received == ["Hello", " wor"]
     assert info.value.request_id is not None
     assert _rows(tmp_path / "x.db") == [("hi", "error", "Hello wor")]
@@ -185,13 +163,10 @@ async def test_a_cancelled_default_hub_open_is_retried(monkeypatch: pytest.Monke
 async def test_concurrent_chats_each_get_only_their_own_context(tmp_path: Path) -> None:
     import asyncio
 
-    hub, provider = await open_hub(str(tmp_path / "many.db"))
-    chats = [f"chat-{i}" for i in range(10)]
-    try:
+    async with scripted_hub(f"sqlite:///{tmp_path / 'many.db'}") as (hub, provider):
+        chats = [f"chat-{i}" for i in range(10)]
         for round_ in range(3):  # each round's context reads share batches
             await asyncio.gather(*(hub.generate_reply(c, f"{c} says {round_}") for c in chats))
-    finally:
-        await hub.aclose()
     for chat in chats:
         [request] = [r for r in provider.requests if r.messages[-1].content == f"{chat} says 2"]
         assert [m.content for m in request.messages] == [

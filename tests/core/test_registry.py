@@ -11,6 +11,7 @@ import pytest
 from llmhub import (
     BaseProvider,
     ChatRequest,
+    HubSettings,
     ModelNotFoundError,
     NotConfiguredError,
     ProviderRegistry,
@@ -21,7 +22,7 @@ from llmhub import (
     UnknownProviderError,
     hookimpl,
 )
-from tests.fakes.providers import ScriptedProvider, plugin_offering
+from llmhub.testing import ScriptedProvider, plugin_offering
 
 
 class _Base(BaseProvider):
@@ -79,7 +80,9 @@ async def test_models_seen_in_a_listing_route_to_their_provider() -> None:
 
 async def test_list_all_reports_raising_and_hanging_providers_beside_the_result() -> None:
     registry = ProviderRegistry(
-        {}, plugins=[plugin_offering(ScriptedProvider, Raising, Hanging)], list_timeout=0.05
+        {},
+        plugins=[plugin_offering(ScriptedProvider, Raising, Hanging)],
+        settings=HubSettings(list_models_timeout=0.05),
     )
 
     catalog = await registry.list_all()

@@ -20,7 +20,7 @@ from llmhub import (
     StreamInterruptedError,
     cli,
 )
-from tests.fakes.openai_server import Behaviour, FakeOpenAIServer
+from llmhub.testing.openai_server import Behaviour, FakeOpenAIServer
 
 KEY = "sk-leakcheck-9f8e7d6c5b4a39281706"
 

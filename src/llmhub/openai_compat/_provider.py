@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._exceptions import (
@@ -49,11 +49,10 @@ class OpenAICompatibleProvider(BaseProvider):
     dialect: ClassVar[Dialect] = Dialect()
     max_connections: ClassVar[int] = 200
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
-        self._client: httpx.AsyncClient | None = None
-        self._chat_url: httpx.URL | None = None
-        self._models_url: httpx.URL | None = None
+    # The pooled client and its URLs, made on first use.
+    _client: httpx.AsyncClient | None = None
+    _chat_url: httpx.URL | None = None
+    _models_url: httpx.URL | None = None
 
     @property
     def endpoint(self) -> str:

@@ -1,25 +1,23 @@
-"""An in-process provider whose answers a test scripts, and a plugin offering it."""
+"""An in-process provider whose answers a test scripts, a plugin offering it,
+and a hub over both."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from types import SimpleNamespace
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from llmhub import (
-    BaseProvider,
-    ChatRequest,
-    EnvVar,
-    Hub,
-    ProviderRegistry,
-    Reply,
-    StreamChunk,
-    Usage,
-    hookimpl,
-)
-from llmhub._settings import HubSettings
-from llmhub.store import SQLiteStore
+from .._hookspecs import hookimpl
+from .._hub import Hub
+from .._provider import BaseProvider, EnvVar
+from .._registry import ProviderRegistry
+from .._settings import HubSettings
+from .._types import ChatRequest, Reply, StreamChunk, Usage
+from ..store import store_from_url
+
+__all__ = ["ScriptedProvider", "plugin_offering", "scripted_hub"]
 
 
 class ScriptedProvider(BaseProvider):
@@ -33,8 +31,8 @@ class ScriptedProvider(BaseProvider):
     model_prefixes = ("fake-",)
     models: ClassVar[list[str]] = ["fake-small", "fake-large"]
 
-    def __init__(self, env: object = None) -> None:
-        super().__init__({})
+    def __init__(self, env: object = None, **options: Any) -> None:
+        super().__init__({}, **options)
         self.requests: list[ChatRequest] = []
         self.reply: Callable[[ChatRequest], str] | None = None
         self.error: BaseException | None = None
@@ -83,14 +81,26 @@ def plugin_offering(*classes: type[BaseProvider]) -> SimpleNamespace:
     return SimpleNamespace(llmhub_providers=llmhub_providers, __name__="fake_plugin")
 
 
-async def open_hub(
-    db_path: str = ":memory:", *, settings: HubSettings | None = None
-) -> tuple[Hub, ScriptedProvider]:
-    """A hub over the scripted provider and a SQLite store."""
-    registry = ProviderRegistry({}, plugins=[plugin_offering(ScriptedProvider)])
+@asynccontextmanager
+async def scripted_hub(
+    database_url: str = "sqlite:///:memory:", **settings: Any
+) -> AsyncIterator[tuple[Hub, ScriptedProvider]]:
+    """A hub over a `ScriptedProvider` (default model `fake-small`) and a store, closed after.
+
+    async with scripted_hub() as (hub, provider):
+        provider.reply = lambda request: "hi"
+        assert await hub.generate_reply(1, "hello") == "hi"
+    """
+    config = HubSettings(
+        **{"default_model": "fake-small", "database_url": database_url, **settings}
+    )
+    registry = ProviderRegistry({}, plugins=[plugin_offering(ScriptedProvider)], settings=config)
     provider = registry.get("fake")
     assert isinstance(provider, ScriptedProvider)
-    store = SQLiteStore(db_path)
+    store = store_from_url(config.database_url)
     await store.open()
-    hub = Hub(registry, store, settings or HubSettings(_env_file=None, default_model="fake-small"))
-    return hub, provider
+    hub = Hub(registry, store, config)
+    try:
+        yield hub, provider
+    finally:
+        await hub.aclose()

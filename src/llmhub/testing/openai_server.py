@@ -7,7 +7,7 @@ mid-way, a server that never answers). It records what it received.
 
 Run it by hand to try llmhub offline:
 
-    python -m tests.fakes.openai_server --port 8089
+    python -m llmhub.testing.openai_server --port 8089
     MISTRAL_API_KEY=x MISTRAL_ENDPOINT=http://127.0.0.1:8089 llmhub chat -m mistral-small-latest "hi"
 """
 

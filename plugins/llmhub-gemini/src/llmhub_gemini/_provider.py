@@ -16,11 +16,10 @@ with no text, raises `ContentBlockedError` instead of returning an empty reply.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk
-from llmhub._retry import with_retries
+from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk, with_retries
 
 if TYPE_CHECKING:
     from ._client import GeminiClient
@@ -52,10 +51,8 @@ class GeminiProvider(BaseProvider):
     )
     model_prefixes = ("gemini-",)
 
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        super().__init__(env)
-        self._client: GeminiClient | None = None
-        self.listing_note: str | None = None
+    #: The SDK client, made on first use.
+    _client: GeminiClient | None = None
 
     @property
     def location(self) -> str:
