@@ -3,7 +3,7 @@
 
     python3 dev.py bot     set up, then run the Telegram bot (SQLite default)
     python3 dev.py test    set up, then run the whole test suite
-    python3 dev.py check   set up, then ruff and mypy --strict
+    python3 dev.py check   set up, then ruff (lint and format) and mypy --strict
     python3 dev.py bench   set up with the benchmark peers, then run every benchmark
     python3 dev.py sync    set up only
 
@@ -94,9 +94,10 @@ def main(args: list[str]) -> int:
         return _run([str(BIN / "pytest"), *rest])
     if job == "check":
         paths = [p for p in ("src", "plugins", "tests", "bench", "dev.py") if (ROOT / p).exists()]
-        ruff = _run([str(BIN / "ruff"), "check", *paths])
-        mypy = _run([str(BIN / "mypy"), "src", "plugins"])
-        return ruff or mypy
+        lint = _run([str(BIN / "ruff"), "check", *paths])
+        form = _run([str(BIN / "ruff"), "format", "--check", *paths])
+        types = _run([str(BIN / "mypy"), *paths])
+        return lint or form or types
     return 0
 
 

@@ -83,11 +83,11 @@ async def _openai(url: str) -> Client:
     client = AsyncOpenAI(base_url=f"{url}/v1", api_key="bench", max_retries=0)
 
     async def unary(_: int) -> str:
-        reply = await client.chat.completions.create(model=MODEL, messages=MESSAGES)  # type: ignore[arg-type]
+        reply = await client.chat.completions.create(model=MODEL, messages=MESSAGES)
         return reply.choices[0].message.content or ""
 
     async def stream(_: int) -> AsyncIterator[str]:
-        chunks = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        chunks = await client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True)
         async for chunk in chunks:
             if chunk.choices and chunk.choices[0].delta.content:
                 yield chunk.choices[0].delta.content

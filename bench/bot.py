@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 from llmhub import Hub
+from llmhub.testing.openai_server import FakeOpenAIServer
 from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._app import ALLOWED_UPDATES
-from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeBotAPI
 
 from ._common import median, table

@@ -9,13 +9,12 @@ import sqlite3
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 
 import aiosqlite
 
-from llmhub.store import RequestRecord, ResponseRecord, SQLiteStore
-from llmhub.store._schema import MIGRATIONS
+from llmhub.store import MIGRATIONS, RequestRecord, ResponseRecord, store_from_url
 
 from ._common import median, table
 
@@ -39,7 +38,7 @@ def _response(request_id: str) -> ResponseRecord:
 def _schema(path: Path) -> None:
     with sqlite3.connect(path) as conn:
         for migration in MIGRATIONS:
-            conn.executescript(migration)
+            conn.executescript(migration.sqlite)
 
 
 _REQ = (
@@ -81,7 +80,7 @@ async def _run(pair: Pair, concurrency: int, n: int) -> float:
 
 
 async def llmhub_store(path: Path, concurrency: int, n: int) -> float:
-    store = SQLiteStore(str(path))
+    store = store_from_url(f"sqlite:///{path}")
     await store.open()
 
     async def pair(i: int) -> None:
@@ -130,7 +129,7 @@ def _count(path: Path) -> tuple[int, int]:
     return int(requests), int(responses)
 
 
-WAYS: dict[str, tuple[Callable[[Path, int, int], Awaitable[float]], int]] = {
+WAYS: dict[str, tuple[Callable[[Path, int, int], Coroutine[None, None, float]], int]] = {
     "llmhub SQLiteStore (one writer, grouped commits, WAL)": (llmhub_store, 20000),
     "aiosqlite, a connection per pair": (connection_per_pair, 2000),
     "aiosqlite, shared connection, commit per pair": (

@@ -13,9 +13,17 @@ from pathlib import Path
 import pytest
 
 import llmhub
+from llmhub import HubSettings, ProviderRegistry, env_names
+from llmhub_bot import BotSettings
 
-_PREFIXES = ("LLMHUB_", "MISTRAL_", "DIPSEEK_", "GEMINI_", "TELEGRAM_", "FAKE_")
-_NAMES = {"ADMIN_IDS", "ALLOWED_USER_IDS", "WEBHOOK_URL", "GOOGLE_APPLICATION_CREDENTIALS"}
+_PREFIXES = ("LLMHUB_", "TELEGRAM_", "FAKE_", "REDIS_")
+#: Every variable llmhub, its bot and its installed providers read, from their own declarations.
+_NAMES = {
+    *(var for _, var in env_names(HubSettings)),
+    *(var for _, var in env_names(BotSettings)),
+    *(var for info in ProviderRegistry({}).info() for var in info.env_vars),
+    "GOOGLE_APPLICATION_CREDENTIALS",
+}
 
 
 @pytest.fixture(autouse=True)

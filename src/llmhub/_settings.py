@@ -78,11 +78,15 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
 
 
 def env_names(cls: type[BaseSettings]) -> Iterator[tuple[str, str]]:
-    """(field, variable) for every field of a settings model."""
+    """(key, variable) for every field of a settings model: the key it is
+    validated under (its alias, else its name), and the variable it is read from."""
     prefix = str(cls.model_config.get("env_prefix") or "")
     for name, field in cls.model_fields.items():
         alias = field.validation_alias
-        yield name, (alias if isinstance(alias, str) else f"{prefix}{name}").upper()
+        if isinstance(alias, str):
+            yield alias, alias.upper()
+        else:
+            yield name, f"{prefix}{name}".upper()
 
 
 def read_settings(cls: type[S], env: Mapping[str, str]) -> S:
@@ -91,4 +95,4 @@ def read_settings(cls: type[S], env: Mapping[str, str]) -> S:
     Raises pydantic's `ValidationError` naming the field and the bad value.
     """
     values = {name: env[var] for name, var in env_names(cls) if env.get(var)}
-    return cls.model_validate(values, by_name=True)
+    return cls.model_validate(values)

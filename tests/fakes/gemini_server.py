@@ -80,7 +80,7 @@ class FakePredictionService:
             "content": v1.Content(role="model", parts=[v1.Part(text=text)])
         }
         if finish:
-            candidate["finish_reason"] = v1.Candidate.FinishReason[finish]
+            candidate["finish_reason"] = getattr(v1.Candidate.FinishReason, finish)
         fields["candidates"] = [v1.Candidate(**candidate)]
         if usage:
             fields["usage_metadata"] = v1.GenerateContentResponse.UsageMetadata(
@@ -100,7 +100,9 @@ class FakePredictionService:
         if step.code is not None:
             await self._fail(step, context)
         if step.block_reason:
-            blocked = v1.GenerateContentResponse.PromptFeedback.BlockedReason[step.block_reason]
+            blocked = getattr(
+                v1.GenerateContentResponse.PromptFeedback.BlockedReason, step.block_reason
+            )
             return v1.GenerateContentResponse(
                 prompt_feedback=v1.GenerateContentResponse.PromptFeedback(block_reason=blocked)
             )

@@ -20,10 +20,10 @@ from llmhub import (
     Hub,
     Message,
     RateLimitError,
+    RetryPolicy,
     UnsupportedInputError,
     cli,
 )
-from llmhub._retry import RetryPolicy
 from llmhub_gemini import GeminiProvider
 from llmhub_gemini._client import plaintext_target
 from tests.fakes.gemini_server import FakePredictionService, Step

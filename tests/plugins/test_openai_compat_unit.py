@@ -22,10 +22,10 @@ from llmhub import (
     NotConfiguredError,
     ProviderUnavailableError,
     RateLimitError,
+    RetryPolicy,
     StreamInterruptedError,
     UnsupportedInputError,
 )
-from llmhub._retry import RetryPolicy
 from llmhub_dipseek import DipseekProvider
 from llmhub_mistral import MistralProvider
 

@@ -1,13 +1,33 @@
-"""The two test cases of the plan (iteration 4), kept as written there."""
+"""The registry: first the two test cases of the plan (iteration 4), kept as
+written there; then routing models to providers, and `list_all` surviving
+broken providers."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from llmhub import ChatRequest, ProviderRegistry, Reply, generate_reply
+from llmhub import (
+    BaseProvider,
+    ChatRequest,
+    HubSettings,
+    ModelNotFoundError,
+    NotConfiguredError,
+    ProviderRegistry,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    Reply,
+    StreamChunk,
+    UnknownProviderError,
+    generate_reply,
+    hookimpl,
+)
+from llmhub.testing import ScriptedProvider, plugin_offering
 from llmhub_dipseek import DipseekProvider
 from llmhub_gemini import GeminiProvider
 from llmhub_mistral import MistralProvider
@@ -63,3 +83,116 @@ async def test_generate_reply_logs_request_and_response(
     request_id, model, prompt = requests[0]
     assert (model, prompt) == ("gemini-pro", "Hello")
     assert responses == [(request_id, "ok", "stub")]
+
+
+# -- beyond the plan ------------------------------------------------------------
+
+
+class _Base(BaseProvider):
+    async def generate(self, request: ChatRequest) -> Reply:
+        raise NotImplementedError
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
+        raise NotImplementedError
+        yield StreamChunk()
+
+
+class Raising(_Base):
+    name = "raising"
+
+    async def list_models(self) -> list[str]:
+        raise RuntimeError("boom")
+
+
+class Hanging(_Base):
+    name = "hanging"
+
+    async def list_models(self) -> list[str]:
+        await asyncio.Event().wait()
+        return []
+
+
+def test_unknown_provider_names_the_installed_ones() -> None:
+    registry = ProviderRegistry()
+    with pytest.raises(UnknownProviderError, match="installed: dipseek, gemini, mistral"):
+        registry.get("openai")
+
+
+def test_resolve_explicit_prefix_and_unknown() -> None:
+    registry = ProviderRegistry()
+    provider, model = registry.resolve("mistral/mistral-large-latest")
+    assert (provider.name, model) == ("mistral", "mistral-large-latest")
+    assert registry.resolve("gemini-2.5-flash")[0].name == "gemini"
+    assert registry.resolve("deepseek-chat")[0].name == "dipseek"
+    assert registry.resolve("codestral-latest")[0].name == "mistral"
+    with pytest.raises(ModelNotFoundError, match="provider/model"):
+        registry.resolve("gpt-4o")
+
+
+async def test_models_seen_in_a_listing_route_to_their_provider() -> None:
+    registry = ProviderRegistry({}, plugins=[plugin_offering(ScriptedProvider)])
+    with pytest.raises(ModelNotFoundError):
+        registry.resolve("odd-name")
+    ScriptedProvider.models = ["odd-name"]
+    try:
+        await registry.list_all()
+    finally:
+        ScriptedProvider.models = ["fake-small", "fake-large"]
+    assert registry.resolve("odd-name")[0].name == "fake"
+
+
+async def test_list_all_reports_raising_and_hanging_providers_beside_the_result() -> None:
+    registry = ProviderRegistry(
+        {},
+        plugins=[plugin_offering(ScriptedProvider, Raising, Hanging)],
+        settings=HubSettings(list_models_timeout=0.05),
+    )
+
+    catalog = await registry.list_all()
+
+    assert set(catalog) == {"fake-small", "fake-large"}
+    assert isinstance(catalog.errors["raising"], ProviderUnavailableError)
+    assert "boom" in str(catalog.errors["raising"])
+    assert isinstance(catalog.errors["hanging"], ProviderTimeoutError)
+
+
+async def test_unconfigured_providers_are_listed_as_errors_not_raised() -> None:
+    registry = ProviderRegistry({})
+    catalog = await registry.list_all()
+    assert list(catalog) == []
+    assert isinstance(catalog.errors["mistral"], NotConfiguredError)
+    assert "MISTRAL_API_KEY" in str(catalog.errors["mistral"])
+    assert "GEMINI_PROJECT" in str(catalog.errors["gemini"])
+
+
+def test_bad_plugins_are_reported_and_the_rest_kept() -> None:
+    @hookimpl
+    def raising_hook() -> list[type[BaseProvider]]:
+        raise ValueError("plugin bug")
+
+    broken = SimpleNamespace(llmhub_providers=raising_hook, __name__="broken")
+    not_a_provider = plugin_offering(dict)  # type: ignore[arg-type]
+    not_a_provider.__name__ = "wrong"
+    duplicate = plugin_offering(ScriptedProvider)
+    duplicate.__name__ = "duplicate"
+
+    registry = ProviderRegistry(
+        {}, plugins=[plugin_offering(ScriptedProvider), broken, not_a_provider, duplicate]
+    )
+
+    assert registry.names() == ["fake"]
+    assert "plugin bug" in str(registry.failures["broken"])
+    assert "not a BaseProvider" in str(registry.failures["wrong"])
+    assert "already offered" in str(registry.failures["duplicate"])
+
+
+def test_provider_repr_and_missing_env_hide_nothing_secret() -> None:
+    registry = ProviderRegistry({"MISTRAL_API_KEY": "sk-very-secret-value-123"})
+    provider = registry.get("mistral")
+    assert provider.configured
+    assert "sk-very-secret" not in repr(provider)
+    assert "sk-very-secret" not in repr(provider.secret("MISTRAL_API_KEY"))
+    info = {i.name: i for i in registry.info()}
+    assert info["mistral"].configured
+    assert not info["dipseek"].configured
+    assert info["dipseek"].missing_env == ("DIPSEEK_API_KEY",)

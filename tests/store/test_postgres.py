@@ -1,0 +1,139 @@
+"""What is the PostgreSQL backend's own: one schema with SQLite, migrating
+under a lock, several processes writing one database."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llmhub import ConfigurationError
+from llmhub.store import SCHEMA_VERSION, store_from_url
+from tests.services import fresh_postgres_database
+
+
+async def _postgres_columns(url: str) -> dict[str, list[tuple[str, bool]]]:
+    store = store_from_url(url)
+    await store.open()
+    try:
+        rows = await store.fetch(
+            "SELECT table_name, column_name, is_nullable FROM information_schema.columns"
+            " WHERE table_schema = 'public' AND table_name <> 'llmhub_schema'"
+            " ORDER BY table_name, ordinal_position"
+        )
+    finally:
+        await store.close()
+    tables: dict[str, list[tuple[str, bool]]] = {}
+    for row in rows:
+        tables.setdefault(row["table_name"], []).append(
+            (row["column_name"], row["is_nullable"] == "YES")
+        )
+    return tables
+
+
+async def _sqlite_columns(path: Path) -> dict[str, list[tuple[str, bool]]]:
+    store = store_from_url(f"sqlite:///{path}")
+    await store.open()
+    await store.close()
+    conn = sqlite3.connect(path)
+    try:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            name: [
+                (c[1], not c[3] and not c[5]) for c in conn.execute(f"PRAGMA table_info({name})")
+            ]
+            for name in sorted(names)
+        }
+    finally:
+        conn.close()
+
+
+async def test_fresh_sqlite_and_postgres_end_at_the_same_schema(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        postgres = await _postgres_columns(url)
+    assert postgres == await _sqlite_columns(tmp_path / "same.db")
+
+
+async def test_a_newer_schema_is_refused() -> None:
+    async with fresh_postgres_database() as url:
+        store = store_from_url(url)
+        await store.open()
+        await store.execute("UPDATE llmhub_schema SET version = :v", {"v": SCHEMA_VERSION + 1})
+        await store.close()
+        with pytest.raises(ConfigurationError, match="upgrade llmhub"):
+            await store_from_url(url).open()
+
+
+async def test_a_wrong_password_is_a_clear_error_that_hides_it() -> None:
+    async with fresh_postgres_database() as url:
+        wrong = url.replace("postgresql://postgres@", "postgresql://nobody:hunter2@")
+        with pytest.raises(ConfigurationError) as info:
+            await store_from_url(wrong).open()
+    assert "hunter2" not in str(info.value)
+    assert "cannot open the database" in str(info.value)
+
+
+_WORKER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from llmhub.testing import scripted_hub
+
+    async def main(url: str, worker: int, calls: int) -> None:
+        async with scripted_hub(url) as (hub, _):
+            await asyncio.gather(*(
+                hub.generate_reply(f"w{worker}-c{i % 20}", f"w{worker} p{i}") for i in range(calls)
+            ))
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    """
+)
+
+
+async def test_four_processes_write_one_database_and_lose_nothing(tmp_path: Path) -> None:
+    async with fresh_postgres_database() as url:
+        # Start them together on an empty database: they also race to migrate it.
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                _WORKER,
+                url,
+                str(worker),
+                "500",
+                cwd=tmp_path,
+                stderr=asyncio.subprocess.PIPE,
+            )
+            for worker in range(4)
+        ]
+        errors = [(await p.communicate())[1].decode() for p in processes]
+        assert [p.returncode for p in processes] == [0, 0, 0, 0], errors
+        assert errors == ["", "", "", ""]
+        store = store_from_url(url)
+        await store.open()
+        try:
+            counts: list[dict[str, Any]] = await store.fetch(
+                "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
+                " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok,"
+                " (SELECT COUNT(DISTINCT prompt) FROM requests) AS prompts"
+            )
+            assert await store.schema_version() == SCHEMA_VERSION
+        finally:
+            await store.close()
+    assert counts == [{"requests": 2000, "ok": 2000, "prompts": 2000}]
+
+
+def test_the_driver_is_imported_only_for_a_postgres_url() -> None:
+    code = (
+        "import sys, llmhub.store as s\n"
+        "s.store_from_url('sqlite:///x.db')\n"
+        "assert 'psycopg' not in sys.modules\n"
+        "s.store_from_url('postgresql://u@h/db')\n"
+        "assert 'psycopg' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
