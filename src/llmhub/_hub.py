@@ -295,7 +295,7 @@ class Hub:
         request = ChatRequest(model_id, tuple(messages), prompt.options or GenerationOptions())
         provider.check_request(request)
         record = RequestRecord(
-            id=uuid.uuid4().hex,
+            id=prompt.request_id or uuid.uuid4().hex,
             chat_id=chat,
             provider=provider.name,
             model=model_id,

@@ -75,6 +75,10 @@ class Prompt:
     system: str | None = None
     attachments: tuple[Attachment, ...] = ()
     options: GenerationOptions | None = None
+    #: The logged request's id. Give the same id when a call is tried again after a
+    #: crash (e.g. derived from the message it answers): its rows are then replaced,
+    #: not doubled. Default: a new random id.
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

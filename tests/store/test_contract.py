@@ -149,3 +149,19 @@ async def test_a_closed_store_refuses_writes_clearly(database_url: str) -> None:
     await store.close()
     with pytest.raises(ConfigurationError, match="closed"):
         await store.log_request(_request(1))
+
+
+async def test_a_request_tried_again_under_its_own_id_leaves_one_pair(database_url: str) -> None:
+    from llmhub import Prompt
+
+    async with scripted_hub(database_url) as (hub, provider):
+        provider.error = ProviderUnavailableError("replica died", provider="fake")
+        with pytest.raises(ProviderUnavailableError):
+            await hub.ask(Prompt(1, "once", request_id="update-77"))
+        provider.error = None
+        reply = await hub.ask(Prompt(1, "once", request_id="update-77"))
+        rows = await hub.store.fetch(
+            "SELECT q.id, r.status, r.text FROM requests q JOIN responses r ON r.request_id = q.id"
+        )
+    assert reply.text == "echo: once"
+    assert rows == [{"id": "update-77", "status": "ok", "text": "echo: once"}]

@@ -77,11 +77,11 @@ class Store(ABC):
 
     @abstractmethod
     async def log_request(self, record: RequestRecord) -> None:
-        """Queue a request row."""
+        """Queue a request row; one with the id of an earlier row replaces it."""
 
     @abstractmethod
     async def log_response(self, record: ResponseRecord) -> None:
-        """Write a response row; returns when it is durable."""
+        """Write a response row, replacing one of the same request; returns when it is durable."""
 
     # -- chats -----------------------------------------------------------------------
     # Portable SQL over `fetch` / `execute`; a backend may do better where it pays.

@@ -51,13 +51,21 @@ _INSERT_REQUEST = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"
     " context_turns) VALUES (%(id)s, %(chat_id)s, %(user_id)s, %(provider)s, %(model)s,"
     " %(prompt)s, EXTRACT(EPOCH FROM clock_timestamp()), %(context_turns)s)"
+    " ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, user_id = excluded.user_id,"
+    " provider = excluded.provider, model = excluded.model, prompt = excluded.prompt,"
+    " created_at = excluded.created_at, context_turns = excluded.context_turns"
 )
 _INSERT_RESPONSE = (
     "INSERT INTO responses (request_id, status, text, created_at, latency_ms, finish_reason,"
     " prompt_tokens, completion_tokens, total_tokens, error_type, error_message)"
     " VALUES (%(request_id)s, %(status)s, %(text)s, %(created_at)s, %(latency_ms)s,"
     " %(finish_reason)s, %(prompt_tokens)s, %(completion_tokens)s, %(total_tokens)s,"
-    " %(error_type)s, %(error_message)s)"
+    " %(error_type)s, %(error_message)s) ON CONFLICT (request_id) DO UPDATE SET"
+    " status = excluded.status, text = excluded.text, created_at = excluded.created_at,"
+    " latency_ms = excluded.latency_ms, finish_reason = excluded.finish_reason,"
+    " prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,"
+    " total_tokens = excluded.total_tokens, error_type = excluded.error_type,"
+    " error_message = excluded.error_message"
 )
 _TURNS = (
     "SELECT q.prompt, r.text FROM requests q JOIN responses r ON r.request_id = q.id"

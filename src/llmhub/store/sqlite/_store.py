@@ -41,12 +41,20 @@ T = TypeVar("T")
 
 _INSERT_REQUEST = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"
-    " context_turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " context_turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    " chat_id = excluded.chat_id, user_id = excluded.user_id, provider = excluded.provider,"
+    " model = excluded.model, prompt = excluded.prompt, created_at = excluded.created_at,"
+    " context_turns = excluded.context_turns"
 )
 _INSERT_RESPONSE = (
     "INSERT INTO responses (request_id, status, text, created_at, latency_ms, finish_reason,"
     " prompt_tokens, completion_tokens, total_tokens, error_type, error_message)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET"
+    " status = excluded.status, text = excluded.text, created_at = excluded.created_at,"
+    " latency_ms = excluded.latency_ms, finish_reason = excluded.finish_reason,"
+    " prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,"
+    " total_tokens = excluded.total_tokens, error_type = excluded.error_type,"
+    " error_message = excluded.error_message"
 )
 
 
