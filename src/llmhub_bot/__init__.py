@@ -6,9 +6,10 @@ bot, dispatcher = create_bot_and_dispatcher()
 
 from __future__ import annotations
 
-from ._app import create_bot_and_dispatcher, run_polling, run_webhook
+from ._app import create_bot_and_dispatcher, run_polling
 from ._delivery import render, send_long_message
 from ._settings import BotSettings
+from ._webhook import run_webhook
 
 __all__ = [
     "BotSettings",

@@ -24,9 +24,10 @@ def main() -> int:
             read_settings,
         )
 
-        from ._app import create_bot_and_dispatcher, run_polling, run_webhook
+        from ._app import create_bot_and_dispatcher, run_polling
         from ._logging import configure_logging
         from ._settings import BotSettings
+        from ._webhook import run_webhook
     except ImportError as exc:
         print(
             f'llmhub-bot: the bot needs its extra: pip install "llmhub[bot]" ({exc.name} missing)',

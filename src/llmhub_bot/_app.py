@@ -6,7 +6,6 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -17,12 +16,14 @@ from aiogram.utils.i18n import SimpleI18nMiddleware
 from llmhub import Hub, load_environment, read_settings
 
 from . import _access, _commands, _dialog, _models_menu
+from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
 from ._runtime import Runtime
 from ._settings import BotSettings
+from ._state import BotState, state_for
 
-__all__ = ["ALLOWED_UPDATES", "create_bot_and_dispatcher", "run_polling", "run_webhook"]
+__all__ = ["ALLOWED_UPDATES", "create_bot_and_dispatcher", "run_polling", "webhook_secret"]
 
 log = logging.getLogger("llmhub_bot")
 
@@ -31,31 +32,42 @@ ALLOWED_UPDATES = ["message", "callback_query", "stopped_message_generation"]
 
 
 def create_bot_and_dispatcher(
-    settings: BotSettings | None = None, hub: Hub | None = None
+    settings: BotSettings | None = None, hub: Hub | None = None, state: BotState | None = None
 ) -> tuple[Bot, Dispatcher]:
     """The plan's factory: a Bot and a Dispatcher with every router and middleware.
 
     Without `hub`, `run_polling` / `run_webhook` open one from the environment
-    before the first update and close it at the end.
+    before the first update and close it at the end. Without `state`, it is
+    Redis when `REDIS_URL` is set, else in this process; it is closed at shutdown.
     """
     settings = settings or read_settings(BotSettings, load_environment())
     if settings.telegram_bot_token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    token = settings.telegram_bot_token.get_secret_value()
+    if state is None:
+        redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+        state = state_for(redis_url, token)
     session = (
         AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
         if settings.telegram_api_url
         else AiohttpSession()
     )
-    session.middleware(RetryAfterMiddleware())
+    session.middleware(RetryAfterMiddleware(state=state))
     bot = Bot(
-        settings.telegram_bot_token.get_secret_value(),
+        token,
         session=session,
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
     runtime = Runtime(settings)
-    dispatcher = Dispatcher(settings=settings, runtime=runtime, hub=hub)
+    conveyor = Conveyor(state, settings)
+    dispatcher = Dispatcher(
+        settings=settings, runtime=runtime, hub=hub, state=state, conveyor=conveyor
+    )
     i18n = make_i18n()
-    SimpleI18nMiddleware(i18n).setup(dispatcher)
+    language = SimpleI18nMiddleware(i18n).setup(dispatcher)
+    # The conveyor admits updates before any router sees them, in the user's language.
+    dispatcher.update.outer_middleware(language)
+    dispatcher.update.outer_middleware(conveyor)
     access = _access.AccessMiddleware()
     dispatcher.message.outer_middleware(access)
     dispatcher.callback_query.outer_middleware(access)
@@ -78,12 +90,23 @@ def create_bot_and_dispatcher(
         providers = hub.registry.names() if hub is not None else []
         log.info("bot @%s started; providers: %s", me.username, providers)
 
+    async def start_conveyor(bot: Bot) -> None:
+        conveyor.start(bot, dispatcher)
+
+    async def on_shutdown() -> None:
+        cancelled = await conveyor.drain(settings.bot_shutdown_grace)
+        if cancelled:
+            log.warning("handed back %d unfinished chats", cancelled)
+        await state.aclose()
+
+    dispatcher.startup.register(start_conveyor)
     dispatcher.startup.register(on_startup)
+    dispatcher.shutdown.register(on_shutdown)
     return bot, dispatcher
 
 
 @asynccontextmanager
-async def _hub_open(dispatcher: Dispatcher) -> AsyncIterator[None]:
+async def hub_opened(dispatcher: Dispatcher) -> AsyncIterator[None]:
     """Open a hub from the environment unless one was given, before any update.
 
     Not in a startup hook: aiogram's polling hands handlers a copy of the
@@ -103,7 +126,7 @@ async def _hub_open(dispatcher: Dispatcher) -> AsyncIterator[None]:
 
 async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
     """Long polling (the default): one process per bot token."""
-    async with _hub_open(dispatcher):
+    async with hub_opened(dispatcher):
         await bot.delete_webhook(drop_pending_updates=False)
         await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
 
@@ -114,40 +137,3 @@ def webhook_secret(settings: BotSettings) -> str:
         return settings.webhook_secret.get_secret_value()
     assert settings.telegram_bot_token is not None
     return hashlib.sha256(settings.telegram_bot_token.get_secret_value().encode()).hexdigest()[:48]
-
-
-async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> None:
-    """An aiohttp server answering Telegram at once and handling updates in the background."""
-    import asyncio
-
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-    from aiohttp import web
-
-    assert settings.webhook_url is not None
-    secret = webhook_secret(settings)
-    app = web.Application()
-
-    async def healthz(_: web.Request) -> web.Response:
-        hub: Hub | None = dispatcher["hub"]
-        ok = hub is not None and await hub.store.ping()
-        return web.json_response({"ok": ok}, status=200 if ok else 503)
-
-    app.router.add_get("/healthz", healthz)
-    SimpleRequestHandler(dispatcher, bot, secret_token=secret, handle_in_background=True).register(
-        app, path=urlparse(settings.webhook_url).path or "/"
-    )
-    setup_application(app, dispatcher, bot=bot)
-
-    async with _hub_open(dispatcher):
-        runner = web.AppRunner(app)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-            # Only now that the server listens may Telegram start sending to it.
-            await bot.set_webhook(
-                settings.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
-            )
-            log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()

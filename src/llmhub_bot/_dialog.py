@@ -15,7 +15,7 @@ import random
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message, MessageGenerationStopped
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from llmhub import (
@@ -28,6 +28,7 @@ from llmhub import (
     InsufficientBalanceError,
     LLMHubError,
     ModelNotFoundError,
+    Prompt,
     PromptTooLongError,
     ProviderTimeoutError,
     RateLimitError,
@@ -132,42 +133,20 @@ async def on_message(message: Message, bot: Bot, hub: Hub, runtime: Runtime) -> 
     await _converse(message, None, bot, hub, runtime)
 
 
-async def on_stop(event: MessageGenerationStopped, runtime: Runtime) -> None:
-    task = runtime.generations.get(event.chat.id)
-    if task is not None:
-        task.cancel()
-
-
 async def _converse(
     message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
-    chat_id = message.chat.id
-    user_id = message.from_user.id if message.from_user else chat_id
-    if chat_id in runtime.generations:
-        await message.reply(_("I am still answering your previous message."), parse_mode=None)
-        return
-    if not runtime.limiter.allow(user_id):
-        await message.reply(_("You are sending messages too fast. Wait a moment."), parse_mode=None)
-        return
-    # Registered before anything is awaited, so a second message of the same chat
-    # always finds this one busy.
-    task = asyncio.create_task(_respond(message, text, bot, hub, runtime, user_id))
-    runtime.generations[chat_id] = task
+    """Answer one message; the conveyor runs a chat's messages one at a time, in order."""
     try:
-        await task
-    except asyncio.CancelledError:
-        if not task.cancelled():
-            raise  # this handler itself was cancelled (shutdown)
+        await _respond(message, text, bot, hub, runtime)
     except LLMHubError as exc:
         await message.reply(friendly_error(exc), parse_mode=None)
         if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
-            await _report(bot, runtime, chat_id, exc)
-    finally:
-        runtime.generations.pop(chat_id, None)
+            await _report(bot, runtime, message.chat.id, exc)
 
 
 async def _respond(
-    message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime, user_id: int
+    message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     """Fetch the message's file, pick the view for the chat, and generate."""
     attachments = await _attachments(message, bot, runtime)
@@ -175,27 +154,27 @@ async def _respond(
         await message.reply(attachments, parse_mode=None)
         return
     me = await bot.me()
-    prompt = _prompt(message, text, me.username)
     chat_id = message.chat.id
+    prompt = Prompt(
+        chat_id,
+        _prompt(message, text, me.username),
+        user_id=message.from_user.id if message.from_user else chat_id,
+        attachments=tuple(attachments),
+        # The same id if this message is answered again after a crash: one pair of rows.
+        request_id=f"tg-{me.id}-{chat_id}-{message.message_id}",
+    )
     interval = runtime.settings.bot_stream_interval
     view: DraftView | EditView
     if message.chat.type == "private":
         view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), interval)
     else:
         view = EditView(bot, chat_id, interval, reply_to=message.message_id)
-    await _generate(hub, view, chat_id, user_id, prompt, attachments)
+    await _generate(hub, view, prompt)
 
 
-async def _generate(
-    hub: Hub,
-    view: DraftView | EditView,
-    chat_id: int,
-    user_id: int,
-    prompt: str,
-    attachments: list[Attachment],
-) -> None:
+async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt) -> None:
     text = ""
-    stream = hub.stream_reply(chat_id, prompt, user_id=user_id, attachments=attachments)
+    stream = hub.stream(prompt)
     try:
         async with stream:
             async for piece in stream:
@@ -207,7 +186,7 @@ async def _generate(
             await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
         raise
     await view.finish(text if text.strip() else _("(the model returned an empty answer)"))
-    log.info("replied chat=%s request=%s chars=%d", chat_id, stream.request_id, len(text))
+    log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
 
 
 def make_router() -> Router:
@@ -215,5 +194,4 @@ def make_router() -> Router:
     router = Router(name="dialog")
     router.message.register(ask, Command("ask"))
     router.message.register(on_message, F.text & ~F.text.startswith("/") | F.photo | F.document)
-    router.stopped_message_generation.register(on_stop)
     return router

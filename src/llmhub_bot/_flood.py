@@ -1,4 +1,5 @@
-"""Telegram's flood control, waited out instead of dropped."""
+"""Telegram's flood control, waited out instead of dropped, and shared: a wait
+Telegram asks for a chat holds for every replica writing to it (`BotState`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from aiogram.methods.base import TelegramType
 
 if TYPE_CHECKING:
     from aiogram import Bot
+
+    from ._state import BotState
 
 __all__ = ["RetryAfterMiddleware"]
 
@@ -32,10 +35,12 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         attempts: int = 3,
         max_wait: float = 60.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        state: BotState | None = None,
     ) -> None:
         self.attempts = attempts
         self.max_wait = max_wait
         self.sleep = sleep
+        self.state = state
 
     async def __call__(
         self,
@@ -43,10 +48,18 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        chat_id = getattr(method, "chat_id", None)
+        chat = chat_id if isinstance(chat_id, int) and self.state is not None else None
+        if chat is not None and self.state is not None:
+            pending = await self.state.flood_wait(chat)  # asked of another replica, maybe
+            if 0 < pending <= self.max_wait:
+                await self.sleep(pending)
         for attempt in range(1, self.attempts + 1):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                if chat is not None and self.state is not None:
+                    await self.state.set_flood_wait(chat, exc.retry_after)
                 if attempt == self.attempts or exc.retry_after > self.max_wait:
                     raise
                 log.warning(

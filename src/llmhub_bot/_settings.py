@@ -30,6 +30,15 @@ class BotSettings(BaseSettings):
     bot_stream_interval: float = Field(default=1.0, ge=0)
     #: Largest file accepted from a user, in bytes (Bot API downloads stop at 20 MB).
     bot_max_file_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    #: Messages of one chat waiting for an answer, at most; past it the user is told.
+    bot_chat_queue_limit: int = Field(default=10, gt=0)
+    #: Seconds a process holds a chat without extending its lease (a dead one's chats
+    #: are taken over after this long).
+    bot_chat_lease_seconds: float = Field(default=30.0, gt=0)
+    #: Seconds a stopping process lets answers under way finish before handing them back.
+    bot_shutdown_grace: float = Field(default=25.0, ge=0)
+    #: Redis shared by the bot's replicas (unset: one process, state in memory).
+    redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     #: Log lines as "text" (key=value) or "json" (one object per line).
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="LLMHUB_LOG_FORMAT"

@@ -4,10 +4,11 @@ server and a fake provider server, both on 127.0.0.1."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
-from tests.bot.conftest import ADMIN, STRANGER, World, rows, say, shown
+from tests.bot.conftest import ADMIN, STRANGER, World, open_world, rows, say, shown
 from tests.fakes.telegram_server import FILES
 
 
@@ -103,21 +104,38 @@ async def test_groups_answer_only_when_addressed(world: World) -> None:
     assert "just chatting" not in prompts  # chatter is ignored and not logged
 
 
-async def test_one_generation_at_a_time_per_chat(world: World) -> None:
-    # Photos: their download is awaited, the moment a second message could slip in.
+async def test_messages_sent_while_answering_wait_and_are_answered_in_order(
+    world: World,
+) -> None:
+    """Telegram splits a long paste into several messages: none may be refused or lost."""
     world.llm.then(Behaviour(hang=True))
-    busy = "I am still answering your previous message."
     await world.tg.push(
-        world.tg.photo(ADMIN, "first", file_id="photo-1"),
-        world.tg.photo(ADMIN, "second", file_id="photo-2"),
+        world.tg.photo(ADMIN, "first", file_id="photo-1"),  # its download is awaited
+        world.tg.message(ADMIN, "second"),
+        world.tg.message(ADMIN, "third"),
     )
-    await world.tg.wait_for(lambda tg: busy in tg.texts(ADMIN))
+    await world.tg.wait_for(lambda tg: bool(tg.sent("getFile")))  # answering the first
     world.llm.release()
-    await world.tg.wait_for(lambda tg: any(t.startswith("echo: ") for t in tg.texts(ADMIN)))
-    texts = world.tg.texts(ADMIN)
-    assert texts.count(busy) == 1
-    assert len([t for t in texts if t.startswith("echo: ")]) == 1
-    assert len(world.llm.requests) == 1  # the second never reached the provider
+    await world.tg.wait_for(lambda tg: "echo: third" in tg.texts(ADMIN))
+    answers = [t for t in world.tg.texts(ADMIN) if t.startswith("echo: ")]
+    assert answers == ["echo: first", "echo: second", "echo: third"]
+    # Each saw the ones before it: the third carries two earlier turns.
+    sent = [m["content"] for m in world.llm.requests[-1]["messages"]]
+    assert sent == ["first", "echo: first", "second", "echo: second", "third"]
+
+
+async def test_past_the_queue_bound_the_user_is_told_and_nothing_is_sent(tmp_path: Path) -> None:
+    async with open_world(tmp_path, bot_chat_queue_limit=2) as world:
+        world.llm.then(Behaviour(hang=True))
+        await world.tg.push(*(world.tg.message(ADMIN, f"part {i}") for i in range(4)))
+        await world.tg.wait_for(lambda tg: "still waiting" in " ".join(tg.texts(ADMIN)))
+        world.llm.release()
+        await world.tg.wait_for(lambda tg: "echo: part 1" in tg.texts(ADMIN))
+        texts = world.tg.texts(ADMIN)
+        assert [t for t in texts if t.startswith("echo: ")] == ["echo: part 0", "echo: part 1"]
+        refusals = [t for t in texts if "still waiting" in t]
+        assert len(refusals) == 2  # parts 2 and 3, each told
+        assert [r["messages"][-1]["content"] for r in world.llm.requests] == ["part 0", "part 1"]
 
 
 async def test_a_photo_reaches_the_model_as_an_image(world: World) -> None:

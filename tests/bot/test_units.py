@@ -14,7 +14,6 @@ from llmhub_bot.__main__ import main
 from llmhub_bot._delivery import MAX_MESSAGE, _Throttle
 from llmhub_bot._logging import JsonFormatter
 from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
-from llmhub_bot._runtime import RateLimiter
 from llmhub_bot._users import UserRecord, Users
 
 
@@ -49,14 +48,6 @@ def test_the_throttle_skips_unchanged_and_blank_text() -> None:
     slow = _Throttle(interval=3600)
     assert slow.due("a")
     assert not slow.due("ab")  # within the interval
-
-
-def test_the_rate_limiter_counts_per_user() -> None:
-    limiter = RateLimiter(per_minute=2)
-    assert limiter.allow(1)
-    assert limiter.allow(1)
-    assert not limiter.allow(1)
-    assert limiter.allow(2)
 
 
 def test_id_lists_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

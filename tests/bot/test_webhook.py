@@ -43,7 +43,14 @@ async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path:
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"{base}/healthz") as health:
                     assert health.status == 200
-                    assert await health.json() == {"ok": True}
+                    assert await health.json() == {
+                        "ok": True,
+                        "store": True,
+                        "state": "MemoryState",
+                        "state_ok": True,
+                        "accepting": True,
+                        "answering": 0,
+                    }
                 headers = {"X-Telegram-Bot-Api-Secret-Token": "wrong"}
                 async with http.post(
                     f"{base}/telegram/hook", json=update, headers=headers

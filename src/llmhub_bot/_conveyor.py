@@ -1,0 +1,236 @@
+"""A chat's messages, answered one at a time in the order sent, by whichever
+process holds the chat, and none lost when a process dies.
+
+Admission (an outer middleware on every update, before the webhook's 2xx or as
+polling receives it): a repeated `update_id` is dropped; a message for the bot
+goes into its chat's queue in `BotState` (bounded: past the bound the user is
+told, nothing silently dropped); everything else (buttons, the stop button) is
+handled at once. Admission is quick, so Telegram, which sends a chat's next
+update only after a 2xx for the previous one, gets its answer at once.
+
+Answering: the process that admitted a message tries to take the chat's lease
+and, holding it, feeds the queued updates to the dispatcher one after another,
+oldest first, each one's answer logged before the next begins (so each sees the
+ones before it in its context). An update leaves the queue only once answered.
+The lease is extended while an answer runs; a process that dies stops
+extending it, and after it runs out any other process's sweep finds the chat
+still pending and answers what was left, under the same request id, so the
+store keeps one pair of rows per message.
+
+The stop button reaches the chat's owner wherever it runs: it is noted in
+`BotState`, which the owner checks about once a second (at once in-process).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware, Bot, Dispatcher
+from aiogram.types import Message, TelegramObject, Update
+from aiogram.utils.i18n import gettext as _
+
+from ._access import is_addressed
+from ._settings import BotSettings
+from ._state import BotState, QueuedUpdate
+
+__all__ = ["CONVEYED", "Conveyor"]
+
+log = logging.getLogger("llmhub_bot.conveyor")
+
+#: Set in the dispatcher's data for updates fed from a chat's queue.
+CONVEYED = "llmhub_conveyed"
+_STOP_POLL = 1.0
+
+
+class Conveyor(BaseMiddleware):
+    """Per-chat queues and leases in `BotState`, and the tasks that answer them."""
+
+    def __init__(self, state: BotState, settings: BotSettings, owner: str | None = None) -> None:
+        self.state = state
+        self.settings = settings
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease_ttl = settings.bot_chat_lease_seconds
+        self._bot: Bot | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._draining: dict[int, asyncio.Task[None]] = {}
+        self._answering: dict[int, asyncio.Task[Any]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self.accepting = True
+
+    # -- admission -------------------------------------------------------------------
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if data.get(CONVEYED) or not isinstance(event, Update):
+            return await handler(event, data)
+        bot: Bot = data["bot"]
+        self._bot, self._dispatcher = bot, data["dispatcher"]
+        stopped = event.stopped_message_generation
+        if stopped is not None:
+            await self.stop(stopped.chat.id)
+            return None
+        message = event.message
+        if message is None:
+            if not await self.state.first_sight(event.update_id):
+                return None
+            return await handler(event, data)
+        if not is_addressed(message, await bot.me()):
+            return None  # group chatter: neither queued nor logged
+        return await self._admit(event, message)
+
+    async def _admit(self, update: Update, message: Message) -> None:
+        chat_id = message.chat.id
+        user_id = message.from_user.id if message.from_user else chat_id
+        is_command = (message.text or "").startswith("/")
+        if not is_command:
+            per_minute = self.settings.bot_rate_limit_per_minute
+            if not await self.state.allow(user_id, per_minute):
+                await message.reply(
+                    _("You are sending messages too fast. Wait a moment."), parse_mode=None
+                )
+                return
+        queued = QueuedUpdate(update.update_id, update.model_dump_json(exclude_none=True))
+        admission = await self.state.push(chat_id, queued, self.settings.bot_chat_queue_limit)
+        if admission == "full":
+            await message.reply(
+                _(
+                    "{count} of your messages are still waiting for an answer; send this one "
+                    "again once I have answered them."
+                ).format(count=self.settings.bot_chat_queue_limit),
+                parse_mode=None,
+            )
+        elif admission == "queued":
+            self.kick(chat_id)
+
+    # -- answering ------------------------------------------------------------------------
+
+    def kick(self, chat_id: int) -> None:
+        """Answer the chat's queue here, unless this process does so already."""
+        if chat_id not in self._draining and self._bot is not None:
+            self._draining[chat_id] = asyncio.create_task(
+                self._drain(chat_id), name=f"llmhub-chat-{chat_id}"
+            )
+
+    async def _drain(self, chat_id: int) -> None:
+        try:
+            while self.accepting:
+                if not await self.state.lease(chat_id, self.owner, self.lease_ttl):
+                    return  # another process answers this chat; it will see the new message
+                try:
+                    while self.accepting and (item := await self.state.peek(chat_id)):
+                        if not await self._answer(chat_id, item):
+                            return
+                        await self.state.done(chat_id, item.update_id)
+                finally:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(self.state.release(chat_id, self.owner))
+                # A message may have arrived while the lease was being given back.
+                if not await self.state.waiting(chat_id):
+                    return
+        except Exception:
+            log.exception("chat %s: answering its queue failed; another sweep will retry", chat_id)
+        finally:
+            self._draining.pop(chat_id, None)
+
+    async def _answer(self, chat_id: int, item: QueuedUpdate) -> bool:
+        """Feed one update to the dispatcher, keeping the lease; False if it was lost."""
+        bot, dispatcher = self._bot, self._dispatcher
+        assert bot is not None
+        assert dispatcher is not None
+        update = Update.model_validate_json(item.payload, context={"bot": bot})
+        task = asyncio.create_task(dispatcher.feed_update(bot, update, **{CONVEYED: True}))
+        self._answering[chat_id] = task
+        keeper = asyncio.create_task(self._keep(chat_id, task))
+        try:
+            await asyncio.wait([task])
+        finally:
+            keeper.cancel()
+            self._answering.pop(chat_id, None)
+        lost = keeper.done() and not keeper.cancelled() and keeper.result() is False
+        if task.cancelled():
+            return not lost and self.accepting  # stopped by the user, or shutting down
+        if task.exception() is not None:
+            log.error("update %s failed", item.update_id, exc_info=task.exception())
+        return not lost
+
+    async def _keep(self, chat_id: int, task: asyncio.Task[Any]) -> bool:
+        """Extend the lease while `task` runs; cancel it on a stop or if the lease is lost."""
+        refresh_every = max(_STOP_POLL, self.lease_ttl / 3)
+        waited = 0.0
+        while not task.done():
+            await asyncio.sleep(_STOP_POLL)
+            waited += _STOP_POLL
+            if await self.state.take_stop(chat_id):
+                task.cancel()
+            if waited >= refresh_every:
+                waited = 0.0
+                if not await self.state.lease(chat_id, self.owner, self.lease_ttl):
+                    log.warning("chat %s: lease lost; leaving it to its new owner", chat_id)
+                    task.cancel()
+                    return False
+        return True
+
+    async def stop(self, chat_id: int) -> None:
+        """The stop button: cancel the chat's answer here, or ask its owner to."""
+        task = self._answering.get(chat_id)
+        if task is not None:
+            task.cancel()
+        else:
+            await self.state.request_stop(chat_id)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, bot: Bot, dispatcher: Dispatcher) -> None:
+        """Begin sweeping for chats left waiting (a dead process's, or missed kicks)."""
+        self._bot, self._dispatcher = bot, dispatcher
+        self.accepting = True
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep(), name="llmhub-sweep")
+
+    async def _sweep(self) -> None:
+        while True:
+            try:
+                for chat_id in await self.state.pending_chats():
+                    self.kick(chat_id)
+            except Exception as exc:  # a Redis blip: try again next round
+                log.warning("sweep failed: %s", exc)
+            await asyncio.sleep(max(0.5, self.lease_ttl / 3))
+
+    async def drain(self, grace: float) -> int:
+        """Stop taking chats; let answers under way finish for up to `grace` seconds,
+        then cancel the rest, which stay queued for another process. Returns how
+        many were cancelled."""
+        self.accepting = False
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        tasks = list(self._draining.values())
+        if not tasks:
+            return 0
+        _, late = await asyncio.wait(tasks, timeout=grace)
+        for task in late:
+            task.cancel()
+        for answer in list(self._answering.values()):
+            answer.cancel()
+        if late:
+            await asyncio.wait(late)
+            log.warning("shutdown: %d chats still answering were handed back", len(late))
+        return len(late)
+
+    @property
+    def busy(self) -> int:
+        """Chats this process is answering now."""
+        return len(self._draining)

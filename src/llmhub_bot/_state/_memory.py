@@ -1,0 +1,110 @@
+"""`BotState` inside one process: the default, with no Redis."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict, deque
+
+from ._base import Admission, BotState, QueuedUpdate
+
+__all__ = ["MemoryState"]
+
+_SEEN_FOR = 86_400.0
+
+
+class MemoryState(BotState):
+    """Dictionaries and a monotonic clock; nothing outlives the process."""
+
+    def __init__(self) -> None:
+        self._seen: dict[int, float] = {}
+        self._queues: defaultdict[int, dict[int, str]] = defaultdict(dict)
+        self._leases: dict[int, tuple[str, float]] = {}
+        self._events: defaultdict[int, deque[float]] = defaultdict(deque)
+        self._floods: dict[int, float] = {}
+        self._stops: set[int] = set()
+
+    async def first_sight(self, update_id: int) -> bool:
+        now = time.monotonic()
+        if len(self._seen) > 100_000:  # forget what Telegram would no longer resend
+            self._seen = {k: t for k, t in self._seen.items() if now - t < _SEEN_FOR}
+        if update_id in self._seen:
+            return False
+        self._seen[update_id] = now
+        return True
+
+    async def push(self, chat_id: int, update: QueuedUpdate, limit: int) -> Admission:
+        if update.update_id in self._seen:
+            return "duplicate"
+        queue = self._queues[chat_id]
+        if len(queue) >= limit:
+            return "full"
+        queue[update.update_id] = update.payload
+        self._seen[update.update_id] = time.monotonic()
+        return "queued"
+
+    async def peek(self, chat_id: int) -> QueuedUpdate | None:
+        queue = self._queues.get(chat_id)
+        if not queue:
+            return None
+        first = min(queue)
+        return QueuedUpdate(first, queue[first])
+
+    async def done(self, chat_id: int, update_id: int) -> None:
+        queue = self._queues.get(chat_id)
+        if queue is not None:
+            queue.pop(update_id, None)
+            if not queue:
+                del self._queues[chat_id]
+
+    async def waiting(self, chat_id: int) -> int:
+        return len(self._queues.get(chat_id, ()))
+
+    async def pending_chats(self) -> list[int]:
+        return [chat for chat, queue in self._queues.items() if queue]
+
+    async def lease(self, chat_id: int, owner: str, ttl: float) -> bool:
+        now = time.monotonic()
+        holder = self._leases.get(chat_id)
+        if holder is not None and holder[0] != owner and holder[1] > now:
+            return False
+        self._leases[chat_id] = (owner, now + ttl)
+        return True
+
+    async def release(self, chat_id: int, owner: str) -> None:
+        holder = self._leases.get(chat_id)
+        if holder is not None and holder[0] == owner:
+            del self._leases[chat_id]
+
+    async def allow(self, user_id: int, per_minute: int) -> bool:
+        now = time.monotonic()
+        events = self._events[user_id]
+        while events and now - events[0] >= 60.0:
+            events.popleft()
+        if len(events) >= per_minute:
+            return False
+        events.append(now)
+        return True
+
+    async def set_flood_wait(self, chat_id: int, seconds: float) -> None:
+        self._floods[chat_id] = max(self._floods.get(chat_id, 0.0), time.monotonic() + seconds)
+
+    async def flood_wait(self, chat_id: int) -> float:
+        return max(0.0, self._floods.get(chat_id, 0.0) - time.monotonic())
+
+    async def request_stop(self, chat_id: int) -> None:
+        self._stops.add(chat_id)
+
+    async def take_stop(self, chat_id: int) -> bool:
+        if chat_id in self._stops:
+            self._stops.discard(chat_id)
+            return True
+        return False
+
+    async def ping(self) -> bool:
+        return True
+
+    async def aclose(self) -> None:
+        return None
+
+    def __repr__(self) -> str:
+        return f"<MemoryState chats waiting={len(self._queues)}>"

@@ -1,0 +1,118 @@
+"""Running the bot by webhook: the way to run several replicas behind a load balancer.
+
+Each update is admitted (deduplicated and put in its chat's durable queue, see
+`_conveyor`) *before* Telegram gets its 2xx; the answer is generated after.
+So a replica that dies a moment after answering 2xx loses nothing: another
+replica takes its chats over. An update that could not be admitted gets a 5xx,
+and Telegram delivers it again.
+
+`/healthz` reports the store and the shared state (200 when both answer, else
+503). On SIGTERM the replica stops taking updates (503 with Retry-After, so
+Telegram sends them again, to another replica), lets the answers under way
+finish for up to `BOT_SHUTDOWN_GRACE` seconds, and hands the rest back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.types import Update
+from aiohttp import web
+from pydantic import ValidationError
+
+from llmhub import Hub
+
+from ._app import ALLOWED_UPDATES, hub_opened, webhook_secret
+from ._conveyor import Conveyor
+from ._settings import BotSettings
+from ._state import BotState
+
+__all__ = ["make_webhook_app", "run_webhook"]
+
+log = logging.getLogger("llmhub_bot.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+def make_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> web.Application:
+    """The aiohttp application: Telegram's updates at the webhook URL's path, and `/healthz`."""
+    secret = webhook_secret(settings)
+    conveyor: Conveyor = dispatcher["conveyor"]
+    state: BotState = dispatcher["state"]
+
+    async def receive(request: web.Request) -> web.Response:
+        if request.headers.get(SECRET_HEADER) != secret:
+            return web.Response(status=401)
+        if not conveyor.accepting:
+            return web.Response(status=503, headers={"Retry-After": "5"})
+        try:
+            update = Update.model_validate(await request.json(), context={"bot": bot})
+        except (ValueError, ValidationError):
+            log.warning("refused a webhook body that is not an update")
+            return web.Response(status=400)
+        try:
+            await dispatcher.feed_update(bot, update)
+        except Exception:
+            log.exception("update %s not admitted; Telegram will send it again", update.update_id)
+            return web.Response(status=500)
+        return web.Response(status=200)
+
+    async def healthz(_: web.Request) -> web.Response:
+        hub: Hub | None = dispatcher["hub"]
+        store = hub is not None and await hub.store.ping()
+        shared = await state.ping()
+        ok = store and shared and conveyor.accepting
+        body = {
+            "ok": ok,
+            "store": store,
+            "state": type(state).__name__,
+            "state_ok": shared,
+            "accepting": conveyor.accepting,
+            "answering": conveyor.busy,
+        }
+        return web.json_response(body, status=200 if ok else 503)
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    assert settings.webhook_url is not None
+    app.router.add_post(urlparse(settings.webhook_url).path or "/", receive)
+    return app
+
+
+async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> None:
+    """Serve the webhook until SIGTERM or SIGINT, then drain and stop."""
+    assert settings.webhook_url is not None
+    conveyor: Conveyor = dispatcher["conveyor"]
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+
+    async with hub_opened(dispatcher):
+        await dispatcher.emit_startup(**dispatcher.workflow_data, bot=bot)
+        runner = web.AppRunner(make_webhook_app(bot, dispatcher, settings), access_log=None)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+            # Only now that the server listens may Telegram start sending to it.
+            await bot.set_webhook(
+                settings.webhook_url,
+                secret_token=webhook_secret(settings),
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+            await stopping.wait()
+            log.info("stopping: new updates get 503; finishing the answers under way")
+            conveyor.accepting = False
+        finally:
+            with contextlib.suppress(Exception):
+                await dispatcher.emit_shutdown(**dispatcher.workflow_data, bot=bot)
+            await runner.cleanup()
+            await bot.session.close()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)

@@ -1,0 +1,88 @@
+"""What every `BotState` must do, run against each (in memory, and Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from llmhub_bot._state import BotState, MemoryState, QueuedUpdate
+from tests.services import REDIS_URL, need
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def state(request: pytest.FixtureRequest) -> AsyncIterator[BotState]:
+    if request.param == "memory":
+        yield MemoryState()
+        return
+    need("redis")
+    from llmhub_bot._state._redis import RedisState
+
+    shared = RedisState.from_url(REDIS_URL, f"test-{uuid.uuid4().hex[:10]}")
+    try:
+        yield shared
+    finally:
+        keys = [key async for key in shared.client.scan_iter(match=f"{shared.prefix}*")]
+        if keys:
+            await shared.client.delete(*keys)
+        await shared.aclose()
+
+
+async def test_an_update_is_seen_once(state: BotState) -> None:
+    assert await state.first_sight(10)
+    assert not await state.first_sight(10)
+    assert await state.first_sight(11)
+
+
+async def test_a_chats_queue_is_in_update_order_bounded_and_per_chat(state: BotState) -> None:
+    assert await state.push(1, QueuedUpdate(12, '{"b": "x|y"}'), limit=3) == "queued"
+    assert await state.push(1, QueuedUpdate(11, '{"a": 1}'), limit=3) == "queued"
+    assert await state.push(1, QueuedUpdate(11, '{"a": 1}'), limit=3) == "duplicate"
+    assert await state.push(2, QueuedUpdate(13, "{}"), limit=3) == "queued"
+    assert await state.push(1, QueuedUpdate(14, "{}"), limit=3) == "queued"
+    assert await state.push(1, QueuedUpdate(15, "{}"), limit=3) == "full"  # nothing queued
+    assert await state.waiting(1) == 3
+    assert await state.peek(1) == QueuedUpdate(11, '{"a": 1}')
+    await state.done(1, 11)
+    assert await state.peek(1) == QueuedUpdate(12, '{"b": "x|y"}')
+    assert sorted(await state.pending_chats()) == [1, 2]
+    await state.done(2, 13)
+    assert await state.pending_chats() == [1]
+    assert await state.peek(2) is None
+    assert await state.push(2, QueuedUpdate(13, "{}"), limit=3) == "duplicate"  # answered already
+    assert await state.push(1, QueuedUpdate(15, "{}"), limit=3) == "queued"  # room again
+
+
+async def test_a_lease_has_one_owner_until_released_or_expired(state: BotState) -> None:
+    assert await state.lease(5, "a", ttl=30)
+    assert not await state.lease(5, "b", ttl=30)
+    assert await state.lease(5, "a", ttl=30)  # extended by its owner
+    await state.release(5, "b")  # not b's to release
+    assert not await state.lease(5, "b", ttl=30)
+    await state.release(5, "a")
+    assert await state.lease(5, "b", ttl=0.05)
+    await asyncio.sleep(0.1)  # the owner died: its lease runs out
+    assert await state.lease(5, "c", ttl=30)
+
+
+async def test_rate_limits_count_a_sliding_minute_per_user(state: BotState) -> None:
+    assert [await state.allow(7, per_minute=2) for _ in range(3)] == [True, True, False]
+    assert await state.allow(8, per_minute=2)
+
+
+async def test_two_processes_racing_for_a_limit_get_exactly_it(state: BotState) -> None:
+    results = await asyncio.gather(*(state.allow(9, per_minute=5) for _ in range(20)))
+    assert results.count(True) == 5
+
+
+async def test_stop_requests_and_flood_waits(state: BotState) -> None:
+    assert not await state.take_stop(3)
+    await state.request_stop(3)
+    assert await state.take_stop(3)
+    assert not await state.take_stop(3)
+    assert await state.flood_wait(3) == 0
+    await state.set_flood_wait(3, 30)
+    assert 25 < await state.flood_wait(3) <= 30
+    assert await state.ping()
