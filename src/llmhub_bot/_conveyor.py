@@ -61,7 +61,10 @@ class Conveyor(BaseMiddleware):
         self._dispatcher: Dispatcher | None = None
         self._draining: dict[int, asyncio.Task[None]] = {}
         self._answering: dict[int, asyncio.Task[Any]] = {}
+        self._leased: set[int] = set()
+        self._lost: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._keeper: asyncio.Task[None] | None = None
         self.accepting = True
 
     # -- admission -------------------------------------------------------------------
@@ -127,12 +130,15 @@ class Conveyor(BaseMiddleware):
             while self.accepting:
                 if not await self.state.lease(chat_id, self.owner, self.lease_ttl):
                     return  # another process answers this chat; it will see the new message
+                self._leased.add(chat_id)
+                self._lost.discard(chat_id)
                 try:
                     while self.accepting and (item := await self.state.peek(chat_id)):
                         if not await self._answer(chat_id, item):
                             return
                         await self.state.done(chat_id, item.update_id)
                 finally:
+                    self._leased.discard(chat_id)
                     with contextlib.suppress(Exception):
                         await asyncio.shield(self.state.release(chat_id, self.owner))
                 # A message may have arrived while the lease was being given back.
@@ -144,48 +150,51 @@ class Conveyor(BaseMiddleware):
             self._draining.pop(chat_id, None)
 
     async def _answer(self, chat_id: int, item: QueuedUpdate) -> bool:
-        """Feed one update to the dispatcher, keeping the lease; False if it was lost."""
+        """Feed one update to the dispatcher; False if the chat's lease was lost meanwhile."""
         bot, dispatcher = self._bot, self._dispatcher
         assert bot is not None
         assert dispatcher is not None
         update = Update.model_validate_json(item.payload, context={"bot": bot})
         task = asyncio.create_task(dispatcher.feed_update(bot, update, **{CONVEYED: True}))
         self._answering[chat_id] = task
-        keeper = asyncio.create_task(self._keep(chat_id, task))
         try:
             await asyncio.wait([task])
         finally:
-            keeper.cancel()
             self._answering.pop(chat_id, None)
-        lost = keeper.done() and not keeper.cancelled() and keeper.result() is False
+        if chat_id in self._lost:
+            self._lost.discard(chat_id)
+            return False
         if task.cancelled():
-            return not lost and self.accepting  # stopped by the user, or shutting down
+            return self.accepting  # stopped by the user (done), or shutting down (hand back)
         if task.exception() is not None:
             log.error("update %s failed", item.update_id, exc_info=task.exception())
-        return not lost
-
-    async def _keep(self, chat_id: int, task: asyncio.Task[Any]) -> bool:
-        """Extend the lease while `task` runs; cancel it on a stop or if the lease is lost."""
-        refresh_every = max(_STOP_POLL, self.lease_ttl / 3)
-        waited = 0.0
-        while not task.done():
-            await asyncio.sleep(_STOP_POLL)
-            waited += _STOP_POLL
-            if await self.state.take_stop(chat_id):
-                task.cancel()
-            if waited >= refresh_every:
-                waited = 0.0
-                if not await self.state.lease(chat_id, self.owner, self.lease_ttl):
-                    log.warning("chat %s: lease lost; leaving it to its new owner", chat_id)
-                    task.cancel()
-                    return False
         return True
 
-    async def stop(self, chat_id: int) -> None:
-        """The stop button: cancel the chat's answer here, or ask its owner to."""
+    async def _keep(self) -> None:
+        """One loop for the whole process: extend every lease it holds in one round
+        trip, and cancel the answers whose stop was asked or whose lease was lost."""
+        while True:
+            await asyncio.sleep(min(_STOP_POLL, self.lease_ttl / 3))
+            try:
+                held = list(self._leased)
+                for chat_id in await self.state.extend(held, self.owner, self.lease_ttl):
+                    log.warning("chat %s: lease lost; leaving it to its new owner", chat_id)
+                    self._lost.add(chat_id)
+                    self._cancel_answer(chat_id)
+                for chat_id in await self.state.take_stops(list(self._answering)):
+                    self._cancel_answer(chat_id)
+            except Exception as exc:  # a Redis blip: the leases have time to spare
+                log.warning("extending leases failed: %s", exc)
+
+    def _cancel_answer(self, chat_id: int) -> None:
         task = self._answering.get(chat_id)
         if task is not None:
             task.cancel()
+
+    async def stop(self, chat_id: int) -> None:
+        """The stop button: cancel the chat's answer here, or ask its owner to."""
+        if chat_id in self._answering:
+            self._cancel_answer(chat_id)
         else:
             await self.state.request_stop(chat_id)
 
@@ -197,6 +206,8 @@ class Conveyor(BaseMiddleware):
         self.accepting = True
         if self._sweeper is None:
             self._sweeper = asyncio.create_task(self._sweep(), name="llmhub-sweep")
+        if self._keeper is None:
+            self._keeper = asyncio.create_task(self._keep(), name="llmhub-leases")
 
     async def _sweep(self) -> None:
         while True:
@@ -228,6 +239,11 @@ class Conveyor(BaseMiddleware):
         if late:
             await asyncio.wait(late)
             log.warning("shutdown: %d chats still answering were handed back", len(late))
+        if self._keeper is not None:
+            self._keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keeper
+            self._keeper = None
         return len(late)
 
     @property

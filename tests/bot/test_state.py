@@ -65,6 +65,9 @@ async def test_a_lease_has_one_owner_until_released_or_expired(state: BotState) 
     assert await state.lease(5, "b", ttl=0.05)
     await asyncio.sleep(0.1)  # the owner died: its lease runs out
     assert await state.lease(5, "c", ttl=30)
+    assert await state.lease(6, "c", ttl=30)
+    assert await state.extend([5, 6, 7], "c", ttl=30) == [7]  # 7 was never c's
+    assert await state.extend([5], "b", ttl=30) == [5]
 
 
 async def test_rate_limits_count_a_sliding_minute_per_user(state: BotState) -> None:
@@ -78,10 +81,11 @@ async def test_two_processes_racing_for_a_limit_get_exactly_it(state: BotState) 
 
 
 async def test_stop_requests_and_flood_waits(state: BotState) -> None:
-    assert not await state.take_stop(3)
+    assert await state.take_stops([3, 4]) == []
     await state.request_stop(3)
-    assert await state.take_stop(3)
-    assert not await state.take_stop(3)
+    await state.request_stop(5)
+    assert await state.take_stops([3, 4]) == [3]
+    assert await state.take_stops([3, 4]) == []
     assert await state.flood_wait(3) == 0
     await state.set_flood_wait(3, 30)
     assert 25 < await state.flood_wait(3) <= 30

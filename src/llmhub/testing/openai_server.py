@@ -55,6 +55,12 @@ class FakeOpenAIServer:
         self.models: list[str] = list(MODELS)
         self._runner: web.AppRunner | None = None
         self._release = asyncio.Event()
+        #: While set, every stream holds after its first piece until `resume()`.
+        self.holding = False
+        #: Streams under way, and how many of them are held now.
+        self.streaming = 0
+        self.held = 0
+        self._resume = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -63,6 +69,16 @@ class FakeOpenAIServer:
     def release(self) -> None:
         """Let requests held by `Behaviour(hang=True)` go on (and stop holding new ones)."""
         self._release.set()
+
+    def hold(self) -> None:
+        """Hold every stream after its first piece (those under way, and new ones)."""
+        self._resume.clear()
+        self.holding = True
+
+    def resume(self) -> None:
+        """Let held streams go on."""
+        self.holding = False
+        self._resume.set()
 
     def then(self, *behaviours: Behaviour) -> None:
         """Queue behaviours for the next requests (then back to the default)."""
@@ -163,6 +179,20 @@ class FakeOpenAIServer:
         text: str,
         usage: dict[str, Any],
     ) -> web.StreamResponse:
+        self.streaming += 1
+        try:
+            return await self._write_stream(request, payload, behaviour, text, usage)
+        finally:
+            self.streaming -= 1
+
+    async def _write_stream(
+        self,
+        request: web.Request,
+        payload: dict[str, Any],
+        behaviour: Behaviour,
+        text: str,
+        usage: dict[str, Any],
+    ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
         for _ in range(behaviour.keepalive):
@@ -193,6 +223,12 @@ class FakeOpenAIServer:
                 return response
             if behaviour.hang_after is not None and i == behaviour.hang_after:
                 await self._release.wait()
+            if i == 1 and self.holding:
+                self.held += 1
+                try:
+                    await self._resume.wait()
+                finally:
+                    self.held -= 1
             if behaviour.error_event and i == 1:
                 await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
                 return response

@@ -73,6 +73,11 @@ class BotState(ABC):
         """
 
     @abstractmethod
+    async def extend(self, chat_ids: list[int], owner: str, ttl: float) -> list[int]:
+        """Extend every lease `owner` holds among `chat_ids` in one step; the chats
+        whose lease it no longer holds (it ran out and another took it) are returned."""
+
+    @abstractmethod
     async def release(self, chat_id: int, owner: str) -> None:
         """Give the chat back, if `owner` still holds it."""
 
@@ -97,8 +102,8 @@ class BotState(ABC):
         """Ask whichever process answers the chat to stop its current answer."""
 
     @abstractmethod
-    async def take_stop(self, chat_id: int) -> bool:
-        """Whether a stop was asked for the chat (and clear the request)."""
+    async def take_stops(self, chat_ids: list[int]) -> list[int]:
+        """The chats among `chat_ids` whose stop was asked (their requests cleared)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

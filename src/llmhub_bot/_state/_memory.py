@@ -70,6 +70,17 @@ class MemoryState(BotState):
         self._leases[chat_id] = (owner, now + ttl)
         return True
 
+    async def extend(self, chat_ids: list[int], owner: str, ttl: float) -> list[int]:
+        now = time.monotonic()
+        lost = []
+        for chat in chat_ids:
+            holder = self._leases.get(chat)
+            if holder is not None and holder[0] == owner and holder[1] > now:
+                self._leases[chat] = (owner, now + ttl)
+            else:
+                lost.append(chat)
+        return lost
+
     async def release(self, chat_id: int, owner: str) -> None:
         holder = self._leases.get(chat_id)
         if holder is not None and holder[0] == owner:
@@ -94,11 +105,10 @@ class MemoryState(BotState):
     async def request_stop(self, chat_id: int) -> None:
         self._stops.add(chat_id)
 
-    async def take_stop(self, chat_id: int) -> bool:
-        if chat_id in self._stops:
-            self._stops.discard(chat_id)
-            return True
-        return False
+    async def take_stops(self, chat_ids: list[int]) -> list[int]:
+        asked = [chat for chat in chat_ids if chat in self._stops]
+        self._stops.difference_update(asked)
+        return asked
 
     async def ping(self) -> bool:
         return True

@@ -47,6 +47,24 @@ if holder then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
+_EXTEND = """
+local lost = {}
+for i, key in ipairs(KEYS) do
+    if redis.call('GET', key) == ARGV[1] then
+        redis.call('PEXPIRE', key, ARGV[2])
+    else
+        table.insert(lost, i)
+    end
+end
+return lost
+"""
+_TAKE_STOPS = """
+local asked = {}
+for i, key in ipairs(KEYS) do
+    if redis.call('DEL', key) == 1 then table.insert(asked, i) end
+end
+return asked
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -72,6 +90,8 @@ class RedisState(BotState):
         self._done = client.register_script(_DONE)
         self._lease = client.register_script(_LEASE)
         self._release = client.register_script(_RELEASE)
+        self._extend = client.register_script(_EXTEND)
+        self._take_stops = client.register_script(_TAKE_STOPS)
         self._allow = client.register_script(_ALLOW)
         self._counter = 0
 
@@ -124,6 +144,14 @@ class RedisState(BotState):
         args: list[str | int] = [owner, max(1, int(ttl * 1000))]
         return bool(await self._lease(keys=[self._key("lease", chat_id)], args=args))
 
+    async def extend(self, chat_ids: list[int], owner: str, ttl: float) -> list[int]:
+        if not chat_ids:
+            return []
+        keys = [self._key("lease", chat) for chat in chat_ids]
+        args: list[str | int] = [owner, max(1, int(ttl * 1000))]
+        lost = await self._extend(keys=keys, args=args)
+        return [chat_ids[int(i) - 1] for i in lost]
+
     async def release(self, chat_id: int, owner: str) -> None:
         await self._release(keys=[self._key("lease", chat_id)], args=[owner])
 
@@ -142,8 +170,11 @@ class RedisState(BotState):
     async def request_stop(self, chat_id: int) -> None:
         await self.client.set(self._key("stop", chat_id), 1, ex=300)
 
-    async def take_stop(self, chat_id: int) -> bool:
-        return bool(await self.client.getdel(self._key("stop", chat_id)))
+    async def take_stops(self, chat_ids: list[int]) -> list[int]:
+        if not chat_ids:
+            return []
+        asked = await self._take_stops(keys=[self._key("stop", chat) for chat in chat_ids])
+        return [chat_ids[int(i) - 1] for i in asked]
 
     async def ping(self) -> bool:
         try:
