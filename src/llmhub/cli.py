@@ -1,4 +1,4 @@
-"""The `llmhub` command: providers, models, chat, logs.
+"""The `llmhub` command: providers, models, chat, logs, db.
 
 Exit codes: 0 done; 1 a provider or the store failed; 2 bad input or settings.
 """
@@ -38,6 +38,15 @@ def _parser() -> argparse.ArgumentParser:
     logs = commands.add_parser("logs", help="recent exchanges from the store")
     logs.add_argument("-n", "--count", type=int, default=10, help="how many (default 10)")
     logs.add_argument("--chat-id", help="only this conversation")
+    db = commands.add_parser("db", help="the store: migrate it, copy it to another")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    migrate = db_commands.add_parser("migrate", help="bring a database to this llmhub's schema")
+    migrate.add_argument("url", nargs="?", help="database URL (default: LLMHUB_DATABASE_URL)")
+    copy = db_commands.add_parser(
+        "copy", help="copy every row of one database into another (e.g. SQLite to PostgreSQL)"
+    )
+    copy.add_argument("source", help="database URL to copy from")
+    copy.add_argument("target", help="database URL to copy into (migrated first)")
     return parser
 
 
@@ -47,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "providers":
             return _providers(sys.stdout)
+        if args.command == "db":
+            return asyncio.run(_db(args, sys.stdout))
         return asyncio.run(_run(args, sys.stdout))
     except (InvalidRequestError, ConfigurationError) as exc:
         print(f"llmhub: error: {exc}", file=sys.stderr)
@@ -152,6 +163,38 @@ async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
         if row.error_type:
             print(f"  ! {row.error_type}", file=out)
     return 0
+
+
+async def _db(args: argparse.Namespace, out: TextIO) -> int:
+    from ._settings import HubSettings, load_environment, read_settings
+    from .store import SCHEMA_VERSION, redact_url, store_from_url
+    from .store._copy import copy_store
+
+    if args.db_command == "migrate":
+        url = args.url or read_settings(HubSettings, load_environment()).database_url
+        async with store_from_url(url) as store:
+            version = await store.schema_version()
+        print(
+            f"{redact_url(url)}: schema version {version} (this llmhub: {SCHEMA_VERSION})", file=out
+        )
+        return 0
+    async with store_from_url(args.source) as source, store_from_url(args.target) as target:
+        report = await copy_store(source, target)
+    print(f"{'table':<10} {'source':>9} {'target':>9}  sha256 (source / target)", file=out)
+    for table, theirs in report.source.items():
+        ours = report.target[table]
+        mark = "" if theirs == ours else "  MISMATCH"
+        print(
+            f"{table:<10} {theirs.rows:>9} {ours.rows:>9}  {theirs.sha256[:16]} / {ours.sha256[:16]}{mark}",
+            file=out,
+        )
+    if report.identical:
+        print(f"copied {redact_url(args.source)} -> {redact_url(args.target)}: identical", file=out)
+        return 0
+    print(
+        "llmhub: error: the target differs from the source (it held other rows?)", file=sys.stderr
+    )
+    return 1
 
 
 def _clip(text: str, limit: int = 100) -> str:

@@ -205,15 +205,3 @@ async def test_cli_models_and_chat_against_the_fake_server(
     code = await asyncio.to_thread(cli.main, ["chat", "-m", "gpt-nothing", "hi"])
     assert code == 2
     assert "no provider serves model 'gpt-nothing'" in capsys.readouterr().err
-
-
-def test_cli_providers_lists_the_plugins_and_what_each_needs(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    assert cli.main(["providers"]) == 0
-    out = capsys.readouterr().out
-    assert "gemini" in out
-    assert "not configured: set GEMINI_PROJECT" in out
-    assert "not configured: set MISTRAL_API_KEY" in out
-    assert "not configured: set DIPSEEK_API_KEY" in out
-    assert "llmhub-mistral 0.1.0" in out

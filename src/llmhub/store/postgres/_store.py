@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, TypeAlias
+from urllib.parse import urlsplit
 
 import psycopg
 import psycopg_pool
@@ -124,30 +125,47 @@ class PostgresStore(Store):
     async def open(self) -> None:
         if self._pool is not None:
             return
+        options: dict[str, Any] = {
+            "autocommit": True,
+            "prepare_threshold": None,
+            "row_factory": dict_row,
+        }
+        # One plain connection first: it fails at once with libpq's reason (a pool
+        # would retry until its timeout), and it runs the migrations.
+        try:
+            conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=10, **options)
+        except psycopg.Error as exc:
+            raise ConfigurationError(
+                f"cannot open the database {self.url}: {self._scrub(exc)}"
+            ) from None
+        async with conn:
+            try:
+                await self._migrate(conn)
+            except psycopg.Error as exc:
+                raise StoreError(f"could not migrate {self.url}: {self._scrub(exc)}") from None
         pool: _Pool = psycopg_pool.AsyncConnectionPool(
             self._url,
             min_size=self.min_size,
             max_size=self.max_size,
             open=False,
-            kwargs={"autocommit": True, "prepare_threshold": None, "row_factory": dict_row},
+            kwargs=options,
             name="llmhub-store",
         )
         try:
             await pool.open(wait=True, timeout=15.0)
-            await self._migrate(pool)
-        except psycopg.Error as exc:
-            await pool.close()
-            raise ConfigurationError(f"cannot open the database {self.url}: {exc}") from None
         except psycopg_pool.PoolTimeout:
             await pool.close()
             raise ConfigurationError(
-                f"cannot open the database {self.url}: no connection within 15 s"
+                f"cannot open the database {self.url}: no pooled connection within 15 s"
             ) from None
-        except BaseException:
-            await pool.close()
-            raise
         self._pool = pool
         self._writer = asyncio.create_task(self._write_loop(), name="llmhub-store-writer")
+
+    def _scrub(self, exc: BaseException) -> str:
+        """The error's text, without the URL's password should libpq repeat it."""
+        password = urlsplit(self._url).password
+        text = str(exc).strip()
+        return text.replace(password, "***") if password else text
 
     async def close(self) -> None:
         pool = self._pool
@@ -160,30 +178,27 @@ class PostgresStore(Store):
         self._pool = None
         await pool.close()
 
-    async def _migrate(self, pool: _Pool) -> None:
+    async def _migrate(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
         """Apply the missing versions, each in one transaction under the advisory lock."""
-        async with pool.connection() as conn:
-            for version in range(1, SCHEMA_VERSION + 1):
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                    current = await _current_version(conn)
-                    if current > SCHEMA_VERSION:
-                        raise ConfigurationError(
-                            f"the database {self.url} has schema version {current}, newer than"
-                            f" this llmhub's {SCHEMA_VERSION}; upgrade llmhub"
-                        )
-                    if current >= version:
-                        continue
-                    for statement in MIGRATIONS[version - 1].statements("postgres"):
-                        await conn.execute(statement)
-                    await conn.execute("UPDATE llmhub_schema SET version = %s", (version,))
-                    log.info("store %s migrated to schema version %d", self.url, version)
-            # Fresh tables have no statistics; plan with real ones from the start.
-            await conn.execute("ANALYZE requests, responses, chats")
+        for version in range(1, SCHEMA_VERSION + 1):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                current = await _current_version(conn)
+                if current > SCHEMA_VERSION:
+                    raise ConfigurationError(
+                        f"the database {self.url} has schema version {current}, newer than"
+                        f" this llmhub's {SCHEMA_VERSION}; upgrade llmhub"
+                    )
+                if current >= version:
+                    continue
+                for statement in MIGRATIONS[version - 1].statements("postgres"):
+                    await conn.execute(statement)
+                await conn.execute("UPDATE llmhub_schema SET version = %s", (version,))
+                log.info("store %s migrated to schema version %d", self.url, version)
+        # Fresh tables have no statistics; plan with real ones from the start.
+        await conn.execute("ANALYZE requests, responses, chats")
 
-    def _pool_or_raise(
-        self,
-    ) -> _Pool:
+    def _pool_or_raise(self) -> _Pool:
         if self._pool is None:
             raise ConfigurationError("the store is not open; call `await store.open()` first")
         return self._pool
