@@ -80,7 +80,8 @@ async def _httpx(url: str) -> Client:
 async def _openai(url: str) -> Client:
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=f"{url}/v1", api_key="bench", max_retries=0)
+    # Any: typed when the bench group is installed, unknown when it is not.
+    client: Any = AsyncOpenAI(base_url=f"{url}/v1", api_key="bench", max_retries=0)
 
     async def unary(_: int) -> str:
         reply = await client.chat.completions.create(model=MODEL, messages=MESSAGES)
