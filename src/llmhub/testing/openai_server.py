@@ -60,6 +60,8 @@ class FakeOpenAIServer:
         #: Streams under way, and how many of them are held now.
         self.streaming = 0
         self.held = 0
+        #: The last user message of every stream sent to its end, in order.
+        self.completed: list[str] = []
         self._resume = asyncio.Event()
 
     @property
@@ -242,6 +244,7 @@ class FakeOpenAIServer:
         if not behaviour.no_done:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+        self.completed.append(_last_user_text(payload.get("messages", [])))
         return response
 
 
