@@ -40,12 +40,15 @@ from ._access import is_addressed
 from ._settings import BotSettings
 from ._state import BotState, QueuedUpdate
 
-__all__ = ["CONVEYED", "Conveyor"]
+__all__ = ["CONVEYED", "HANDED_OVER", "Conveyor"]
 
 log = logging.getLogger("llmhub_bot.conveyor")
 
 #: Set in the dispatcher's data for updates fed from a chat's queue.
 CONVEYED = "llmhub_conveyed"
+#: The cancel message of an answer whose chat goes to another process (shutdown,
+#: lost lease): not a stop the user asked for.
+HANDED_OVER = "llmhub: chat handed over"
 _STOP_POLL = 1.0
 
 
@@ -180,16 +183,16 @@ class Conveyor(BaseMiddleware):
                 for chat_id in await self.state.extend(held, self.owner, self.lease_ttl):
                     log.warning("chat %s: lease lost; leaving it to its new owner", chat_id)
                     self._lost.add(chat_id)
-                    self._cancel_answer(chat_id)
+                    self._cancel_answer(chat_id, HANDED_OVER)
                 for chat_id in await self.state.take_stops(list(self._answering)):
                     self._cancel_answer(chat_id)
             except Exception as exc:  # a Redis blip: the leases have time to spare
                 log.warning("extending leases failed: %s", exc)
 
-    def _cancel_answer(self, chat_id: int) -> None:
+    def _cancel_answer(self, chat_id: int, why: str | None = None) -> None:
         task = self._answering.get(chat_id)
         if task is not None:
-            task.cancel()
+            task.cancel(why)
 
     async def stop(self, chat_id: int) -> None:
         """The stop button: cancel the chat's answer here, or ask its owner to."""
@@ -223,27 +226,32 @@ class Conveyor(BaseMiddleware):
         then cancel the rest, which stay queued for another process. Returns how
         many were cancelled."""
         self.accepting = False
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-            self._sweeper = None
+        try:
+            return await self._finish(grace)
+        finally:
+            for name in ("_sweeper", "_keeper"):
+                task = getattr(self, name)
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+                    setattr(self, name, None)
+
+    async def _finish(self, grace: float) -> int:
         tasks = list(self._draining.values())
         if not tasks:
             return 0
         _, late = await asyncio.wait(tasks, timeout=grace)
-        for task in late:
-            task.cancel()
+        # Answers still running go back to the queue for another process.
         for answer in list(self._answering.values()):
-            answer.cancel()
+            answer.cancel(HANDED_OVER)
         if late:
-            await asyncio.wait(late)
+            _, stuck = await asyncio.wait(late, timeout=5.0)
+            for task in stuck:
+                task.cancel()
+            if stuck:
+                await asyncio.wait(stuck)
             log.warning("shutdown: %d chats still answering were handed back", len(late))
-        if self._keeper is not None:
-            self._keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keeper
-            self._keeper = None
         return len(late)
 
     @property

@@ -36,6 +36,7 @@ from llmhub import (
     UnsupportedInputError,
 )
 
+from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
 from ._runtime import Runtime
 
@@ -180,9 +181,10 @@ async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt) -> Non
             async for piece in stream:
                 text += piece
                 await view.update(text)
-    except asyncio.CancelledError:
-        # The stop button: keep what was written, marked as stopped.
-        if text.strip():
+    except asyncio.CancelledError as cancel:
+        # The stop button: keep what was written, marked as stopped. A chat handed
+        # over to another process (shutdown, lost lease) is answered there instead.
+        if text.strip() and HANDED_OVER not in cancel.args:
             await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
         raise
     await view.finish(text if text.strip() else _("(the model returned an empty answer)"))

@@ -85,6 +85,28 @@ async def _healthy(url: str) -> None:
     raise AssertionError(f"{url} never became healthy")
 
 
+def _env(
+    token: str, tg: FakeBotAPI, llm: FakeOpenAIServer, database: str, webhook: str
+) -> dict[str, str]:
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("LLMHUB_", "REDIS_"))},
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_URL": tg.url,
+        "WEBHOOK_URL": webhook,
+        "WEBHOOK_HOST": "127.0.0.1",
+        "WEBHOOK_SECRET": SECRET,
+        "REDIS_URL": REDIS_URL,
+        "LLMHUB_DATABASE_URL": database,
+        "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
+        "LLMHUB_MAX_RETRIES": "0",
+        "MISTRAL_API_KEY": PROVIDER_KEY,
+        "MISTRAL_ENDPOINT": llm.url,
+        "ALLOWED_USER_IDS": ",".join(str(u) for u in range(1, USERS + 1)),
+        "BOT_STREAM_INTERVAL": "0",
+        "BOT_CHAT_LEASE_SECONDS": str(LEASE),
+    }
+
+
 async def test_three_replicas_one_killed_every_message_answered_once_in_order(
     tmp_path: Path,
 ) -> None:
@@ -106,23 +128,7 @@ async def test_three_replicas_one_killed_every_message_answered_once_in_order(
             RoundRobinProxy([f"http://127.0.0.1:{port}" for port in ports])
         )
         stack.push_async_callback(shared.aclose)
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("LLMHUB_", "REDIS_"))},
-            "TELEGRAM_BOT_TOKEN": token,
-            "TELEGRAM_API_URL": tg.url,
-            "WEBHOOK_URL": f"{proxy.url}/telegram",
-            "WEBHOOK_HOST": "127.0.0.1",
-            "WEBHOOK_SECRET": SECRET,
-            "REDIS_URL": REDIS_URL,
-            "LLMHUB_DATABASE_URL": database,
-            "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
-            "LLMHUB_MAX_RETRIES": "0",
-            "MISTRAL_API_KEY": PROVIDER_KEY,
-            "MISTRAL_ENDPOINT": llm.url,
-            "ALLOWED_USER_IDS": ",".join(str(u) for u in range(1, USERS + 1)),
-            "BOT_STREAM_INTERVAL": "0",
-            "BOT_CHAT_LEASE_SECONDS": str(LEASE),
-        }
+        env = _env(token, tg, llm, database, f"{proxy.url}/telegram")
         replicas = [
             await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
             for i, port in enumerate(ports)
@@ -219,6 +225,66 @@ async def test_three_replicas_one_killed_every_message_answered_once_in_order(
         # ...and some of them were the victim's: asked of the model again by the others.
         assert len(llm.requests) > USERS * MESSAGES
         await shared.delete(*(await shared.keys(f"{prefix}*")) or ["none"])
+
+
+async def _post(url: str, update: dict[str, Any]) -> int:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with aiohttp.ClientSession() as http:
+        try:
+            async with http.post(url, json=update, headers=headers) as answer:
+                return answer.status
+        except aiohttp.ClientError:
+            return 0  # nobody listens any more
+
+
+async def test_sigterm_refuses_new_updates_and_hands_back_what_it_answers(
+    tmp_path: Path,
+) -> None:
+    """A stopping replica answers new updates 503 (Telegram delivers them again,
+    elsewhere), and what it could not finish within its grace is answered by
+    another replica: once, without a "(stopped)" left behind."""
+    need("postgres")
+    need("redis")
+    token = f"778:{os.urandom(8).hex()}"
+    ports = [_free_port() for _ in range(2)]
+    async with AsyncExitStack() as stack:
+        tg = await stack.enter_async_context(FakeBotAPI())
+        llm = await stack.enter_async_context(FakeOpenAIServer(api_key=PROVIDER_KEY))
+        database = await stack.enter_async_context(fresh_postgres_database())
+        env = {
+            **_env(token, tg, llm, database, "https://bot.example.org/telegram"),
+            "BOT_SHUTDOWN_GRACE": "1",
+        }
+        stopping, _ = [
+            await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
+            for i, port in enumerate(ports)
+        ]
+        await asyncio.gather(*(_healthy(f"http://127.0.0.1:{port}") for port in ports))
+        first, second = (f"http://127.0.0.1:{port}/telegram" for port in ports)
+
+        llm.hold()
+        update = {"update_id": 1, **tg.message(1, "long question")}
+        assert await _post(first, update) == 200
+        await tg.wait_for(lambda _: bool(tg.sent("sendMessageDraft", 1)), timeout=30)
+        stopping.send_signal(signal.SIGTERM)
+        late = {"update_id": 2, **tg.message(2, "just now")}
+        statuses = [await _post(first, late)]
+        while statuses[-1] == 200:  # until the signal is handled
+            late = {**late, "update_id": late["update_id"] + 1}
+            statuses.append(await _post(first, late))
+        assert statuses[-1] in {503, 0}
+        code = await asyncio.wait_for(stopping.wait(), 30)
+        llm.resume()
+        await tg.wait_for(lambda _: "echo: long question" in tg.texts(1), timeout=60)
+        assert await _post(second, {"update_id": 99, **tg.message(3, "still here")}) == 200
+        await tg.wait_for(lambda _: "echo: still here" in tg.texts(3), timeout=30)
+
+    log = (tmp_path / "replica-0.log").read_text()
+    assert code == 0, log
+    assert "handed back" in log
+    assert "Traceback" not in log
+    assert "Unclosed" not in log
+    assert tg.texts(1) == ["echo: long question"]  # once, and no "(stopped)" message
 
 
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="llmhub-bot is not installed")
