@@ -51,7 +51,7 @@ class HttpTimeouts:
 async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
     """`await call()`, tried again per `policy`; the last error is raised as it was.
 
-    The first attempt runs bare: building tenacity's machinery costs about 20 µs,
+    The first attempt runs bare: building tenacity's machinery is measurable per call,
     paid on every request otherwise. Only after a retryable failure does tenacity
     take over, its first attempt re-raising that failure at once, so attempt
     numbers and waits are exactly tenacity's.

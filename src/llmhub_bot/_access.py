@@ -1,4 +1,4 @@
-"""Who may talk to the bot (the plan's AuthMiddleware), and the admins' decisions.
+"""Who may talk to the bot (an access middleware), and the admins' decisions.
 
 `ADMIN_IDS` are always allowed; `ALLOWED_USER_IDS` are pre-approved; anyone
 else is asked to wait while every admin gets Approve / Deny buttons. Decisions

@@ -34,7 +34,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "stopped_message_generation"]
 def create_bot_and_dispatcher(
     settings: BotSettings | None = None, hub: Hub | None = None, state: BotState | None = None
 ) -> tuple[Bot, Dispatcher]:
-    """The plan's factory: a Bot and a Dispatcher with every router and middleware.
+    """A Bot and a Dispatcher with every router and middleware.
 
     Without `hub`, `run_polling` / `run_webhook` open one from the environment
     before the first update and close it at the end. Without `state`, it is

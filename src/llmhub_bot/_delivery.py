@@ -72,7 +72,7 @@ def _reply_to(message_id: int | None) -> ReplyParameters | None:
 async def send_long_message(
     bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None
 ) -> list[Message]:
-    """Send `markdown` as one or more messages (the plan's `send_long_message`)."""
+    """Send `markdown` as one or more messages (`send_long_message`)."""
     sent: list[Message] = []
     reply = _reply_to(reply_to)
     for text, entities in render(markdown):

@@ -287,4 +287,36 @@ async def test_sigterm_refuses_new_updates_and_hands_back_what_it_answers(
     assert tg.texts(1) == ["echo: long question"]  # once, and no "(stopped)" message
 
 
+async def test_the_stop_button_reaches_the_replica_that_answers(tmp_path: Path) -> None:
+    need("postgres")
+    need("redis")
+    token = f"779:{os.urandom(8).hex()}"
+    ports = [_free_port() for _ in range(2)]
+    async with AsyncExitStack() as stack:
+        tg = await stack.enter_async_context(FakeBotAPI())
+        llm = await stack.enter_async_context(FakeOpenAIServer(api_key=PROVIDER_KEY))
+        database = await stack.enter_async_context(fresh_postgres_database())
+        env = _env(token, tg, llm, database, "https://bot.example.org/telegram")
+        for i, port in enumerate(ports):
+            await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
+        await asyncio.gather(*(_healthy(f"http://127.0.0.1:{port}") for port in ports))
+        answering, other = (f"http://127.0.0.1:{port}/telegram" for port in ports)
+
+        llm.hold()
+        assert await _post(answering, {"update_id": 1, **tg.message(1, "long question")}) == 200
+        await tg.wait_for(lambda _: bool(tg.sent("sendMessageDraft", 1)), timeout=30)
+        draft_id = int(tg.sent("sendMessageDraft", 1)[-1]["draft_id"])
+        assert await _post(other, {"update_id": 2, **tg.stopped(1, draft_id)}) == 200
+        await tg.wait_for(lambda _: bool(tg.texts(1)), timeout=30)
+        llm.resume()
+        # The next message is answered next: the stopped one is not answered again.
+        assert await _post(other, {"update_id": 3, **tg.message(1, "next")}) == 200
+        await tg.wait_for(lambda _: "echo: next" in tg.texts(1), timeout=30)
+
+    stopped, following = tg.texts(1)
+    assert stopped.endswith("(stopped)")
+    assert "long question" not in stopped
+    assert following == "echo: next"
+
+
 pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="llmhub-bot is not installed")

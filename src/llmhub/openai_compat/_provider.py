@@ -5,8 +5,8 @@ own: name, endpoint and key variables, paths, naming rule, `Dialect`.
 
 The client: one pooled `httpx.AsyncClient` per provider instance, on
 httpx-aiohttp's `AiohttpTransport` (httpx's API, aiohttp's connection pool:
-httpx on its own httpcore pool measured 1.77 ms of client CPU per request at
-concurrency 50 against 0.29 ms this way; see the README's Performance section).
+httpx on its own httpcore pool costs several times the client CPU per request
+under concurrency; the README's Performance section has the figures).
 SSE is parsed by httpx-sse, retries are tenacity's (see `llmhub._retry`).
 """
 
@@ -87,7 +87,7 @@ class OpenAICompatibleProvider(BaseProvider):
                 },
             )
             # Absolute URLs, parsed once: httpx would parse and merge a relative
-            # path with base_url on every request (about 20 µs each).
+            # path with base_url on every request (measurable per request).
             self._chat_url = httpx.URL(self.endpoint + self.chat_path)
             self._models_url = httpx.URL(self.endpoint + self.models_path)
         return self._client

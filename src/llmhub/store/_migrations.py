@@ -33,7 +33,7 @@ class Migration:
 
 
 _V1 = Migration(
-    "the tables of the plan: users, requests, responses, models",
+    "the first tables: users, requests, responses, models",
     sqlite="""
 CREATE TABLE users (
     id          INTEGER PRIMARY KEY,

@@ -1,4 +1,4 @@
-"""DeepSeek for llmhub (named "dipseek", as in the plan this project started from).
+"""DeepSeek for llmhub, named "dipseek" (the README says why).
 
 API reference: https://api-docs.deepseek.com/ (chat: `POST /chat/completions`,
 models: `GET /models`; the API is rooted at the bare host, `/v1` is optional).

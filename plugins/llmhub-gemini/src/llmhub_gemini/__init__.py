@@ -6,7 +6,7 @@ https://cloud.google.com/vertex-ai/docs/reference/rest/v1beta1/publishers.models
 
 This module is what discovery imports: it names the provider and the
 variables it reads, and imports nothing of Google's. The SDK
-(google-cloud-aiplatform, about 0.8 s and 130 MB to import) is loaded by
+(google-cloud-aiplatform, heavy to import: see the README's cold-import table) is loaded by
 `llmhub_gemini._client` the first time the provider is used.
 """
 

@@ -177,7 +177,7 @@ class PostgresStore(Store):
                 log.info("store %s migrated to schema version %d", self.url, version)
         # No ANALYZE here: statistics of empty tables would plan every foreign-key
         # check of `responses` as a scan of `requests`, slower with every row
-        # (measured: 1,550 pairs/s at 5,000 rows, 707 at 20,000). Without them the
+        # (the README's Performance section has the figures). Without them the
         # planner assumes a table worth an index until autovacuum analyzes it.
 
     def _pool_or_raise(self) -> _Pool:

@@ -11,8 +11,8 @@ a timer, and "database is locked" cannot happen inside one process.
 Why one hop per batch: the whole batch (its writes, the commit, and the
 context reads queued with it) is one call on the store's thread
 (`_sync.run_batch`). A thread round trip per statement, as aiosqlite
-makes, waits for the GIL each time while the event loop is busy: 15 ms per
-batch of 50 pairs measured here, against 1.4 ms for the same SQL in one call.
+makes, waits for the GIL each time while the event loop is busy: about ten
+times slower per batch (the README's Performance section has the figures).
 
 The chats' context reads, asked before every request, go through the same
 queue, so a read sees every write queued before it, and one query answers
