@@ -11,7 +11,7 @@ import time
 
 from ._common import RESULTS, machine
 
-ALL = ["imports", "requests", "streaming", "store", "store_postgres", "bot"]
+ALL = ["imports", "requests", "streaming", "store", "store_postgres", "bot", "bot_replicas"]
 
 
 def main(names: list[str]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -90,3 +91,40 @@ async def test_stop_requests_and_flood_waits(state: BotState) -> None:
     await state.set_flood_wait(3, 30)
     assert 25 < await state.flood_wait(3) <= 30
     assert await state.ping()
+
+
+async def test_a_flood_wait_asked_of_one_replica_holds_for_every_replica() -> None:
+    from aiogram import Bot
+    from aiogram.exceptions import TelegramRetryAfter
+    from aiogram.methods import SendMessage
+
+    from llmhub_bot._flood import RetryAfterMiddleware
+
+    shared = MemoryState()
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    first = RetryAfterMiddleware(sleep=sleep, state=shared)
+    second = RetryAfterMiddleware(sleep=sleep, state=shared)  # another replica's
+    bot = Bot("123:abc")
+    method = SendMessage(chat_id=77, text="hi")
+    answers: list[object] = ["flood", "sent", "sent"]
+
+    async def telegram(_: Bot, sent: Any) -> Any:
+        if answers.pop(0) == "flood":
+            raise TelegramRetryAfter(method=sent, message="Too Many Requests", retry_after=20)
+        return "ok"
+
+    send: Any = telegram  # stands in for aiogram's request chain
+    try:
+        sent: Any = await first(send, bot, method)
+        assert sent == "ok"
+        assert waits == [20]  # waited out where Telegram asked
+        sent = await second(send, bot, method)
+        assert sent == "ok"
+        assert len(waits) == 2
+        assert 15 < waits[1] <= 20  # the other replica waited too, before writing
+    finally:
+        await bot.session.close()
