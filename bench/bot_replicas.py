@@ -26,7 +26,7 @@ import redis.asyncio as redis
 
 from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.fakes.telegram_server import FakeBotAPI
-from tests.fakes.webhook import Delivery, RoundRobinProxy
+from tests.fakes.webhook import Delivery, RoundRobinProxy, wait_healthy
 
 from ._common import free_port, median, table
 
@@ -37,21 +37,6 @@ MESSAGES = 3
 ROUNDS = 2
 SECRET = "bench-webhook-secret"
 KEY = "bench-provider-key"
-
-
-async def _healthy(url: str) -> None:
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(f"{url}/healthz") as answer:
-                    if answer.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{url} never became healthy")
 
 
 async def _once(replicas: int, folder: Path) -> float:
@@ -98,7 +83,7 @@ async def _once(replicas: int, folder: Path) -> float:
                         stderr=log,
                     )
                 )
-            await asyncio.gather(*(_healthy(f"http://127.0.0.1:{p}") for p in ports))
+            await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{p}") for p in ports))
             chats = [
                 [{"update_id": u * 10 + k, **tg.message(u, f"u{u} m{k}")} for k in range(MESSAGES)]
                 for u in range(1, USERS + 1)

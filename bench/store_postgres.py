@@ -120,11 +120,11 @@ async def asyncpg_pool_per_pair(url: str, n: int) -> float:
         await pool.close()
 
 
-async def asyncpg_one_writer(url: str, n: int) -> float:
-    """llmhub's way (one writer task, grouped commits, executemany) on asyncpg."""
-    import asyncpg
+Batch = list[tuple[tuple[Any, ...], tuple[Any, ...], asyncio.Future[None]]]
 
-    conn = await asyncpg.connect(url)
+
+async def _one_writer(write: Callable[[Batch], Awaitable[None]], n: int) -> float:
+    """llmhub's way with a plain driver: one writer task, grouped commits."""
     queue: asyncio.Queue[tuple[tuple[Any, ...], tuple[Any, ...], asyncio.Future[None]]] = (
         asyncio.Queue()
     )
@@ -134,9 +134,7 @@ async def asyncpg_one_writer(url: str, n: int) -> float:
             batch = [await queue.get()]
             while not queue.empty() and len(batch) < 500:
                 batch.append(queue.get_nowait())
-            async with conn.transaction():
-                await conn.executemany(_REQ, [q for q, _, _ in batch])
-                await conn.executemany(_RESP, [r for _, r, _ in batch])
+            await write(batch)
             for _, _, done in batch:
                 done.set_result(None)
 
@@ -152,42 +150,39 @@ async def asyncpg_one_writer(url: str, n: int) -> float:
         return await _run(pair, n)
     finally:
         task.cancel()
+
+
+async def asyncpg_one_writer(url: str, n: int) -> float:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+
+    async def write(batch: Batch) -> None:
+        async with conn.transaction():
+            await conn.executemany(_REQ, [q for q, _, _ in batch])
+            await conn.executemany(_RESP, [r for _, r, _ in batch])
+
+    try:
+        return await _one_writer(write, n)
+    finally:
         await conn.close()
 
 
 async def psycopg_one_writer(url: str, n: int) -> float:
-    """The same one writer with grouped commits, on psycopg 3 (prepared, pipelined)."""
+    """The same on psycopg 3 (prepared, pipelined)."""
     req, resp = _REQ, _RESP
     for k in range(9, 0, -1):
         req, resp = req.replace(f"${k}", "%s"), resp.replace(f"${k}", "%s")
     conn = await psycopg.AsyncConnection.connect(url, autocommit=True, prepare_threshold=0)
-    queue: asyncio.Queue[tuple[tuple[Any, ...], tuple[Any, ...], asyncio.Future[None]]] = (
-        asyncio.Queue()
-    )
 
-    async def writer() -> None:
-        while True:
-            batch = [await queue.get()]
-            while not queue.empty() and len(batch) < 500:
-                batch.append(queue.get_nowait())
-            async with conn.transaction(), conn.pipeline(), conn.cursor() as cursor:
-                await cursor.executemany(req, [q for q, _, _ in batch])
-                await cursor.executemany(resp, [r for _, r, _ in batch])
-            for _, _, done in batch:
-                done.set_result(None)
-
-    task = asyncio.create_task(writer())
-
-    async def pair(i: int) -> None:
-        q, r = _pair(i)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        queue.put_nowait((q, r, done))
-        await done
+    async def write(batch: Batch) -> None:
+        async with conn.transaction(), conn.pipeline(), conn.cursor() as cursor:
+            await cursor.executemany(req, [q for q, _, _ in batch])
+            await cursor.executemany(resp, [r for _, r, _ in batch])
 
     try:
-        return await _run(pair, n)
+        return await _one_writer(write, n)
     finally:
-        task.cancel()
         await conn.close()
 
 

@@ -32,7 +32,7 @@ from llmhub.store import store_from_url
 from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.bot.conftest import PROVIDER_KEY
 from tests.fakes.telegram_server import FakeBotAPI
-from tests.fakes.webhook import Delivery, RoundRobinProxy
+from tests.fakes.webhook import Delivery, RoundRobinProxy, wait_healthy
 from tests.services import REDIS_URL, fresh_postgres_database, need
 
 SCRIPT = Path(sys.executable).with_name("llmhub-bot")
@@ -70,19 +70,6 @@ async def _replica(
                 except TimeoutError:
                     process.kill()
                     await process.wait()
-
-
-async def _healthy(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(f"{url}/healthz") as answer:
-                    if answer.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise AssertionError(f"{url} never became healthy")
 
 
 def _env(
@@ -133,7 +120,7 @@ async def test_three_replicas_one_killed_every_message_answered_once_in_order(
             await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
             for i, port in enumerate(ports)
         ]
-        await asyncio.gather(*(_healthy(f"http://127.0.0.1:{port}") for port in ports))
+        await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}") for port in ports))
 
         # Every user's messages, as Telegram numbers them.
         updates = {
@@ -259,7 +246,7 @@ async def test_sigterm_refuses_new_updates_and_hands_back_what_it_answers(
             await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
             for i, port in enumerate(ports)
         ]
-        await asyncio.gather(*(_healthy(f"http://127.0.0.1:{port}") for port in ports))
+        await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}") for port in ports))
         first, second = (f"http://127.0.0.1:{port}/telegram" for port in ports)
 
         llm.hold()
@@ -299,7 +286,7 @@ async def test_the_stop_button_reaches_the_replica_that_answers(tmp_path: Path) 
         env = _env(token, tg, llm, database, "https://bot.example.org/telegram")
         for i, port in enumerate(ports):
             await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
-        await asyncio.gather(*(_healthy(f"http://127.0.0.1:{port}") for port in ports))
+        await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}") for port in ports))
         answering, other = (f"http://127.0.0.1:{port}/telegram" for port in ports)
 
         llm.hold()

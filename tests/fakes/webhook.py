@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-__all__ = ["Delivery", "RoundRobinProxy"]
+__all__ = ["Delivery", "RoundRobinProxy", "wait_healthy"]
 
 
 class RoundRobinProxy:
@@ -88,3 +88,17 @@ class Delivery:
                         pass
                     self.refused += 1
                     await asyncio.sleep(0.2)  # Telegram backs off before delivering again
+
+
+async def wait_healthy(url: str, tries: int = 600) -> None:
+    """Until `url`/healthz answers 200 (a replica that has started), or fail."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(tries):
+            try:
+                async with http.get(f"{url}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never became healthy")

@@ -37,6 +37,7 @@ from psycopg.rows import dict_row
 from ..._exceptions import ConfigurationError, StoreError
 from .. import redact_url
 from .._base import Store
+from .._batching import batches
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
 from ._batch import INSERT_REQUEST, INSERT_RESPONSE, statements
@@ -236,16 +237,7 @@ class PostgresStore(Store):
         self._queue.put_nowait(job)
 
     async def _write_loop(self) -> None:
-        stopping = False
-        while not stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            if _STOP in batch:
-                stopping = True
-                batch = [job for job in batch if job is not _STOP]
-            if not batch:
-                continue
+        async for batch in batches(self._queue, _STOP, self.batch_size):
             try:
                 errors = await self._flush(batch)
             except Exception as exc:

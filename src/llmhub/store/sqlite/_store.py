@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from ..._exceptions import ConfigurationError, StoreError
 from .._base import Store
+from .._batching import batches
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
 from . import _sync
 
@@ -180,16 +181,7 @@ class SQLiteStore(Store):
         self._queue.put_nowait(job)
 
     async def _write_loop(self, db: sqlite3.Connection) -> None:
-        stopping = False
-        while not stopping:
-            batch = [await self._queue.get()]
-            while len(batch) < self.batch_size and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            if _STOP in batch:
-                stopping = True
-                batch = [job for job in batch if job is not _STOP]
-            if not batch:
-                continue
+        async for batch in batches(self._queue, _STOP, self.batch_size):
             try:
                 await self._flush(db, batch)
             except Exception as exc:
