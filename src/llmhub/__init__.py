@@ -59,9 +59,8 @@ from ._types import (
 )
 
 if _typing.TYPE_CHECKING:
+    __version__: str
     from ._settings import HubSettings, env_names, load_environment, read_settings
-
-__version__ = _metadata.version("llmhub")
 
 #: Loaded on first access: they import pydantic, which `import llmhub` must not.
 _LAZY = {
@@ -73,6 +72,9 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> _typing.Any:
+    if name == "__version__":  # read from the installed metadata, on first use
+        version = globals()["__version__"] = _metadata.version("llmhub")
+        return version
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'llmhub' has no attribute {name!r}")
