@@ -64,6 +64,7 @@ class Conveyor(BaseMiddleware):
         self._dispatcher: Dispatcher | None = None
         self._draining: dict[int, asyncio.Task[None]] = {}
         self._answering: dict[int, asyncio.Task[Any]] = {}
+        self._answering_update: dict[int, int] = {}
         self._leased: set[int] = set()
         self._lost: set[int] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -160,10 +161,12 @@ class Conveyor(BaseMiddleware):
         update = Update.model_validate_json(item.payload, context={"bot": bot})
         task = asyncio.create_task(dispatcher.feed_update(bot, update, **{CONVEYED: True}))
         self._answering[chat_id] = task
+        self._answering_update[chat_id] = item.update_id
         try:
             await asyncio.wait([task])
         finally:
             self._answering.pop(chat_id, None)
+            self._answering_update.pop(chat_id, None)
         if chat_id in self._lost:
             self._lost.discard(chat_id)
             return False
@@ -184,8 +187,10 @@ class Conveyor(BaseMiddleware):
                     log.warning("chat %s: lease lost; leaving it to its new owner", chat_id)
                     self._lost.add(chat_id)
                     self._cancel_answer(chat_id, HANDED_OVER)
-                for chat_id in await self.state.take_stops(list(self._answering)):
-                    self._cancel_answer(chat_id)
+                stops = await self.state.take_stops(list(self._answering))
+                for chat_id, update_id in stops.items():
+                    if self._answering_update.get(chat_id) == update_id:  # not a stale stop
+                        self._cancel_answer(chat_id)
             except Exception as exc:  # a Redis blip: the leases have time to spare
                 log.warning("extending leases failed: %s", exc)
 
@@ -195,11 +200,18 @@ class Conveyor(BaseMiddleware):
             task.cancel(why)
 
     async def stop(self, chat_id: int) -> None:
-        """The stop button: cancel the chat's answer here, or ask its owner to."""
+        """The stop button: cancel the chat's answer here, or ask its owner to.
+
+        The answer under way is always the head of the chat's queue (an update
+        leaves it only once answered), so the stop names that update: pressed
+        when nothing is answered, it stops nothing later.
+        """
         if chat_id in self._answering:
             self._cancel_answer(chat_id)
-        else:
-            await self.state.request_stop(chat_id)
+            return
+        head = await self.state.peek(chat_id)
+        if head is not None:
+            await self.state.request_stop(chat_id, head.update_id)
 
     # -- lifecycle ------------------------------------------------------------------------
 

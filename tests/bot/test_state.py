@@ -82,11 +82,11 @@ async def test_two_processes_racing_for_a_limit_get_exactly_it(state: BotState) 
 
 
 async def test_stop_requests_and_flood_waits(state: BotState) -> None:
-    assert await state.take_stops([3, 4]) == []
-    await state.request_stop(3)
-    await state.request_stop(5)
-    assert await state.take_stops([3, 4]) == [3]
-    assert await state.take_stops([3, 4]) == []
+    assert await state.take_stops([3, 4]) == {}
+    await state.request_stop(3, update_id=31)
+    await state.request_stop(5, update_id=51)
+    assert await state.take_stops([3, 4]) == {3: 31}  # which answer to stop
+    assert await state.take_stops([3, 4]) == {}
     assert await state.flood_wait(3) == 0
     await state.set_flood_wait(3, 30)
     assert 25 < await state.flood_wait(3) <= 30
@@ -128,3 +128,34 @@ async def test_a_flood_wait_asked_of_one_replica_holds_for_every_replica() -> No
         assert 15 < waits[1] <= 20  # the other replica waited too, before writing
     finally:
         await bot.session.close()
+
+
+async def test_a_stop_pressed_while_nothing_is_answered_stops_nothing_later() -> None:
+    """A stale stop must not cancel the chat's next answer, on this replica or another."""
+    from llmhub_bot import BotSettings
+    from llmhub_bot._conveyor import Conveyor
+
+    shared = MemoryState()
+    conveyor = Conveyor(shared, BotSettings(_env_file=None))
+    await conveyor.stop(8)  # the answer it was meant for has ended; the queue is empty
+    assert await shared.take_stops([8]) == {}
+    await shared.push(8, QueuedUpdate(81, "{}"), limit=5)  # being answered elsewhere
+    await conveyor.stop(8)
+    assert await shared.take_stops([8]) == {8: 81}
+
+
+async def test_seen_update_ids_are_forgotten_after_a_day_oldest_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    state = MemoryState()
+    assert await state.first_sight(1)
+    clock[0] += 3600
+    assert await state.push(9, QueuedUpdate(2, "{}"), limit=5) == "queued"
+    clock[0] += 86_400 - 3600  # update 1 is a day old, update 2 is not
+    assert await state.first_sight(3)
+    assert await state.first_sight(1)  # forgotten: Telegram no longer resends it
+    assert not await state.first_sight(2)

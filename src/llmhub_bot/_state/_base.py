@@ -98,12 +98,12 @@ class BotState(ABC):
     # -- the stop button ----------------------------------------------------------------
 
     @abstractmethod
-    async def request_stop(self, chat_id: int) -> None:
-        """Ask whichever process answers the chat to stop its current answer."""
+    async def request_stop(self, chat_id: int, update_id: int) -> None:
+        """Ask whichever process answers `update_id` in the chat to stop that answer."""
 
     @abstractmethod
-    async def take_stops(self, chat_ids: list[int]) -> list[int]:
-        """The chats among `chat_ids` whose stop was asked (their requests cleared)."""
+    async def take_stops(self, chat_ids: list[int]) -> dict[int, int]:
+        """The stops asked among `chat_ids`, chat -> the update to stop (requests cleared)."""
 
     # -- lifecycle ------------------------------------------------------------------------
 

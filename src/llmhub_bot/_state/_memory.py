@@ -16,20 +16,27 @@ class MemoryState(BotState):
     """Dictionaries and a monotonic clock; nothing outlives the process."""
 
     def __init__(self) -> None:
-        self._seen: dict[int, float] = {}
+        self._seen: set[int] = set()
+        self._seen_order: deque[tuple[float, int]] = deque()  # oldest first, for forgetting
         self._queues: defaultdict[int, dict[int, str]] = defaultdict(dict)
         self._leases: dict[int, tuple[str, float]] = {}
         self._events: defaultdict[int, deque[float]] = defaultdict(deque)
         self._floods: dict[int, float] = {}
-        self._stops: set[int] = set()
+        self._stops: dict[int, int] = {}
+
+    def _remember(self, update_id: int) -> None:
+        now = time.monotonic()
+        # Forget what Telegram would no longer resend: from the oldest end, so each
+        # id costs O(1) however many a day brings.
+        while self._seen_order and now - self._seen_order[0][0] >= _SEEN_FOR:
+            self._seen.discard(self._seen_order.popleft()[1])
+        self._seen.add(update_id)
+        self._seen_order.append((now, update_id))
 
     async def first_sight(self, update_id: int) -> bool:
-        now = time.monotonic()
-        if len(self._seen) > 100_000:  # forget what Telegram would no longer resend
-            self._seen = {k: t for k, t in self._seen.items() if now - t < _SEEN_FOR}
         if update_id in self._seen:
             return False
-        self._seen[update_id] = now
+        self._remember(update_id)
         return True
 
     async def push(self, chat_id: int, update: QueuedUpdate, limit: int) -> Admission:
@@ -39,7 +46,7 @@ class MemoryState(BotState):
         if len(queue) >= limit:
             return "full"
         queue[update.update_id] = update.payload
-        self._seen[update.update_id] = time.monotonic()
+        self._remember(update.update_id)
         return "queued"
 
     async def peek(self, chat_id: int) -> QueuedUpdate | None:
@@ -102,13 +109,11 @@ class MemoryState(BotState):
     async def flood_wait(self, chat_id: int) -> float:
         return max(0.0, self._floods.get(chat_id, 0.0) - time.monotonic())
 
-    async def request_stop(self, chat_id: int) -> None:
-        self._stops.add(chat_id)
+    async def request_stop(self, chat_id: int, update_id: int) -> None:
+        self._stops[chat_id] = update_id
 
-    async def take_stops(self, chat_ids: list[int]) -> list[int]:
-        asked = [chat for chat in chat_ids if chat in self._stops]
-        self._stops.difference_update(asked)
-        return asked
+    async def take_stops(self, chat_ids: list[int]) -> dict[int, int]:
+        return {chat: self._stops.pop(chat) for chat in chat_ids if chat in self._stops}
 
     async def ping(self) -> bool:
         return True

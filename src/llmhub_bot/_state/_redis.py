@@ -19,6 +19,7 @@ per user, so two users of one group would not be serialised.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import redis.asyncio as redis
@@ -61,7 +62,8 @@ return lost
 _TAKE_STOPS = """
 local asked = {}
 for i, key in ipairs(KEYS) do
-    if redis.call('DEL', key) == 1 then table.insert(asked, i) end
+    local update = redis.call('GETDEL', key)
+    if update then table.insert(asked, i) table.insert(asked, update) end
 end
 return asked
 """
@@ -94,6 +96,8 @@ class RedisState(BotState):
         self._take_stops = client.register_script(_TAKE_STOPS)
         self._allow = client.register_script(_ALLOW)
         self._counter = 0
+        # Rate-limit entries must be unique across every process sharing the key.
+        self._instance = uuid.uuid4().hex[:12]
 
     @classmethod
     def from_url(cls, url: str, namespace: str) -> RedisState:
@@ -157,7 +161,7 @@ class RedisState(BotState):
 
     async def allow(self, user_id: int, per_minute: int) -> bool:
         self._counter += 1
-        args: list[str | int] = [per_minute, f"{id(self)}-{self._counter}"]
+        args: list[str | int] = [per_minute, f"{self._instance}-{self._counter}"]
         return bool(await self._allow(keys=[self._key("rate", user_id)], args=args))
 
     async def set_flood_wait(self, chat_id: int, seconds: float) -> None:
@@ -167,14 +171,18 @@ class RedisState(BotState):
         left = int(await self.client.pttl(self._key("flood", chat_id)))
         return max(0.0, left / 1000)
 
-    async def request_stop(self, chat_id: int) -> None:
-        await self.client.set(self._key("stop", chat_id), 1, ex=300)
+    async def request_stop(self, chat_id: int, update_id: int) -> None:
+        # Short-lived: it names one answer, which is over or stopped within seconds.
+        await self.client.set(self._key("stop", chat_id), update_id, ex=60)
 
-    async def take_stops(self, chat_ids: list[int]) -> list[int]:
+    async def take_stops(self, chat_ids: list[int]) -> dict[int, int]:
         if not chat_ids:
-            return []
-        asked = await self._take_stops(keys=[self._key("stop", chat) for chat in chat_ids])
-        return [chat_ids[int(i) - 1] for i in asked]
+            return {}
+        flat = await self._take_stops(keys=[self._key("stop", chat) for chat in chat_ids])
+        return {
+            chat_ids[int(i) - 1]: int(update)
+            for i, update in zip(flat[::2], flat[1::2], strict=True)
+        }
 
     async def ping(self) -> bool:
         try:
