@@ -14,6 +14,7 @@ __all__ = ["main"]
 
 def main() -> int:
     try:
+        from aiogram.exceptions import TelegramUnauthorizedError
         from pydantic import ValidationError
 
         from llmhub import (
@@ -63,8 +64,16 @@ def main() -> int:
         if settings.webhook_url
         else run_polling(bot, dispatcher)
     )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(runner)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(runner)
+    except TelegramUnauthorizedError:
+        print(
+            "llmhub-bot: Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized);"
+            " check it with @BotFather",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.utils.i18n import SimpleI18nMiddleware
+from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 
 from llmhub import Hub, load_environment, read_settings
 
@@ -21,9 +21,16 @@ from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
 from ._runtime import Runtime
 from ._settings import BotSettings
+from ._startup import Chore, Chores
 from ._state import BotState, state_for
 
-__all__ = ["ALLOWED_UPDATES", "create_bot_and_dispatcher", "run_polling", "webhook_secret"]
+__all__ = [
+    "ALLOWED_UPDATES",
+    "create_bot_and_dispatcher",
+    "release",
+    "run_polling",
+    "webhook_secret",
+]
 
 log = logging.getLogger("llmhub_bot")
 
@@ -60,10 +67,16 @@ def create_bot_and_dispatcher(
     )
     runtime = Runtime(settings)
     conveyor = Conveyor(state, settings)
-    dispatcher = Dispatcher(
-        settings=settings, runtime=runtime, hub=hub, state=state, conveyor=conveyor
-    )
     i18n = make_i18n()
+    chores = Chores(_menu_chores(bot, i18n))
+    dispatcher = Dispatcher(
+        settings=settings,
+        runtime=runtime,
+        hub=hub,
+        state=state,
+        conveyor=conveyor,
+        chores=chores,
+    )
     language = SimpleI18nMiddleware(i18n).setup(dispatcher)
     # The conveyor admits updates before any router sees them, in the user's language.
     dispatcher.update.outer_middleware(language)
@@ -79,30 +92,68 @@ def create_bot_and_dispatcher(
     )
 
     async def on_startup(bot: Bot) -> None:
+        # The one call the bot cannot do without: it proves the token.
         me = await bot.me()
-        with i18n.context():
-            # English is the source language: it has no catalog, but is the default menu.
-            for locale in dict.fromkeys((i18n.default_locale, *i18n.available_locales)):
-                with i18n.use_locale(locale):
-                    language = None if locale == i18n.default_locale else locale
-                    await bot.set_my_commands(_commands.bot_commands(), language_code=language)
+        conveyor.start(bot, dispatcher)
+        chores.start()
         hub: Hub | None = dispatcher["hub"]
         providers = hub.registry.names() if hub is not None else []
         log.info("bot @%s started; providers: %s", me.username, providers)
 
-    async def start_conveyor(bot: Bot) -> None:
-        conveyor.start(bot, dispatcher)
-
     async def on_shutdown() -> None:
+        await chores.aclose()
         cancelled = await conveyor.drain(settings.bot_shutdown_grace)
         if cancelled:
             log.warning("handed back %d unfinished chats", cancelled)
         await state.aclose()
 
-    dispatcher.startup.register(start_conveyor)
     dispatcher.startup.register(on_startup)
     dispatcher.shutdown.register(on_shutdown)
     return bot, dispatcher
+
+
+def _menu_chores(bot: Bot, i18n: I18n) -> list[Chore]:
+    """The command menu and the descriptions, in every language the bot speaks."""
+    chores = []
+    with i18n.context():
+        # English is the source language: it has no catalog, but is the default menu.
+        for locale in dict.fromkeys((i18n.default_locale, *i18n.available_locales)):
+            with i18n.use_locale(locale):
+                commands = _commands.bot_commands()
+                about = str(_commands.DESCRIPTION)
+                short = str(_commands.SHORT_DESCRIPTION)
+            lang = None if locale == i18n.default_locale else locale
+            chores += [
+                Chore(f"setMyCommands({locale})", _call(bot.set_my_commands, commands, lang)),
+                Chore(f"setMyDescription({locale})", _call(bot.set_my_description, about, lang)),
+                Chore(
+                    f"setMyShortDescription({locale})",
+                    _call(bot.set_my_short_description, short, lang),
+                ),
+            ]
+    return chores
+
+
+def _call(
+    method: Callable[..., Awaitable[object]], value: object, language: str | None
+) -> Callable[[int], Awaitable[object]]:
+    """`method(value, language_code=language)` with the request timeout it is given."""
+
+    async def call(timeout: int) -> object:
+        return await method(value, language_code=language, request_timeout=timeout)
+
+    return call
+
+
+async def release(bot: Bot, dispatcher: Dispatcher) -> None:
+    """Close what the bot holds, also when it stopped before its shutdown hooks ran."""
+    chores: Chores = dispatcher["chores"]
+    state: BotState = dispatcher["state"]
+    try:
+        await chores.aclose()
+        await state.aclose()
+    finally:
+        await bot.session.close()
 
 
 @asynccontextmanager
@@ -126,9 +177,12 @@ async def hub_opened(dispatcher: Dispatcher) -> AsyncIterator[None]:
 
 async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
     """Long polling (the default): one process per bot token."""
-    async with hub_opened(dispatcher):
-        await bot.delete_webhook(drop_pending_updates=False)
-        await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
+    try:
+        async with hub_opened(dispatcher):
+            await bot.delete_webhook(drop_pending_updates=False)
+            await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
+    finally:
+        await release(bot, dispatcher)
 
 
 def webhook_secret(settings: BotSettings) -> str:

@@ -16,7 +16,16 @@ from llmhub import Hub, LLMHubError
 from ._runtime import Runtime
 from ._users import Users
 
-__all__ = ["COMMANDS", "bot_commands", "make_router"]
+__all__ = ["COMMANDS", "DESCRIPTION", "SHORT_DESCRIPTION", "bot_commands", "make_router"]
+
+#: What an empty chat with the bot shows (at most 512 characters).
+DESCRIPTION = __(
+    "I answer with large language models (Mistral, DeepSeek, Gemini): send me a question,"
+    " a photo or a document. /models chooses the model, /new starts over, /help lists"
+    " everything."
+)
+#: The bot's profile line (at most 120 characters).
+SHORT_DESCRIPTION = __("Chat with Mistral, DeepSeek and Gemini models.")
 
 
 #: Every command with its one-line help, in the order `/help` shows them.

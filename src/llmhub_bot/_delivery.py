@@ -12,12 +12,14 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from aiogram.exceptions import TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import Message, MessageEntity, ReplyParameters
 from telegramify_markdown import convert, split_entities
 
 if TYPE_CHECKING:
     from aiogram import Bot
+
+    from ._runtime import Runtime
 
 __all__ = ["DraftView", "EditView", "render", "send_long_message"]
 
@@ -82,7 +84,14 @@ async def send_long_message(
 
 
 def _preview(text: str) -> str:
-    return text if len(text) <= _PREVIEW else "…" + text[-_PREVIEW:]
+    """The text, or its tail under Telegram's limit, counted as Telegram counts (UTF-16)."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    if len(units) // 2 <= _PREVIEW:
+        return text
+    tail = units[-(_PREVIEW - 1) * 2 :]
+    if 0xDC00 <= int.from_bytes(tail[:2], "little") <= 0xDFFF:  # half a pair: drop it
+        tail = tail[2:]
+    return "…" + tail.decode("utf-16-le", "surrogatepass")
 
 
 class _Throttle:
@@ -101,35 +110,65 @@ class _Throttle:
         return True
 
 
+def _unsupported(exc: TelegramAPIError) -> bool:
+    """Whether a refused draft says this server or bot has no drafts at all (an older
+    or self-hosted Bot API, a bot without topic mode), not just that this text was bad."""
+    return isinstance(exc, TelegramNotFound) or (
+        isinstance(exc, TelegramBadRequest) and "text" not in exc.message.lower()
+    )
+
+
 class DraftView:
     """A private chat: the reply grows in a draft (`sendMessageDraft`) with a stop
-    button; the final text is then sent as normal message(s)."""
+    button; the final text is then sent as normal message(s).
 
-    def __init__(self, bot: Bot, chat_id: int, draft_id: int, interval: float) -> None:
+    Where drafts are refused, the reply goes on as an edited message (`EditView`),
+    and `runtime.drafts` remembers it for every later reply of this process.
+    """
+
+    def __init__(self, bot: Bot, chat_id: int, draft_id: int, runtime: Runtime) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.draft_id = draft_id
-        self._throttle = _Throttle(interval)
-        self._drafts = True
+        self.runtime = runtime
+        self._throttle = _Throttle(runtime.settings.bot_stream_interval)
+        self._instead: EditView | None = None
 
     async def update(self, text: str) -> None:
-        if not self._drafts or not self._throttle.due(text):
+        if self._instead is not None:
+            await self._instead.update(text)
+            return
+        if not self._throttle.due(text):
             return
         try:
             await self.bot.send_message_draft(
                 self.chat_id, self.draft_id, text=_preview(text), parse_mode=None, can_stop=True
             )
-        except TelegramBadRequest as exc:  # drafts unavailable here: just send the end
-            log.info("drafts off for chat %s: %s", self.chat_id, exc.message)
-            self._drafts = False
+        except TelegramAPIError as exc:
+            if _unsupported(exc) and self.runtime.drafts:
+                self.runtime.drafts = False
+                log.warning("drafts refused (%s); replies are edited messages instead", exc.message)
+            else:
+                log.info("draft refused in chat %s: %s", self.chat_id, exc.message)
+            self._instead = EditView(
+                self.bot, self.chat_id, self.runtime.settings.bot_stream_interval, reply_to=None
+            )
+            await self._instead.update(text)
 
     async def finish(self, markdown: str) -> list[Message]:
+        if self._instead is not None:
+            return await self._instead.finish(markdown)
         return await send_long_message(self.bot, self.chat_id, markdown)
 
 
 class EditView:
     """A group (or any chat without drafts): a first message edited as the reply
-    grows, at most once per `interval`; the final text replaces it, formatted."""
+    grows, at most once per `interval`; the final text replaces it, formatted.
+
+    The previews are a courtesy: one Telegram refuses (a flood wait, a deleted
+    message) is skipped. The final text is never lost with them: if the preview
+    message cannot be edited any more, the reply is sent as new messages.
+    """
 
     def __init__(self, bot: Bot, chat_id: int, interval: float, reply_to: int | None) -> None:
         self.bot = bot
@@ -142,12 +181,18 @@ class EditView:
         if not self._throttle.due(text):
             return
         preview = _preview(text)
-        if self._message is None:
-            self._message = await self.bot.send_message(
-                self.chat_id, preview, parse_mode=None, reply_parameters=_reply_to(self.reply_to)
-            )
-        else:
-            await self._edit(preview, None)
+        try:
+            if self._message is None:
+                self._message = await self.bot.send_message(
+                    self.chat_id,
+                    preview,
+                    parse_mode=None,
+                    reply_parameters=_reply_to(self.reply_to),
+                )
+            else:
+                await self._edit(preview, None)
+        except TelegramAPIError as exc:
+            log.info("preview skipped in chat %s: %s", self.chat_id, exc.message)
 
     async def _edit(self, text: str, entities: list[MessageEntity] | None) -> None:
         assert self._message is not None
@@ -172,7 +217,13 @@ class EditView:
         if self._message is None or not parts:
             return await send_long_message(self.bot, self.chat_id, markdown, reply_to=self.reply_to)
         first_text, first_entities = parts[0]
-        await self._edit(first_text, first_entities or None)
+        try:
+            await self._edit(first_text, first_entities or None)
+        except TelegramBadRequest as exc:  # the preview was deleted, or is too old to edit
+            log.info(
+                "preview not editable in chat %s (%s); sending anew", self.chat_id, exc.message
+            )
+            return await send_long_message(self.bot, self.chat_id, markdown, reply_to=self.reply_to)
         sent = [self._message]
         for text, entities in parts[1:]:
             sent.append(await _send_part(self.bot, self.chat_id, text, entities, None))

@@ -15,7 +15,7 @@ import random
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import Message, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 
 from llmhub import (
@@ -114,6 +114,17 @@ async def _attachments(message: Message, bot: Bot, runtime: Runtime) -> list[Att
     return [Attachment(buffer.getvalue(), mime, name)]
 
 
+async def _answer(message: Message, text: str) -> None:
+    """A reply to `message`, sent also when the user deleted it meanwhile."""
+    await message.answer(
+        text,
+        parse_mode=None,
+        reply_parameters=ReplyParameters(
+            message_id=message.message_id, allow_sending_without_reply=True
+        ),
+    )
+
+
 def _prompt(message: Message, text: str | None, bot_username: str | None) -> str:
     prompt = text if text is not None else (message.text or message.caption or "")
     if bot_username:
@@ -141,7 +152,7 @@ async def _converse(
     try:
         await _respond(message, text, bot, hub, runtime)
     except LLMHubError as exc:
-        await message.reply(friendly_error(exc), parse_mode=None)
+        await _answer(message, friendly_error(exc))
         if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
             await _report(bot, runtime, message.chat.id, exc)
 
@@ -152,7 +163,7 @@ async def _respond(
     """Fetch the message's file, pick the view for the chat, and generate."""
     attachments = await _attachments(message, bot, runtime)
     if isinstance(attachments, str):
-        await message.reply(attachments, parse_mode=None)
+        await _answer(message, attachments)
         return
     me = await bot.me()
     chat_id = message.chat.id
@@ -166,10 +177,12 @@ async def _respond(
     )
     interval = runtime.settings.bot_stream_interval
     view: DraftView | EditView
-    if message.chat.type == "private":
-        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), interval)
-    else:
+    if message.chat.type != "private":
         view = EditView(bot, chat_id, interval, reply_to=message.message_id)
+    elif runtime.drafts:
+        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), runtime)
+    else:
+        view = EditView(bot, chat_id, interval, reply_to=None)
     await _generate(hub, view, prompt)
 
 

@@ -18,6 +18,8 @@ __all__ = ["Runtime"]
 class Runtime:
     settings: BotSettings
     started_at: float = field(default_factory=time.monotonic)
+    #: Whether the Bot API server takes `sendMessageDraft`; decided by its first refusal.
+    drafts: bool = True
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids

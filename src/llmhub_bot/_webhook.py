@@ -27,9 +27,10 @@ from pydantic import ValidationError
 
 from llmhub import Hub
 
-from ._app import ALLOWED_UPDATES, hub_opened, webhook_secret
+from ._app import ALLOWED_UPDATES, hub_opened, release, webhook_secret
 from ._conveyor import Conveyor
 from ._settings import BotSettings
+from ._startup import Chore, Chores
 from ._state import BotState
 
 __all__ = ["make_webhook_app", "run_webhook"]
@@ -92,27 +93,54 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    try:
+        async with hub_opened(dispatcher):
+            _add_webhook_chores(bot, dispatcher["chores"], settings)
+            runner = web.AppRunner(make_webhook_app(bot, dispatcher, settings), access_log=None)
+            await runner.setup()
+            try:
+                # Listening before the start-up hooks, which register the webhook:
+                # updates that come earlier (from an earlier run) get 503 and come again.
+                conveyor.accepting = False
+                await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
+                await dispatcher.emit_startup(**dispatcher.workflow_data, bot=bot)
+                conveyor.accepting = True
+                log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
+                await stopping.wait()
+                log.info("stopping: new updates get 503; finishing the answers under way")
+                conveyor.accepting = False
+            finally:
+                with contextlib.suppress(Exception):
+                    await dispatcher.emit_shutdown(**dispatcher.workflow_data, bot=bot)
+                await runner.cleanup()
+    finally:
+        await release(bot, dispatcher)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
 
-    async with hub_opened(dispatcher):
-        await dispatcher.emit_startup(**dispatcher.workflow_data, bot=bot)
-        runner = web.AppRunner(make_webhook_app(bot, dispatcher, settings), access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-            # Only now that the server listens may Telegram start sending to it.
-            await bot.set_webhook(
-                settings.webhook_url,
-                secret_token=webhook_secret(settings),
-                allowed_updates=ALLOWED_UPDATES,
+
+def _add_webhook_chores(bot: Bot, chores: Chores, settings: BotSettings) -> None:
+    """Register the webhook (tried until it succeeds: another replica may have done
+    it already, and updates keep coming meanwhile), then log what Telegram sees."""
+    assert settings.webhook_url is not None
+    url = settings.webhook_url
+
+    async def set_webhook(timeout: int) -> None:
+        await bot.set_webhook(
+            url,
+            secret_token=webhook_secret(settings),
+            allowed_updates=ALLOWED_UPDATES,
+            request_timeout=timeout,
+        )
+
+    async def report(timeout: int) -> None:
+        info = await bot.get_webhook_info(request_timeout=timeout)
+        if info.last_error_message:
+            log.warning(
+                "Telegram's last delivery to the webhook failed: %s", info.last_error_message
             )
-            log.info("webhook server on %s:%s", settings.webhook_host, settings.webhook_port)
-            await stopping.wait()
-            log.info("stopping: new updates get 503; finishing the answers under way")
-            conveyor.accepting = False
-        finally:
-            with contextlib.suppress(Exception):
-                await dispatcher.emit_shutdown(**dispatcher.workflow_data, bot=bot)
-            await runner.cleanup()
-            await bot.session.close()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
+        log.info("webhook: %d updates waiting at Telegram", info.pending_update_count)
+
+    # The chores start with the start-up hooks, once the server listens.
+    chores.add(Chore("setWebhook", set_webhook, until_done=True), first=True)
+    chores.add(Chore("getWebhookInfo", report))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +40,16 @@ class World:
 
 @asynccontextmanager
 async def open_world(
-    tmp_path: Path, *, polling: bool = True, **settings: Any
+    tmp_path: Path,
+    *,
+    polling: bool = True,
+    prepare: Callable[[FakeBotAPI], None] | None = None,
+    **settings: Any,
 ) -> AsyncIterator[World]:
+    """`prepare` sets the fake Bot API up before the bot's first call."""
     async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        if prepare is not None:
+            prepare(tg)
         db = tmp_path / "bot.db"
         hub = await Hub.open(
             {

@@ -22,9 +22,15 @@ async def test_help_lists_every_command_and_the_menu_is_registered(world: World)
     [text] = await say(world, ADMIN, "/help")
     for name, _ in COMMANDS:
         assert f"/{name} — " in text
+    await world.dispatcher["chores"].tried.wait()
     registered = {p.get("language_code"): p["commands"] for p in world.tg.sent("setMyCommands")}
     assert [c["command"] for c in registered[None]] == [name for name, _ in COMMANDS]
     assert "начать новый разговор" in {c["description"] for c in registered["ru"]}
+    described = {
+        p.get("language_code"): p["description"] for p in world.tg.sent("setMyDescription")
+    }
+    assert "/models" in described[None]
+    assert described["ru"].startswith("Я отвечаю")
 
 
 async def test_ping_and_model(world: World) -> None:

@@ -48,3 +48,63 @@ async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> N
         assert PROVIDER_KEY not in log
         with sqlite3.connect(tmp_path / "llmhub.db") as conn:  # the default database
             assert conn.execute("SELECT prompt FROM requests").fetchall() == [("hello process",)]
+
+
+async def _run_bot(
+    tmp_path: Path, tg: FakeBotAPI, llm: FakeOpenAIServer, *, token: str = TOKEN
+) -> asyncio.subprocess.Process:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMHUB_")}
+    env.update(
+        TELEGRAM_BOT_TOKEN=token,
+        TELEGRAM_API_URL=tg.url,
+        ADMIN_IDS=str(ADMIN),
+        MISTRAL_API_KEY=PROVIDER_KEY,
+        MISTRAL_ENDPOINT=llm.url,
+        LLMHUB_DEFAULT_MODEL="mistral-small-latest",
+        PYTHONWARNINGS="always::ResourceWarning",
+    )
+    return await asyncio.create_subprocess_exec(
+        str(SCRIPT),
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def test_a_server_refusing_the_menu_still_gets_answers_and_a_clean_exit(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        tg.refuse("setMyCommands", 500)
+        tg.refuse("setMyDescription", 400, "Bad Request: method not found")
+        process = await _run_bot(tmp_path, tg, llm)
+        try:
+            await tg.push(tg.message(ADMIN, "are you up?"))
+            await tg.wait_for(lambda fake: "echo: are you up?" in fake.texts(ADMIN), timeout=60)
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    log = output.decode()
+    assert process.returncode == 0, log
+    assert "setMyCommands(en) refused" in log
+    assert "Traceback" not in log
+    assert "Unclosed" not in log
+    assert "ResourceWarning" not in log
+
+
+async def test_a_refused_token_is_one_line_and_exit_2_with_nothing_left_open(
+    tmp_path: Path,
+) -> None:
+    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        tg.refuse("deleteWebhook", 401, "Unauthorized")
+        tg.refuse("getMe", 401, "Unauthorized")
+        process = await _run_bot(tmp_path, tg, llm)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    log = output.decode()
+    assert process.returncode == 2, log
+    assert "Telegram refused TELEGRAM_BOT_TOKEN" in log
+    assert TOKEN not in log
+    assert "Traceback" not in log
+    assert "Unclosed" not in log
+    assert "ResourceWarning" not in log

@@ -9,6 +9,7 @@ import pytest
 
 from llmhub.testing.openai_server import Behaviour
 from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say
+from tests.fakes.telegram_server import FakeBotAPI
 
 
 async def test_the_stop_button_keeps_what_was_written(world: World) -> None:
@@ -94,3 +95,31 @@ async def test_no_token_or_key_in_logs_or_admin_reports(
     for secret in (TOKEN, PROVIDER_KEY, TOKEN.split(":")[1]):
         assert secret not in caplog.text
         assert secret not in reports
+
+
+async def test_a_preview_that_can_no_longer_be_edited_still_gets_the_whole_answer(
+    tmp_path: Path,
+) -> None:
+    group = -100500
+
+    def no_edits(tg: FakeBotAPI) -> None:
+        tg.refuse("editMessageText", 400, "Bad Request: message to edit not found")
+
+    async with open_world(tmp_path, prepare=no_edits) as world:
+        await world.tg.push(
+            world.tg.message(ADMIN, "/ask tell me everything", chat_id=group, chat_type="group")
+        )
+        await world.tg.wait_for(lambda tg: "echo: tell me everything" in tg.texts(group))
+        # The preview went out, its edits were refused, the answer came as a new message.
+        assert world.tg.sent("editMessageText", group)
+        assert world.tg.texts(group)[-1] == "echo: tell me everything"
+
+
+async def test_a_refusal_reaches_a_user_who_deleted_their_message(world: World) -> None:
+    update = world.tg.document(ADMIN, "read this", size=10**9)
+    world.tg.deleted.add(update["message"]["message_id"])
+    await world.tg.push(update)
+    await world.tg.wait_for(lambda tg: bool(tg.sent("sendMessage", ADMIN)))
+    [sent] = world.tg.sent("sendMessage", ADMIN)
+    assert "too large" in sent["text"]
+    assert sent["_ok"]  # delivered, not refused for want of the message it answers

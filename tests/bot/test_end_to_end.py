@@ -15,6 +15,7 @@ from tests.fakes.telegram_server import FILES
 async def test_a_conversation_with_context_and_a_fresh_start(world: World) -> None:
     [welcome] = await say(world, ADMIN, "/start")
     assert "mistral-small-latest" in welcome
+    await world.dispatcher["chores"].tried.wait()
     assert world.tg.sent("setMyCommands")
 
     assert await say(world, ADMIN, "hello bot") == ["echo: hello bot"]

@@ -11,7 +11,7 @@ import pytest
 from llmhub.testing import scripted_hub
 from llmhub_bot import BotSettings, render
 from llmhub_bot.__main__ import main
-from llmhub_bot._delivery import MAX_MESSAGE, _Throttle
+from llmhub_bot._delivery import MAX_MESSAGE, _preview, _Throttle
 from llmhub_bot._logging import JsonFormatter
 from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
 from llmhub_bot._users import UserRecord, Users
@@ -114,3 +114,11 @@ async def test_users_keep_their_status_when_their_names_change(tmp_path: Path) -
         assert await users.get(5) == UserRecord(5, "approved", "ann2", "Ann B", "en")
         assert await users.get(6) is None
         assert await users.count() == {"approved": 1}
+
+
+def test_a_streamed_preview_fits_telegram_counting_utf16_and_keeps_the_end() -> None:
+    text = "start " + "😀" * 3000 + " the end"  # 6,014 UTF-16 units, 3,014 code points
+    preview = _preview(text)
+    assert len(preview.encode("utf-16-le")) // 2 <= MAX_MESSAGE
+    assert preview.endswith("😀 the end")
+    preview.encode("utf-8")  # no half of a surrogate pair left at the cut

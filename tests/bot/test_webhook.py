@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 import socket
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
-from llmhub_bot import run_webhook
+from llmhub_bot import _startup, run_webhook
 from tests.bot.conftest import ADMIN, open_world
+from tests.fakes.telegram_server import FakeBotAPI
 
 SECRET = "webhook-secret-for-tests"
 
@@ -23,7 +26,7 @@ def _free_port() -> int:
 
 async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path: Path) -> None:
     port = _free_port()
-    settings = {
+    settings: dict[str, Any] = {
         "webhook_url": "https://bot.example.org/telegram/hook",
         "webhook_host": "127.0.0.1",
         "webhook_port": port,
@@ -64,6 +67,40 @@ async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path:
 
             await world.tg.wait_for(lambda tg: "echo: via webhook" in tg.texts(ADMIN))
             assert len(world.llm.requests) == 1  # the refused update was never handled
+        finally:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
+
+
+async def test_a_refused_set_webhook_is_tried_until_it_succeeds_while_serving(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_startup, "RETRY_DELAYS", (0.0,))
+    port = _free_port()
+    settings: dict[str, Any] = {
+        "webhook_url": "https://bot.example.org/hook",
+        "webhook_host": "127.0.0.1",
+        "webhook_port": port,
+        "webhook_secret": SECRET,
+    }
+
+    def refuse(tg: FakeBotAPI) -> None:
+        tg.refuse("setWebhook", 500, times=3)  # more refusals than retry delays
+
+    async with open_world(tmp_path, polling=False, prepare=refuse, **settings) as world:
+        server = asyncio.create_task(run_webhook(world.bot, world.dispatcher, world.settings))
+        try:
+            await world.tg.wait_for(lambda tg: tg.answered("setWebhook") == 1)
+            assert len(world.tg.sent("setWebhook")) == 4
+            update = {"update_id": 1, **world.tg.message(ADMIN, "served meanwhile")}
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(f"http://127.0.0.1:{port}/hook", json=update, headers=headers) as taken,
+            ):
+                assert taken.status == 200
+            await world.tg.wait_for(lambda tg: "echo: served meanwhile" in tg.texts(ADMIN))
         finally:
             server.cancel()
             with contextlib.suppress(asyncio.CancelledError):

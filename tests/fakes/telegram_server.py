@@ -2,7 +2,9 @@
 
 Serves `getUpdates` from a queue, records every call, and refuses what
 Telegram refuses: empty text, text over 4096 UTF-16 units, edits that change
-nothing. `flood` makes the next call of a method answer 429 with retry_after.
+nothing. `flood` makes the next call of a method answer 429 with retry_after;
+`refuse` makes a method fail as an older or broken Bot API server does (an
+error status, or no answer at all until the fake closes).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import itertools
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -38,10 +41,23 @@ def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+@dataclass
+class Refusal:
+    """How a refused method answers: `status` 0 means it never answers."""
+
+    status: int
+    description: str
+    times: int | None  # None: every call
+
+
 class FakeBotAPI:
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.flood: dict[str, int] = {}
+        self.refusals: dict[str, Refusal] = {}
+        #: Messages the user deleted: a reply to one is refused unless it may go without.
+        self.deleted: set[int] = set()
+        self._hung = asyncio.Event()
         #: Answer "can't parse entities" to every message that carries entities.
         self.refuse_entities = False
         self._updates: list[dict[str, Any]] = []
@@ -65,10 +81,27 @@ class FakeBotAPI:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._hung.set()  # let every call left hanging end, so the server can stop
         if self._runner is not None:
             await self._runner.cleanup()
 
     # -- driving ---------------------------------------------------------------------
+
+    def refuse(
+        self, method: str, status: int = 400, description: str = "", times: int | None = None
+    ) -> None:
+        """Make `method` fail with `status` (0: hang until the fake closes), `times` times."""
+        default = {
+            0: "",
+            400: f"Bad Request: method {method} is not supported",
+            404: "Not Found: method not found",
+            500: "Internal Server Error",
+        }
+        self.refusals[method] = Refusal(status, description or default.get(status, "error"), times)
+
+    def answered(self, method: str) -> int:
+        """How many calls of `method` succeeded."""
+        return sum(1 for name, params in self.calls if name == method and params.get("_ok"))
 
     async def push(self, *updates: dict[str, Any]) -> None:
         """Queue updates; several given at once arrive in one `getUpdates` answer."""
@@ -197,11 +230,32 @@ class FakeBotAPI:
             params[key] = json.loads(text) if key in _JSON_FIELDS else text
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))
+        refusal = self._refusal(method)
+        if refusal is not None and refusal.status == 0:
+            async with self._changed:
+                self.calls.append((method, params))
+                self._changed.notify_all()
+            await self._hung.wait()
+            return web.Response(status=504)
         async with self._changed:
             self.calls.append((method, params))
-            result = self._answer(method, params)
+            if refusal is not None:
+                result = self._error(refusal.status, refusal.description)
+            else:
+                result = self._answer(method, params)
+                params["_ok"] = result.status == 200
             self._changed.notify_all()
         return result
+
+    def _refusal(self, method: str) -> Refusal | None:
+        refusal = self.refusals.get(method)
+        if refusal is None:
+            return None
+        if refusal.times is not None:
+            refusal.times -= 1
+            if refusal.times <= 0:
+                del self.refusals[method]
+        return refusal
 
     async def _file(self, request: web.Request) -> web.Response:
         file_id = request.match_info["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
@@ -239,6 +293,8 @@ class FakeBotAPI:
             )
         if method == "getMe":
             return self._ok(BOT)
+        if method == "getWebhookInfo":
+            return self._ok({"url": "", "has_custom_certificate": False, "pending_update_count": 0})
         if method == "getFile":
             file_id = str(params["file_id"])
             if file_id not in FILES:
@@ -264,6 +320,12 @@ class FakeBotAPI:
                 return self._error(400, "Bad Request: message text is empty")
             if _utf16(text) > 4096:
                 return self._error(400, "Bad Request: message is too long")
+            reply = params.get("reply_parameters") or {
+                "message_id": int(params.get("reply_to_message_id", 0)),
+                "allow_sending_without_reply": params.get("allow_sending_without_reply"),
+            }
+            if reply["message_id"] in self.deleted and not reply.get("allow_sending_without_reply"):
+                return self._error(400, "Bad Request: message to be replied not found")
             if self.refuse_entities and params.get("entities"):
                 return self._error(400, "Bad Request: can't parse entities: unsupported start tag")
             chat_id = int(params["chat_id"])
