@@ -3,13 +3,19 @@
 The hub is built from the environment on first use. It is kept per event
 loop because its store's futures belong to the loop that made them; an app
 that runs `asyncio.run()` twice gets a fresh hub the second time.
+
+It is closed when its loop ends, with no call needed: an async generator
+started on the loop is finalized by `loop.shutdown_asyncgens()`, which
+`asyncio.run()` (and every test runner's loop) calls before closing the loop;
+its `finally` closes the hub, writing what its store still has queued.
 """
 
 from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
 
 from ._hub import Hub
 from ._stream import ReplyStream
@@ -17,26 +23,43 @@ from ._types import Attachment, ChatId, GenerationOptions, Prompt
 
 __all__ = ["close_default_hub", "generate_reply", "get_default_hub", "stream_reply"]
 
-_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Hub]] = (
-    weakref.WeakKeyDictionary()
-)
+
+@dataclass
+class _Default:
+    opening: asyncio.Task[Hub]
+    closer: AsyncGenerator[None, None]  # held here: the loop holds its async generators weakly
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Default] = weakref.WeakKeyDictionary()
 
 
 async def get_default_hub() -> Hub:
     """The hub of the running event loop, opened from the environment on first use."""
     loop = asyncio.get_running_loop()
-    task = _hubs.get(loop)
-    if task is None or _failed(task):
-        task = loop.create_task(Hub.open())
-        _hubs[loop] = task
-    return await asyncio.shield(task)
+    default = _hubs.get(loop)
+    if default is None or _failed(default.opening):
+        opening = loop.create_task(Hub.open())
+        closer = _closed_with_the_loop(opening)
+        await closer.asend(None)  # started: the loop now finalizes it at its end
+        default = _hubs[loop] = _Default(opening, closer)
+    return await asyncio.shield(default.opening)
 
 
 async def close_default_hub() -> None:
-    """Close the running loop's default hub; the next call opens a new one."""
-    task = _hubs.pop(asyncio.get_running_loop(), None)
-    if task is not None and not _failed(task):
-        await (await task).aclose()
+    """Close the running loop's default hub now; the next call opens a new one."""
+    default = _hubs.pop(asyncio.get_running_loop(), None)
+    if default is not None:
+        await default.closer.aclose()
+
+
+async def _closed_with_the_loop(opening: asyncio.Task[Hub]) -> AsyncGenerator[None, None]:
+    try:
+        yield
+    finally:
+        if not opening.done():
+            opening.cancel()
+        elif not _failed(opening):
+            await opening.result().aclose()
 
 
 def _failed(task: asyncio.Task[Hub]) -> bool:

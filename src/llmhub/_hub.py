@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 import uuid
+import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -62,6 +63,7 @@ class Hub:
         self.store = store
         self.settings = settings
         self._first_available: str | None = None
+        self._closed = False
 
     @classmethod
     async def open(
@@ -89,6 +91,7 @@ class Hub:
 
     async def aclose(self) -> None:
         """Close the providers' clients and the store (after writing what is queued)."""
+        self._closed = True
         try:
             await self.registry.aclose()
         finally:
@@ -354,6 +357,16 @@ class Hub:
 
     def __repr__(self) -> str:
         return f"<Hub providers={self.registry.names()} store={self.store!r}>"
+
+    def __del__(self) -> None:
+        # As asyncio and aiohttp do for their transports and sessions: say so, once.
+        if not getattr(self, "_closed", True):
+            warnings.warn(
+                f"unclosed {self!r}: close it with `await hub.aclose()` or `async with hub:`",
+                ResourceWarning,
+                source=self,
+                stacklevel=1,
+            )
 
 
 @asynccontextmanager

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import sqlite3
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +14,10 @@ from llmhub import (
     Attachment,
     EmptyPromptError,
     GenerationOptions,
+    Hub,
     ModelNotFoundError,
     PromptTooLongError,
+    ProviderRegistry,
     ProviderUnavailableError,
     StreamInterruptedError,
     UnsupportedInputError,
@@ -176,3 +180,23 @@ async def test_concurrent_chats_each_get_only_their_own_context(tmp_path: Path) 
             f"echo: {chat} says 1",
             f"{chat} says 2",
         ]
+
+
+def test_a_hub_dropped_without_aclose_warns_naming_it() -> None:
+    from llmhub import HubSettings
+    from llmhub.store import store_from_url
+
+    def forget_a_hub() -> None:
+        Hub(ProviderRegistry({}), store_from_url("sqlite:///:memory:"), HubSettings())
+
+    with pytest.warns(ResourceWarning, match=r"unclosed <Hub providers=.*aclose\(\)"):
+        forget_a_hub()
+
+
+async def test_a_closed_hub_says_nothing_when_dropped(tmp_path: Path) -> None:
+    async with await Hub.open({"LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}) as hub:
+        assert hub.registry is not None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        del hub
+        gc.collect()

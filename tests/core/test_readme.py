@@ -1,12 +1,18 @@
-"""The README's provider table says what the installed plugins declare."""
+"""The README says what is true: its provider table, its two commands, its snippet."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 from llmhub import ProviderRegistry
+from llmhub.testing.openai_server import FakeOpenAIServer
+from tests.scripts import run_python
+from tests.services import fresh_postgres_database
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+KEY = "sk-readme-snippet-key-0a9b8c7d"
 
 
 def test_the_provider_table_matches_the_plugins() -> None:
@@ -25,3 +31,46 @@ def test_the_quickstart_has_the_two_commands() -> None:
     assert "python3 dev.py bot" in text
     assert "python3 dev.py test" in text
     assert (README.parent / ".ci" / "run").read_text().count("python3 dev.py test") == 1
+
+
+def _snippet(heading: str) -> str:
+    """The first Python block under `heading` in the README."""
+    section = README.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+    return section.split("```python\n", 1)[1].split("\n```", 1)[0]
+
+
+async def _run_snippet(tmp_path: Path, database_url: str) -> tuple[int, str, str]:
+    async with FakeOpenAIServer(api_key=KEY) as llm:
+        return await run_python(
+            _snippet("## Using the library"),
+            tmp_path,
+            {
+                "MISTRAL_API_KEY": KEY,
+                "MISTRAL_ENDPOINT": llm.url,
+                "LLMHUB_DATABASE_URL": database_url,
+            },
+        )
+
+
+async def test_the_usage_snippet_runs_as_written_and_leaves_nothing_open(tmp_path: Path) -> None:
+    code, out, err = await _run_snippet(tmp_path, f"sqlite:///{tmp_path / 'snippet.db'}")
+    assert code == 0, err
+    assert err == ""  # no "Unclosed client session", no ResourceWarning, nothing
+    assert "echo: Hello!" in out
+    with contextlib.closing(sqlite3.connect(tmp_path / "snippet.db")) as db:
+        statuses = db.execute("SELECT status FROM responses").fetchall()
+    assert statuses == [("ok",), ("ok",)]
+
+
+async def test_the_usage_snippet_on_postgres_closes_its_pool_and_writes_every_row(
+    tmp_path: Path,
+) -> None:
+    async with fresh_postgres_database() as url:
+        code, _out, err = await _run_snippet(tmp_path, url)
+        assert code == 0, err
+        assert err == ""
+        import psycopg
+
+        async with await psycopg.AsyncConnection.connect(url) as db:
+            cursor = await db.execute("SELECT count(*) FROM responses WHERE status = 'ok'")
+            assert await cursor.fetchone() == (2,)

@@ -1,29 +1,103 @@
-"""The one-writer pattern both backends share: take what has accumulated."""
+"""The one-writer pattern both backends share: take what has accumulated.
+
+A store's writes go through one task that takes everything queued, writes
+it as one batch, and wakes the callers. Nothing waits on a timer: with no
+load a job goes alone at once, under load the batches grow by themselves
+while the previous one is written.
+
+The writer outlives the end of its event loop. `asyncio.run()` cancels every
+task before the async generators (the default hub's closer) run, and the
+callers it cancels still log their `cancelled` rows. So a cancelled writer
+hands over to a fresh one, which writes what was queued and what the
+cancelled batch left unwritten, until `close()` stops it: no row is dropped
+and no caller is left waiting.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
 
-__all__ = ["batches"]
+__all__ = ["Writer", "take"]
 
 J = TypeVar("J")
 
 
-async def batches(queue: asyncio.Queue[J], stop: J, size: int) -> AsyncIterator[list[J]]:
-    """Everything queued so far, up to `size` jobs at a time, until `stop` is taken.
+async def take(queue: asyncio.Queue[J], stop: J, size: int) -> tuple[list[J], bool]:
+    """Everything queued so far (waiting for one job), up to `size` jobs, and
+    whether `stop` was among them.
 
-    Nothing waits on a timer: with no load a job goes alone at once, under load
-    the batches grow by themselves while the previous one is written.
+    A plain coroutine, not an async generator: the loop's end finalizes async
+    generators, and would close one while the writer still waits in it.
     """
-    while True:
-        batch = [await queue.get()]
-        while len(batch) < size and not queue.empty():
-            batch.append(queue.get_nowait())
-        stopping = any(job is stop for job in batch)
-        batch = [job for job in batch if job is not stop]
-        if batch:
-            yield batch
-        if stopping:
-            return
+    batch = [await queue.get()]
+    while len(batch) < size and not queue.empty():
+        batch.append(queue.get_nowait())
+    stopping = any(job is stop for job in batch)
+    return [job for job in batch if job is not stop], stopping
+
+
+class Writer(Generic[J]):
+    """One task writing a store's queued jobs in batches.
+
+    `write(batch)` writes the jobs and settles their callers (it never raises
+    for a failed job); `unsettled(batch)` names the jobs of a batch whose write
+    was cancelled midway and must be written again.
+    """
+
+    def __init__(
+        self,
+        write: Callable[[list[J]], Awaitable[None]],
+        unsettled: Callable[[list[J]], list[J]],
+        stop: J,
+        size: int,
+    ) -> None:
+        self._write = write
+        self._unsettled = unsettled
+        self._stop = stop
+        self._size = size
+        self._queue: asyncio.Queue[J] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._orphans: list[J] = []  # of a writer cancelled while `close()` waited for it
+
+    def start(self, first: Sequence[J] = ()) -> None:
+        self._task = asyncio.create_task(self._run(list(first)), name="llmhub-store-writer")
+
+    def put(self, job: J) -> None:
+        self._queue.put_nowait(job)
+
+    async def _run(self, first: list[J]) -> None:
+        batch, stopping = first, False
+        try:
+            while True:
+                if batch:
+                    await self._write(batch)
+                    batch = []
+                if stopping:
+                    return
+                batch, stopping = await take(self._queue, self._stop, self._size)
+        except asyncio.CancelledError:
+            if self._stopping:
+                self._orphans += self._unsettled(batch)
+            else:  # the loop is ending: a fresh writer carries on
+                self.start(self._unsettled(batch))
+            raise
+
+    async def close(self) -> None:
+        """Write everything queued, then stop."""
+        self._stopping = True
+        while (task := self._task) is not None:
+            self._task = None
+            if task.done():
+                continue
+            self._queue.put_nowait(self._stop)
+            await asyncio.wait([task])  # a cancelled writer has started its successor
+        left, self._orphans = self._orphans, []
+        while not self._queue.empty():
+            job = self._queue.get_nowait()
+            if job is not self._stop:
+                left.append(job)
+        for start in range(0, len(left), self._size):
+            await self._write(left[start : start + self._size])

@@ -37,7 +37,7 @@ from psycopg.rows import dict_row
 from ..._exceptions import ConfigurationError, StoreError
 from .. import redact_url
 from .._base import Store
-from .._batching import batches
+from .._batching import Writer
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
 from ._batch import INSERT_REQUEST, INSERT_RESPONSE, statements
@@ -74,6 +74,12 @@ class _Write:
 _STOP = _Write("", {})
 
 
+def _unsettled(batch: list[_Write]) -> list[_Write]:
+    """The writes of a batch cancelled midway: its transaction was rolled back, so
+    everything not yet answered goes again (the log's rows are upserts)."""
+    return [job for job in batch if job.done is None or not job.done.done()]
+
+
 class PostgresStore(Store):
     """A `Store` in a PostgreSQL database (`postgresql://user:password@host:port/db`)."""
 
@@ -87,8 +93,7 @@ class PostgresStore(Store):
         self.max_size = max_size
         self.batch_size = batch_size
         self._pool: _Pool | None = None
-        self._queue: asyncio.Queue[_Write] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: Writer[_Write] | None = None
 
     @classmethod
     def from_url(cls, url: str, **_: Any) -> PostgresStore:
@@ -140,7 +145,8 @@ class PostgresStore(Store):
                 f"cannot open the database {self.url}: no pooled connection within 15 s"
             ) from None
         self._pool = pool
-        self._writer = asyncio.create_task(self._write_loop(), name="llmhub-store-writer")
+        self._writer = Writer(self._write_batch, _unsettled, _STOP, self.batch_size)
+        self._writer.start()
 
     def _scrub(self, exc: BaseException) -> str:
         """The error's text, without the URL's password should libpq repeat it."""
@@ -153,8 +159,7 @@ class PostgresStore(Store):
         if pool is None:
             return
         if self._writer is not None:
-            self._queue.put_nowait(_STOP)
-            await self._writer
+            await self._writer.close()
             self._writer = None
         self._pool = None
         await pool.close()
@@ -232,29 +237,26 @@ class PostgresStore(Store):
         await done
 
     def _enqueue(self, job: _Write) -> None:
-        if self._pool is None:
+        if self._writer is None:
             raise ConfigurationError("the store is closed")
-        self._queue.put_nowait(job)
+        self._writer.put(job)
 
-    async def _write_loop(self) -> None:
-        async for batch in batches(self._queue, _STOP, self.batch_size):
-            try:
-                errors = await self._flush(batch)
-            except Exception as exc:
-                # Never let the writer die: a dead writer leaves every later caller waiting.
-                log.exception("store: a batch of %d writes failed", len(batch))
-                errors = [exc] * len(batch)
-            for job, error in zip(batch, errors, strict=True):
-                if job.done is None:
-                    if error is not None:
-                        log.error("store: a queued row could not be written: %s", error)
-                elif not job.done.done():
-                    if error is None:
-                        job.done.set_result(None)
-                    else:
-                        job.done.set_exception(
-                            StoreError(f"could not write to {self.url}: {error}")
-                        )
+    async def _write_batch(self, batch: list[_Write]) -> None:
+        try:
+            errors = await self._flush(batch)
+        except Exception as exc:
+            # Never let the writer die: a dead writer leaves every later caller waiting.
+            log.exception("store: a batch of %d writes failed", len(batch))
+            errors = [exc] * len(batch)
+        for job, error in zip(batch, errors, strict=True):
+            if job.done is None:
+                if error is not None:
+                    log.error("store: a queued row could not be written: %s", error)
+            elif not job.done.done():
+                if error is None:
+                    job.done.set_result(None)
+                else:
+                    job.done.set_exception(StoreError(f"could not write to {self.url}: {error}"))
 
     async def _flush(self, batch: list[_Write]) -> list[BaseException | None]:
         """Write the batch in one transaction; if that fails, row by row."""

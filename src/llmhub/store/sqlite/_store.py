@@ -22,16 +22,17 @@ every chat asked in a batch.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from ..._exceptions import ConfigurationError, StoreError
 from .._base import Store
-from .._batching import batches
+from .._batching import Writer
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
 from . import _sync
 
@@ -79,6 +80,39 @@ _STOP = _Write("", ())
 _Job = _Write | _TurnsRead
 
 
+def _nothing_unsettled(_: list[_Job]) -> list[_Job]:
+    return []  # a batch on the store's thread always completes and wakes its callers
+
+
+def _settle(
+    writes: list[_Write], reads: list[_TurnsRead], future: Future[_sync.BatchResult]
+) -> None:
+    """Wake a batch's callers with its outcome."""
+    error = future.exception()
+    if error is not None:
+        log.error("store: a batch of %d jobs failed", len(writes) + len(reads), exc_info=error)
+        for write in writes:
+            if write.done is not None and not write.done.done():
+                write.done.set_exception(error)
+        for read in reads:
+            if not read.done.done():
+                read.done.set_exception(error)
+        return
+    result = future.result()
+    for write, failure in zip(writes, result.write_errors, strict=True):
+        if write.done is None:
+            if failure is not None:
+                log.error("store: a queued row could not be written: %s", failure)
+        elif not write.done.done():
+            if failure is None:
+                write.done.set_result(None)
+            else:
+                write.done.set_exception(failure)
+    for read in reads:
+        if not read.done.done():
+            read.done.set_result(result.turns[read.chat_id][: read.max_turns])
+
+
 class SQLiteStore(Store):
     """A `Store` in one SQLite file (WAL mode), or in memory with `":memory:"`."""
 
@@ -90,8 +124,7 @@ class SQLiteStore(Store):
         self.batch_size = batch_size
         self._db: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._writer: asyncio.Task[None] | None = None
+        self._writer: Writer[_Job] | None = None
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -107,15 +140,17 @@ class SQLiteStore(Store):
             thread.shutdown(wait=False)
             raise
         self._thread, self._db = thread, db
-        self._writer = asyncio.create_task(self._write_loop(db), name="llmhub-store-writer")
+        self._writer = Writer(
+            lambda batch: self._flush(db, batch), _nothing_unsettled, _STOP, self.batch_size
+        )
+        self._writer.start()
 
     async def close(self) -> None:
         db, thread = self._db, self._thread
         if db is None or thread is None:
             return
         if self._writer is not None:
-            self._queue.put_nowait(_STOP)
-            await self._writer
+            await self._writer.close()
             self._writer = None
         self._db = self._thread = None
         await asyncio.get_running_loop().run_in_executor(thread, db.close)
@@ -176,42 +211,32 @@ class SQLiteStore(Store):
             raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
 
     def _enqueue(self, job: _Job) -> None:
-        if self._db is None:
+        if self._writer is None:
             raise ConfigurationError("the store is closed")
-        self._queue.put_nowait(job)
-
-    async def _write_loop(self, db: sqlite3.Connection) -> None:
-        async for batch in batches(self._queue, _STOP, self.batch_size):
-            try:
-                await self._flush(db, batch)
-            except Exception as exc:
-                # Never let the writer die: a dead writer would leave every later
-                # caller waiting forever. Fail this batch's callers and go on.
-                log.exception("store: a batch of %d jobs failed", len(batch))
-                for job in batch:
-                    if job.done is not None and not job.done.done():
-                        job.done.set_exception(exc)
+        self._writer.put(job)
 
     async def _flush(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+        """Run the batch on the store's thread; its callers are woken from there.
+
+        Waking them does not depend on this coroutine: should the loop's end
+        cancel it midway, the batch still completes and its callers still wake.
+        """
+        assert self._thread is not None
         writes = [job for job in batch if isinstance(job, _Write)]
         reads = [job for job in batch if isinstance(job, _TurnsRead)]
         chats = list(dict.fromkeys(read.chat_id for read in reads))
         max_turns = max((read.max_turns for read in reads), default=0)
-        result = await self._call(
+        loop = asyncio.get_running_loop()
+        future = self._thread.submit(
             _sync.run_batch, db, [(w.sql, w.params) for w in writes], chats, max_turns
         )
-        for write, error in zip(writes, result.write_errors, strict=True):
-            if write.done is None:
-                if error is not None:
-                    log.error("store: a queued row could not be written: %s", error)
-            elif not write.done.done():
-                if error is None:
-                    write.done.set_result(None)
-                else:
-                    write.done.set_exception(error)
-        for read in reads:
-            if not read.done.done():
-                read.done.set_result(result.turns[read.chat_id][: read.max_turns])
+
+        def wake(_: object) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_settle, writes, reads, future)
+
+        future.add_done_callback(wake)
+        await asyncio.wait([asyncio.wrap_future(future)])
 
     # -- the log -----------------------------------------------------------------------
 
