@@ -1,9 +1,9 @@
 """Getting a model's reply to Telegram: formatted, split, streamed.
 
 Formatting never fails to parse: the model's Markdown is converted to plain
-text plus `MessageEntity`s by telegramify-markdown (no MarkdownV2 escaping
-at all), split under 4096 UTF-16 units with entities clipped at the cut, and
-a part Telegram still refuses is sent again as plain text.
+text plus `MessageEntity`s (`_markdown`, no MarkdownV2 escaping at all), split
+within Telegram's limits, and a part Telegram still refuses is sent again as
+plain text.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import Message, MessageEntity, ReplyParameters
-from telegramify_markdown import convert, split_entities
+
+from ._markdown import MAX_MESSAGE, to_telegram
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -25,20 +26,14 @@ __all__ = ["DraftView", "EditView", "render", "send_long_message"]
 
 log = logging.getLogger("llmhub_bot.delivery")
 
-MAX_MESSAGE = 4096
 _PREVIEW = MAX_MESSAGE - 96  # a streamed preview shows the tail of a long reply
 
 
 def render(markdown: str) -> list[tuple[str, list[MessageEntity]]]:
-    """Telegram messages for `markdown`: (text, entities) pairs, each under the limit."""
-    try:
-        text, entities = convert(markdown)
-    except Exception:  # a converter bug must not lose the reply: send it as it came
-        log.exception("markdown conversion failed; sending plain text")
-        text, entities = markdown, []
+    """Telegram messages for `markdown`: (text, entities) pairs, each within the limits."""
     return [
         (part, [MessageEntity(**entity.to_dict()) for entity in part_entities])
-        for part, part_entities in split_entities(text, entities, MAX_MESSAGE)
+        for part, part_entities in to_telegram(markdown)
     ]
 
 

@@ -1,45 +1,31 @@
 """Messages in the user's language: gettext catalogs through aiogram's i18n.
 
-The catalogs are the `.po` files under `locales/`. aiogram reads compiled
-`.mo` files, so they are compiled with Babel at start-up into a temporary
-directory (removed at exit): no generated file is kept in the repository.
-English is the source language and the fallback.
+The catalogs are the `.po` files under `locales/`; the build (`hatch_build.py`)
+compiles each into the `.mo` file next to it, which the wheel ships. English
+is the source language and the fallback.
 """
 
 from __future__ import annotations
 
-import atexit
-import shutil
-import tempfile
+import logging
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 
-__all__ = ["DOMAIN", "LOCALES", "compile_catalogs", "make_i18n"]
+__all__ = ["DOMAIN", "LOCALES", "make_i18n"]
+
+log = logging.getLogger("llmhub_bot")
 
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
 
-def compile_catalogs(source: Path, target: Path, domain: str = DOMAIN) -> list[str]:
-    """Compile every `<locale>/LC_MESSAGES/<domain>.po` of `source` into `target`."""
-    locales = []
-    for po in sorted(source.glob(f"*/LC_MESSAGES/{domain}.po")):
-        with po.open("rb") as handle:
-            catalog = read_po(handle)
-        locale = po.parent.parent.name
-        mo = target / locale / "LC_MESSAGES" / f"{domain}.mo"
-        mo.parent.mkdir(parents=True, exist_ok=True)
-        with mo.open("wb") as handle:
-            write_mo(handle, catalog)
-        locales.append(locale)
-    return locales
-
-
 def make_i18n() -> I18n:
-    compiled = Path(tempfile.mkdtemp(prefix="llmhub-bot-locales-"))
-    atexit.register(shutil.rmtree, compiled, ignore_errors=True)
-    compile_catalogs(LOCALES, compiled)
-    return I18n(path=compiled, default_locale="en", domain=DOMAIN)
+    sources = {po.parent.parent.name for po in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")}
+    compiled = {mo.parent.parent.name for mo in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")}
+    if sources - compiled:
+        log.warning(
+            "translations %s are not compiled (reinstall llmhub); those users get English",
+            ", ".join(sorted(sources - compiled)),
+        )
+    return I18n(path=LOCALES, default_locale="en", domain=DOMAIN)

@@ -11,8 +11,9 @@ import pytest
 from llmhub.testing import scripted_hub
 from llmhub_bot import BotSettings, render
 from llmhub_bot.__main__ import main
-from llmhub_bot._delivery import MAX_MESSAGE, _preview, _Throttle
+from llmhub_bot._delivery import _preview, _Throttle
 from llmhub_bot._logging import JsonFormatter
+from llmhub_bot._markdown import MAX_MESSAGE
 from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
 from llmhub_bot._users import UserRecord, Users
 

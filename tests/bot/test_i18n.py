@@ -1,0 +1,49 @@
+"""The translations ship compiled, and the bot compiles nothing when it starts."""
+
+from __future__ import annotations
+
+import gettext
+import io
+import tempfile
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from llmhub_bot import BotSettings, create_bot_and_dispatcher
+from llmhub_bot._i18n import DOMAIN, LOCALES
+
+
+def _compiled(po: Path) -> dict[object, str]:
+    buffer = io.BytesIO()
+    with po.open("rb") as source:
+        write_mo(buffer, read_po(source))
+    buffer.seek(0)
+    return _messages(gettext.GNUTranslations(buffer))
+
+
+def _messages(translations: gettext.GNUTranslations) -> dict[object, str]:
+    """The translated messages (not the header, which carries the time it was made)."""
+    catalog: dict[object, str] = translations._catalog  # type: ignore[attr-defined]
+    return {key: text for key, text in catalog.items() if key != ""}
+
+
+def test_every_catalog_is_compiled_and_up_to_date() -> None:
+    sources = sorted(LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+    assert sources
+    for po in sources:
+        mo = po.with_suffix(".mo")
+        assert mo.exists(), f"{mo} missing: the build (hatch_build.py) makes it; run uv sync"
+        with mo.open("rb") as shipped:
+            assert _messages(gettext.GNUTranslations(shipped)) == _compiled(po), (
+                f"{mo} is older than {po.name}: run `python3 dev.py sync`"
+            )
+
+
+def test_starting_the_bot_leaves_nothing_in_the_temp_directory() -> None:
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.iterdir())
+    settings = BotSettings(_env_file=None, telegram_bot_token="123456:TEST-token-i18n")
+    create_bot_and_dispatcher(settings)
+    left = {path.name for path in set(temp.iterdir()) - before}
+    assert not {name for name in left if name.startswith("llmhub-bot-locales-")}
