@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import closing
 from pathlib import Path
 
 import aiosqlite
@@ -36,7 +37,7 @@ def _response(request_id: str) -> ResponseRecord:
 
 
 def _schema(path: Path) -> None:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         for migration in MIGRATIONS:
             conn.executescript(migration.sqlite)
 
@@ -123,7 +124,7 @@ async def shared_connection(path: Path, concurrency: int, n: int, wal: bool) -> 
 
 
 def _count(path: Path) -> tuple[int, int]:
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn, conn:
         requests = conn.execute("SELECT COUNT(*) FROM requests").fetchone()[0]
         responses = conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
     return int(requests), int(responses)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,7 +98,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
 
 def rows(db: Path) -> list[tuple[str, str, str]]:
     """(prompt, status, text) of every logged exchange, oldest first."""
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         return conn.execute(
             "SELECT q.prompt, r.status, r.text FROM requests q JOIN responses r"
             " ON r.request_id = q.id ORDER BY q.rowid"

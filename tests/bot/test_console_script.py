@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from llmhub.testing.openai_server import FakeOpenAIServer
@@ -46,7 +47,7 @@ async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> N
         assert process.returncode == 0, log
         assert TOKEN not in log
         assert PROVIDER_KEY not in log
-        with sqlite3.connect(tmp_path / "llmhub.db") as conn:  # the default database
+        with closing(sqlite3.connect(tmp_path / "llmhub.db")) as conn, conn:  # the default database
             assert conn.execute("SELECT prompt FROM requests").fetchall() == [("hello process",)]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sqlite3
 import warnings
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from llmhub.testing import scripted_hub
 
 
 def _rows(db: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         return conn.execute(
             "SELECT q.prompt, r.status, r.text FROM requests q"
             " LEFT JOIN responses r ON r.request_id = q.id ORDER BY q.rowid"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import grpc
@@ -177,7 +178,7 @@ async def test_unary_and_streaming_through_the_hub(
     assert stream.reply is not None
     assert stream.reply.usage.total_tokens == 7
     assert [c.role for c in fake.requests[-1].contents] == ["user", "model", "user"]
-    with sqlite3.connect(tmp_path / "g.db") as conn:
+    with closing(sqlite3.connect(tmp_path / "g.db")) as conn, conn:
         rows = conn.execute("SELECT status, text FROM responses ORDER BY rowid").fetchall()
     assert rows == [("ok", "echo: hello there"), ("ok", "echo: stream me please")]
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,7 @@ def _env(server: FakeOpenAIServer, tmp_path: Path, **extra: str) -> dict[str, st
 
 
 def _rows(tmp_path: Path) -> list[tuple[str, str, str, str | None]]:
-    with sqlite3.connect(tmp_path / "it.db") as conn:
+    with closing(sqlite3.connect(tmp_path / "it.db")) as conn, conn:
         return conn.execute(
             "SELECT q.model, r.status, r.text, r.error_type FROM requests q"
             " JOIN responses r ON r.request_id = q.id ORDER BY q.rowid"
@@ -171,7 +172,7 @@ async def test_the_key_leaks_nowhere(
         assert KEY not in repr(error)
         assert "***" in str(error)
     assert KEY not in caplog.text
-    with sqlite3.connect(tmp_path / "it.db") as conn:
+    with closing(sqlite3.connect(tmp_path / "it.db")) as conn, conn:
         dump = "\n".join(conn.iterdump())
     assert KEY not in dump
 

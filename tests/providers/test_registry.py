@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -76,7 +77,7 @@ async def test_generate_reply_logs_request_and_response(
     text = await generate_reply(chat_id=1, prompt="Hello", model="gemini-pro")
 
     assert text == "stub"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         requests = conn.execute("SELECT id, model, prompt FROM requests").fetchall()
         responses = conn.execute("SELECT request_id, status, text FROM responses").fetchall()
     assert len(requests) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ async def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path: Path) -> N
     db = tmp_path / "new" / "log.db"
     async with SQLiteStore(str(db)) as store:
         assert await store.schema_version() == SCHEMA_VERSION
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert {"users", "requests", "responses", "models", "chats"} <= tables
@@ -24,7 +25,7 @@ async def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path: Path) -> N
 
 async def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     db = tmp_path / "v1.db"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.executescript(MIGRATIONS[0].sqlite)
         conn.execute("INSERT INTO requests VALUES ('r1', '7', NULL, 'mistral', 'm', 'hi', 1.0)")
         conn.execute("INSERT INTO responses VALUES ('r1', 'error', '', 'boom', 2.0)")
@@ -36,13 +37,13 @@ async def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -
         assert (row.request_id, row.prompt, row.status) == ("r1", "hi", "error")
         await store.set_chat_model("7", "mistral/m")
         assert await store.chat_model("7") == "mistral/m"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         assert conn.execute("SELECT error_message FROM responses").fetchone() == ("boom",)
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "future.db"
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn, conn:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(ConfigurationError, match="upgrade llmhub"):
         await SQLiteStore(str(db)).open()

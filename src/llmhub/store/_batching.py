@@ -16,10 +16,13 @@ and no caller is left waiting.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 __all__ = ["Writer", "take"]
+
+log = logging.getLogger("llmhub.store")
 
 J = TypeVar("J")
 
@@ -73,7 +76,10 @@ class Writer(Generic[J]):
         try:
             while True:
                 if batch:
-                    await self._write(batch)
+                    try:
+                        await self._write(batch)
+                    except Exception:  # `write` settles its callers; this is a bug's last net
+                        log.exception("store: the writer failed a batch of %d jobs", len(batch))
                     batch = []
                 if stopping:
                     return

@@ -141,7 +141,7 @@ class SQLiteStore(Store):
             raise
         self._thread, self._db = thread, db
         self._writer = Writer(
-            lambda batch: self._flush(db, batch), _nothing_unsettled, _STOP, self.batch_size
+            lambda batch: self._write_batch(db, batch), _nothing_unsettled, _STOP, self.batch_size
         )
         self._writer.start()
 
@@ -214,6 +214,17 @@ class SQLiteStore(Store):
         if self._writer is None:
             raise ConfigurationError("the store is closed")
         self._writer.put(job)
+
+    async def _write_batch(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
+        try:
+            await self._flush(db, batch)
+        except Exception as exc:
+            # Never let the writer die: a dead writer would leave every later
+            # caller waiting forever. Fail this batch's callers and go on.
+            log.exception("store: a batch of %d jobs failed", len(batch))
+            for job in batch:
+                if job.done is not None and not job.done.done():
+                    job.done.set_exception(exc)
 
     async def _flush(self, db: sqlite3.Connection, batch: list[_Job]) -> None:
         """Run the batch on the store's thread; its callers are woken from there.
