@@ -21,7 +21,7 @@ _PREFIXES = ("LLMHUB_", "TELEGRAM_", "FAKE_", "REDIS_")
 _NAMES = {
     *(var for _, var in env_names(HubSettings)),
     *(var for _, var in env_names(BotSettings)),
-    *(var for info in ProviderRegistry({}).info() for var in info.env_vars),
+    *(var for info in ProviderRegistry({}).info() for var in info.all_names),
     "GOOGLE_APPLICATION_CREDENTIALS",
 }
 

@@ -24,6 +24,16 @@ class EnvVar:
     required: bool = False
     secret: bool = False
     default: str | None = None
+    #: Other names read when `name` is unset, in order: the names peers use
+    #: (`DEEPSEEK_API_KEY`, `GOOGLE_API_KEY`).
+    aliases: tuple[str, ...] = ()
+
+    def lookup(self, source: Mapping[str, str]) -> tuple[str | None, str | None]:
+        """(value, the name it was read from); the default has no name."""
+        for name in (self.name, *self.aliases):
+            if source.get(name):
+                return source[name], name
+        return self.default, None
 
 
 class Secret:
@@ -88,7 +98,7 @@ class BaseProvider(ABC):
         source = os.environ if env is None else env
         values: dict[str, str] = {}
         for var in self.env_vars:
-            value = source.get(var.name) or var.default
+            value, _name = var.lookup(source)
             if value:
                 values[var.name] = value
         self._settings = values
@@ -103,9 +113,14 @@ class BaseProvider(ABC):
     def missing_env(cls, env: Mapping[str, str] | None = None) -> list[str]:
         """Names of required variables unset in `env` (default: the process environment)."""
         source = os.environ if env is None else env
-        return [
-            v.name for v in cls.env_vars if v.required and not (source.get(v.name) or v.default)
-        ]
+        return [v.name for v in cls.env_vars if v.required and not v.lookup(source)[0]]
+
+    @classmethod
+    def read_from_aliases(cls, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """{variable: the alias it was read from}, for those set under another name."""
+        source = os.environ if env is None else env
+        read = {v.name: v.lookup(source)[1] for v in cls.env_vars}
+        return {name: alias for name, alias in read.items() if alias and alias != name}
 
     @property
     def configured(self) -> bool:

@@ -38,6 +38,10 @@ class PluginInfo:
     supports_files: bool
     env_vars: tuple[str, ...]
     missing_env: tuple[str, ...]
+    #: The variables set under another accepted name: {variable: name read}.
+    read_from: Mapping[str, str] = field(default_factory=dict)
+    #: Every accepted name, aliases included (what a clean environment unsets).
+    all_names: tuple[str, ...] = ()
 
     @property
     def configured(self) -> bool:
@@ -198,6 +202,8 @@ class ProviderRegistry:
                     supports_files=cls.supports_files,
                     env_vars=tuple(v.name for v in cls.env_vars),
                     missing_env=tuple(cls.missing_env(self._env)),
+                    read_from=cls.read_from_aliases(self._env),
+                    all_names=tuple(n for v in cls.env_vars for n in (v.name, *v.aliases)),
                 )
             )
         return result

@@ -91,6 +91,8 @@ def _providers(out: TextIO) -> int:
         files = "files" if info.supports_files else "text only"
         print(f"{info.name:<10} {version:<24} {files:<10} {state}", file=out)
         print(f"{'':<10} reads: {', '.join(info.env_vars)}", file=out)
+        for variable, alias in info.read_from.items():
+            print(f"{'':<10} {variable} read from {alias}", file=out)
     for label, failure in sorted(registry.failures.items()):
         print(f"{label:<10} FAILED TO LOAD: {failure}", file=out)
     return 0

@@ -109,3 +109,28 @@ async def test_a_refused_token_is_one_line_and_exit_2_with_nothing_left_open(
     assert "Traceback" not in log
     assert "Unclosed" not in log
     assert "ResourceWarning" not in log
+
+
+async def test_without_the_bot_extra_the_script_says_what_to_install(tmp_path: Path) -> None:
+    # aiogram made unimportable, as in an install without the `bot` extra.
+    blocker = tmp_path / "blocked" / "aiogram"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'aiogram'\", name='aiogram')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMHUB_")}
+    env.update(PYTHONPATH=str(blocker.parent), TELEGRAM_BOT_TOKEN=TOKEN)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "llmhub_bot",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2, err.decode()
+    assert "the bot needs its extra" in err.decode()
+    assert "aiogram missing" in err.decode()
+    assert "Traceback" not in err.decode()

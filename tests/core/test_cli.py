@@ -90,3 +90,20 @@ def test_cli_providers_lists_the_plugins_and_what_each_needs(
     assert "not configured: set MISTRAL_API_KEY" in out
     assert "not configured: set DIPSEEK_API_KEY" in out
     assert "llmhub-mistral 0.1.0" in out
+
+
+def test_cli_providers_says_which_accepted_name_it_read(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "sk-alias-key-3c4d")
+    monkeypatch.setenv("GOOGLE_CLOUD_PROJECT", "my-project")
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIza-alias-key-5e6f")
+    assert cli.main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert "DIPSEEK_API_KEY read from DEEPSEEK_API_KEY" in out
+    assert "GEMINI_PROJECT read from GOOGLE_CLOUD_PROJECT" in out
+    assert "GEMINI_KEY read from GOOGLE_API_KEY" in out
+    assert "not configured: set DIPSEEK_API_KEY" not in out
+    assert "not configured: set GEMINI_PROJECT" not in out
+    assert "sk-alias-key" not in out
+    assert "AIza-alias" not in out

@@ -16,11 +16,12 @@ ROOT = Path(__file__).resolve().parents[2]
 _VARIABLE = re.compile(r"\b(?:[A-Z][A-Z0-9]+_)+[A-Z0-9]+\b")
 
 
-def _declared() -> set[str]:
+def _declared(*, aliases: bool = False) -> set[str]:
+    infos = ProviderRegistry({}).info()
     return {
         *(var for _, var in env_names(HubSettings)),
         *(var for _, var in env_names(BotSettings)),
-        *(var for info in ProviderRegistry({}).info() for var in info.env_vars),
+        *(var for info in infos for var in (info.all_names if aliases else info.env_vars)),
     }
 
 
@@ -35,11 +36,14 @@ def test_env_example_lists_exactly_the_declared_variables() -> None:
 def test_the_readme_names_only_variables_that_exist() -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     named = {v for v in _VARIABLE.findall(text) if v.startswith(_prefixes())}
-    assert named - _declared() - {"TEST_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"} == set()
+    assert (
+        named - _declared(aliases=True) - {"TEST_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}
+        == set()
+    )
 
 
 def _prefixes() -> tuple[str, ...]:
-    return tuple({var.split("_")[0] + "_" for var in _declared()})
+    return tuple({var.split("_")[0] + "_" for var in _declared(aliases=True)})
 
 
 def test_settings_are_read_from_one_mapping_and_empty_means_unset() -> None:

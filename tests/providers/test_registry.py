@@ -197,3 +197,14 @@ def test_provider_repr_and_missing_env_hide_nothing_secret() -> None:
     assert info["mistral"].configured
     assert not info["dipseek"].configured
     assert info["dipseek"].missing_env == ("DIPSEEK_API_KEY",)
+
+
+def test_a_peer_name_is_read_when_ours_is_unset_and_ours_wins_when_both_are() -> None:
+    from llmhub_dipseek import DipseekProvider
+
+    alias_only = DipseekProvider({"DEEPSEEK_API_KEY": "sk-theirs"})
+    assert alias_only.configured
+    assert alias_only.secret("DIPSEEK_API_KEY").reveal() == "sk-theirs"  # type: ignore[union-attr]
+    both = DipseekProvider({"DEEPSEEK_API_KEY": "sk-theirs", "DIPSEEK_API_KEY": "sk-ours"})
+    assert both.secret("DIPSEEK_API_KEY").reveal() == "sk-ours"  # type: ignore[union-attr]
+    assert DipseekProvider.read_from_aliases({"DIPSEEK_API_KEY": "sk-ours"}) == {}

@@ -30,7 +30,13 @@ class DipseekProvider(OpenAICompatibleProvider):
     supports_files = False
     docs_url = "https://api-docs.deepseek.com/"
     env_vars = (
-        EnvVar("DIPSEEK_API_KEY", "API key from platform.deepseek.com", required=True, secret=True),
+        EnvVar(
+            "DIPSEEK_API_KEY",
+            "API key from platform.deepseek.com",
+            required=True,
+            secret=True,
+            aliases=("DEEPSEEK_API_KEY",),
+        ),
         EnvVar("DIPSEEK_ENDPOINT", "API base URL", default="https://api.deepseek.com"),
     )
     model_prefixes = ("deepseek-",)

@@ -44,9 +44,24 @@ class GeminiProvider(BaseProvider):
     accepted_mime_prefixes = ("image/", "application/pdf", "audio/", "video/", "text/")
     docs_url = "https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/inference"
     env_vars = (
-        EnvVar("GEMINI_PROJECT", "Google Cloud project id", required=True),
-        EnvVar("GEMINI_LOCATION", "Vertex AI region", default="us-central1"),
-        EnvVar("GEMINI_KEY", "API key; without it, Application Default Credentials", secret=True),
+        EnvVar(
+            "GEMINI_PROJECT",
+            "Google Cloud project id",
+            required=True,
+            aliases=("GOOGLE_CLOUD_PROJECT",),
+        ),
+        EnvVar(
+            "GEMINI_LOCATION",
+            "Vertex AI region",
+            default="us-central1",
+            aliases=("GOOGLE_CLOUD_LOCATION",),
+        ),
+        EnvVar(
+            "GEMINI_KEY",
+            "API key; without it, Application Default Credentials",
+            secret=True,
+            aliases=("GOOGLE_API_KEY",),
+        ),
         EnvVar("GEMINI_ENDPOINT", "API endpoint; host:port of a plain-text gRPC server for tests"),
     )
     model_prefixes = ("gemini-",)
