@@ -6,6 +6,8 @@
     python3 dev.py check   set up, then ruff (lint and format) and mypy --strict
     python3 dev.py bench   set up with the benchmark peers, then run every benchmark
     python3 dev.py sync    set up only
+    python3 dev.py pythons run the test suite on every other supported Python found
+                           (on PATH or under pyenv), each in its own `.venv-3.X/`
 
 Needs nothing but Python 3.11+. The set-up installs exactly the versions in
 `uv.lock`: it takes `uv` from PATH, or installs the version the lock pins into
@@ -55,9 +57,11 @@ def _uv() -> str:
     return str(local)
 
 
-def sync(*groups: str) -> None:
-    env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(VENV), UV_PYTHON_DOWNLOADS="never")
-    if not (BIN / "python").exists():
+def sync(*groups: str, venv: Path = VENV, python: str | None = None) -> None:
+    env = dict(os.environ, UV_PROJECT_ENVIRONMENT=str(venv), UV_PYTHON_DOWNLOADS="never")
+    if python is not None:
+        env["UV_PYTHON"] = python
+    elif not (venv / "bin" / "python").exists():
         # Pin the interpreter that runs this script, so uv never goes looking for another.
         env.setdefault("UV_PYTHON", sys.executable)
     subprocess.run(
@@ -80,12 +84,50 @@ def _run(argv: list[str]) -> int:
     return subprocess.run(argv, cwd=ROOT).returncode
 
 
+def _supported_minors() -> list[int]:
+    """3.X for every X the project claims, from requires-python up to the newest found."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    floor = int(project["project"]["requires-python"].removeprefix(">=3."))
+    return list(range(floor, 20))
+
+
+def _other_pythons() -> dict[str, str]:
+    """{"3.X": interpreter} for each supported Python other than this one that runs."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = {}
+    for minor in _supported_minors():
+        if minor == sys.version_info.minor:
+            continue
+        name = f"python3.{minor}"
+        candidates = [shutil.which(name), *sorted(map(str, pyenv.glob(f"3.{minor}.*/bin/{name}")))]
+        for candidate in filter(None, reversed(candidates)):
+            probe = subprocess.run([candidate, "-c", "pass"], capture_output=True)
+            if probe.returncode == 0:
+                found[f"3.{minor}"] = candidate
+                break
+    return found
+
+
+def test_other_pythons(rest: list[str]) -> int:
+    pythons = _other_pythons()
+    print(f"dev.py: other Pythons found: {', '.join(pythons) or 'none'}", flush=True)
+    failed = 0
+    for version, interpreter in pythons.items():
+        venv = ROOT / f".venv-{version}"
+        print(f"dev.py: the suite on Python {version} ({interpreter})", flush=True)
+        sync(venv=venv, python=interpreter)
+        failed = failed or _run([str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", *rest])
+    return failed
+
+
 def main(args: list[str]) -> int:
     job, rest = (args[0], args[1:]) if args else ("", [])
-    if job not in {"bot", "test", "check", "bench", "sync"}:
+    if job not in {"bot", "test", "check", "bench", "sync", "pythons"}:
         print(__doc__)
         return 2
     sync(*(["bench"] if job == "bench" else []))
+    if job == "pythons":
+        return test_other_pythons(rest)
     if job == "bench":
         return _run([str(BIN / "python"), "-m", "bench", *rest])
     if job == "bot":
