@@ -6,6 +6,11 @@
     python3 dev.py check   set up, then ruff (lint and format) and mypy --strict
     python3 dev.py bench   set up with the benchmark peers, then run every benchmark
     python3 dev.py sync    set up only
+    python3 dev.py dist    build every sdist and wheel into dist/ and check them
+    python3 dev.py install dist, then fresh venvs (plain venv + pip, the package index
+                           and dist/) for the core alone, one plugin and [all], the
+                           tests of what they hold (tests/install), and the whole
+                           suite on the versions pip resolved for [all]
     python3 dev.py pythons run the test suite on every other supported Python found
                            (on PATH or under pyenv), each in its own `.venv-3.X/`
 
@@ -22,8 +27,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import venv
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -120,14 +127,91 @@ def test_other_pythons(rest: list[str]) -> int:
     return failed
 
 
+def _metadata_version(metadata: str) -> tuple[int, ...]:
+    line = next(x for x in metadata.splitlines() if x.startswith("Metadata-Version:"))
+    return tuple(int(part) for part in line.split(":", 1)[1].strip().split("."))
+
+
+def _wheel_problems(wheel: Path) -> list[str]:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        text = archive.read(metadata).decode()
+    problems = []
+    if _metadata_version(text) > (2, 4):
+        problems.append("Metadata-Version above 2.4 (older publishing tools refuse it)")
+    if not any("/licenses/LICENSE" in n for n in names):
+        problems.append("no LICENSE file")
+    if "Requires-Python: >=3.11" not in text:
+        problems.append("no Requires-Python")
+    if wheel.name.startswith("aiollmhub-0"):
+        for needed in ("llmhub/py.typed", "llmhub_bot/locales/ru/LC_MESSAGES/messages.mo"):
+            if needed not in names:
+                problems.append(f"{needed} missing")
+    return [f"{wheel.name}: {problem}" for problem in problems]
+
+
+def _sdist_problems(sdist: Path) -> list[str]:
+    unwanted = ("dev.py", ".pre-commit-config.yaml", "uv.lock", "tests/", ".ci/", "bench/")
+    with tarfile.open(sdist) as archive:
+        names = [name.split("/", 1)[1] for name in archive.getnames() if "/" in name]
+    return [
+        f"{sdist.name}: ships {name}"
+        for name in names
+        if name.startswith(unwanted) and not name.endswith("/")
+    ]
+
+
+def dist() -> int:
+    """Every sdist and wheel into dist/ (each wheel built from its sdist), checked."""
+    out = ROOT / "dist"
+    shutil.rmtree(out, ignore_errors=True)
+    built = _run([_uv(), "build", "--all-packages", "--out-dir", str(out), "--quiet"])
+    if built:
+        return built
+    artifacts = sorted(out.glob("*.whl")) + sorted(out.glob("*.tar.gz"))
+    checked = _run([str(BIN / "twine"), "check", "--strict", *map(str, artifacts)])
+    problems = [p for a in artifacts if a.suffix == ".whl" for p in _wheel_problems(a)]
+    problems += [p for a in artifacts if a.name.endswith(".tar.gz") for p in _sdist_problems(a)]
+    for problem in problems:
+        print(f"dev.py dist: {problem}", file=sys.stderr)
+    print(f"dev.py dist: {len(artifacts)} artifacts in dist/", flush=True)
+    return checked or (1 if problems else 0)
+
+
+#: The installs a user makes, each in a fresh venv under .install/.
+INSTALLS = {"core": "aiollmhub", "mistral": "aiollmhub[mistral]", "all": "aiollmhub[all]"}
+
+
+def install_test(rest: list[str]) -> int:
+    if dist():
+        return 1
+    base = ROOT / ".install"
+    shutil.rmtree(base, ignore_errors=True)
+    for name, requirement in INSTALLS.items():
+        venv_dir = base / name
+        print(f"dev.py: pip install {requirement!r} into {venv_dir.relative_to(ROOT)}/", flush=True)
+        venv.EnvBuilder(with_pip=True).create(venv_dir)
+        pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+        subprocess.run([*pip, "--find-links", str(ROOT / "dist"), requirement], check=True)
+    env = dict(os.environ, INSTALL_VENVS=str(base))
+    return subprocess.run(
+        [str(BIN / "pytest"), "tests/install", *rest], cwd=ROOT, env=env
+    ).returncode
+
+
 def main(args: list[str]) -> int:
     job, rest = (args[0], args[1:]) if args else ("", [])
-    if job not in {"bot", "test", "check", "bench", "sync", "pythons"}:
+    if job not in {"bot", "test", "check", "bench", "sync", "pythons", "dist", "install"}:
         print(__doc__)
         return 2
     sync(*(["bench"] if job == "bench" else []))
     if job == "pythons":
         return test_other_pythons(rest)
+    if job == "dist":
+        return dist()
+    if job == "install":
+        return install_test(rest)
     if job == "bench":
         return _run([str(BIN / "python"), "-m", "bench", *rest])
     if job == "bot":

@@ -2,7 +2,7 @@
 
 aiogram reads compiled catalogs; the repository keeps only the `.po` sources.
 The wheel (and an editable install, which builds one too) carries the `.mo`
-files, so the bot compiles nothing at run time and needs no Babel.
+files, so the bot compiles nothing at run time.
 """
 
 from __future__ import annotations

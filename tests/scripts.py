@@ -10,9 +10,14 @@ from pathlib import Path
 
 
 async def run_python(
-    code: str, cwd: Path, env: Mapping[str, str], *, timeout: float = 60
+    code: str,
+    cwd: Path,
+    env: Mapping[str, str],
+    *,
+    timeout: float = 60,
+    python: str = sys.executable,
 ) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of `code` run by this interpreter in `cwd`.
+    """(exit code, stdout, stderr) of `code` run by `python` (this one) in `cwd`.
 
     The environment is this one without llmhub's and the providers' variables,
     plus `env`; every warning is shown (ResourceWarning included), so anything
@@ -20,12 +25,18 @@ async def run_python(
     """
     script = cwd / "script.py"
     script.write_text(code, encoding="utf-8")
+    return await run([python, str(script)], cwd, env, timeout=timeout)
+
+
+async def run(
+    argv: list[str], cwd: Path, env: Mapping[str, str], *, timeout: float = 60
+) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of `argv` in `cwd`, in a clean environment plus `env`."""
     prefixes = ("LLMHUB_", "MISTRAL_", "DIPSEEK_", "DEEPSEEK_", "GEMINI_", "GOOGLE_")
     environment = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     environment.update(env, PYTHONWARNINGS="always")
     process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(script),
+        *argv,
         cwd=cwd,
         env=environment,
         stdout=asyncio.subprocess.PIPE,

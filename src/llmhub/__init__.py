@@ -6,7 +6,7 @@
     async for piece in stream_reply(42, "And in French?"):
         print(piece, end="")
 
-Providers are plugins (`pip install "llmhub[mistral,gemini,dipseek]"`) found
+Providers are plugins (`pip install "aiollmhub[mistral,gemini,dipseek]"`) found
 through the `llmhub.providers` entry points. Importing this package loads no
 provider SDK, no HTTP client and no settings library: they come on first use.
 """
@@ -73,7 +73,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> _typing.Any:
     if name == "__version__":  # read from the installed metadata, on first use
-        version = globals()["__version__"] = _metadata.version("llmhub")
+        version = globals()["__version__"] = _metadata.version("aiollmhub")
         return version
     module = _LAZY.get(name)
     if module is None:

@@ -83,8 +83,10 @@ async def _retrying(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
         wait_exponential_jitter,
     )
 
+    # `initial`, not `multiplier`: tenacity added the latter in 9.2, and pip
+    # resolves 9.1 beside google-cloud-aiplatform (the install test runs it).
     backoff = wait_exponential_jitter(
-        multiplier=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay
+        initial=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay
     )
 
     def wait(state: RetryCallState) -> float:

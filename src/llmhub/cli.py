@@ -80,7 +80,7 @@ def _providers(out: TextIO) -> int:
     registry = ProviderRegistry(env, settings=settings)
     infos = registry.info()
     if not infos and not registry.failures:
-        print('no provider plugins installed; try: pip install "llmhub[all]"', file=out)
+        print('no provider plugins installed; try: pip install "aiollmhub[all]"', file=out)
     for info in infos:
         version = f"{info.distribution} {info.version}" if info.distribution else "(not packaged)"
         state = (

@@ -31,7 +31,7 @@ def main() -> int:
         from ._webhook import run_webhook
     except ImportError as exc:
         print(
-            f'llmhub-bot: the bot needs its extra: pip install "llmhub[bot]" ({exc.name} missing)',
+            f'llmhub-bot: the bot needs its extra: pip install "aiollmhub[bot]" ({exc.name} missing)',
             file=sys.stderr,
         )
         return 2

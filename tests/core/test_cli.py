@@ -89,7 +89,7 @@ def test_cli_providers_lists_the_plugins_and_what_each_needs(
     assert "not configured: set GEMINI_PROJECT" in out
     assert "not configured: set MISTRAL_API_KEY" in out
     assert "not configured: set DIPSEEK_API_KEY" in out
-    assert "llmhub-mistral 0.1.0" in out
+    assert "aiollmhub-mistral 0.1.0" in out
 
 
 def test_cli_providers_says_which_accepted_name_it_read(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
+import tomllib
 from pathlib import Path
 
 from llmhub import ProviderRegistry
@@ -33,7 +35,7 @@ def test_the_quickstart_has_the_two_commands() -> None:
     assert (README.parent / ".ci" / "run").read_text().count("python3 dev.py test") == 1
 
 
-def _snippet(heading: str) -> str:
+def snippet(heading: str) -> str:
     """The first Python block under `heading` in the README."""
     section = README.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
     return section.split("```python\n", 1)[1].split("\n```", 1)[0]
@@ -42,7 +44,7 @@ def _snippet(heading: str) -> str:
 async def _run_snippet(tmp_path: Path, database_url: str) -> tuple[int, str, str]:
     async with FakeOpenAIServer(api_key=KEY) as llm:
         return await run_python(
-            _snippet("## Using the library"),
+            snippet("## Using the library"),
             tmp_path,
             {
                 "MISTRAL_API_KEY": KEY,
@@ -74,3 +76,13 @@ async def test_the_usage_snippet_on_postgres_closes_its_pool_and_writes_every_ro
         async with await psycopg.AsyncConnection.connect(url) as db:
             cursor = await db.execute("SELECT count(*) FROM responses WHERE status = 'ok'")
             assert await cursor.fetchone() == (2,)
+
+
+def test_every_install_command_names_our_distribution() -> None:
+    root = README.parent
+    dist = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
+    texts = [README, root / ".env.example", *root.glob("plugins/*/README.md")]
+    texts += [*(root / "src").rglob("*.py")]
+    for path in texts:
+        for command in re.findall(r'pip install "([\w.-]+)\[', path.read_text(encoding="utf-8")):
+            assert command == dist, f"{path}: pip install {command!r}, not {dist!r}"

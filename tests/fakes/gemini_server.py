@@ -3,10 +3,17 @@
 google-cloud-aiplatform ships no servicers, so the two methods are served
 with a generic handler using the SDK's own message (de)serialisers: the
 provider's real gapic client and gRPC channel are exercised, byte for byte.
+
+Run it by hand to try the Gemini provider offline:
+
+    .venv/bin/python -m tests.fakes.gemini_server --port 8090
+    GEMINI_PROJECT=x GEMINI_ENDPOINT=127.0.0.1:8090 .venv/bin/llmhub chat -m gemini-2.5-flash "hi"
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -32,7 +39,8 @@ class Step:
 class FakePredictionService:
     """`async with FakePredictionService() as fake:` then `GEMINI_ENDPOINT=fake.target`."""
 
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port
         self.requests: list[v1.GenerateContentRequest] = []
         self.steps: deque[Step] = deque()
         self._server: grpc.aio.Server | None = None
@@ -58,7 +66,7 @@ class FakePredictionService:
         self._server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE, handlers),)
         )
-        port = self._server.add_insecure_port("127.0.0.1:0")
+        port = self._server.add_insecure_port(f"127.0.0.1:{self.port}")
         await self._server.start()
         self.target = f"127.0.0.1:{port}"
         return self
@@ -121,3 +129,15 @@ class FakePredictionService:
             last = i == len(words) - 1
             piece = word if i == 0 else " " + word
             yield self._response(piece, step.finish_reason if last else None, usage=last)
+
+
+async def _serve(port: int) -> None:
+    async with FakePredictionService(port) as fake:
+        print(f"fake Vertex AI PredictionService on {fake.target}", flush=True)
+        await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=8090)
+    asyncio.run(_serve(parser.parse_args().port))

@@ -72,7 +72,7 @@ def store_from_url(url: str, **options: Any) -> Store:
         module = import_module(module_name)
     except ImportError as exc:
         raise ConfigurationError(
-            f'{redact_url(url)} needs the {extra!r} extra: pip install "llmhub[{extra}]"'
+            f'{redact_url(url)} needs the {extra!r} extra: pip install "aiollmhub[{extra}]"'
             f" ({exc.name} missing)"
         ) from None
     cls: Any = getattr(module, class_name)

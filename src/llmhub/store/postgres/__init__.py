@@ -1,4 +1,4 @@
-"""The PostgreSQL backend (`pip install "llmhub[postgres]"`): for several
+"""The PostgreSQL backend (`pip install "aiollmhub[postgres]"`): for several
 processes or hosts writing one log."""
 
 from __future__ import annotations
