@@ -9,8 +9,9 @@
     │   ├── EmptyPromptError
     │   ├── PromptTooLongError
     │   ├── UnsupportedInputError     files for a provider without them, too large, wrong type
-    │   ├── UnknownProviderError      no installed provider by that name
-    │   └── ModelNotFoundError        no provider claims the model, or the provider answered 404
+    │   └── UnknownProviderError      no installed provider by that name
+    ├── ModelNotFoundError            no provider claims the model, or the provider says it
+    │                                 does not know it (404, or a 400 naming the model)
     └── ProviderError                 the provider was reached and the call failed
         ├── AuthenticationError       401/403: key wrong, expired or lacking permission
         ├── InsufficientBalanceError  402: the account is out of credit
@@ -124,8 +125,9 @@ class UnknownProviderError(InvalidRequestError):
     """No installed provider has that name."""
 
 
-class ModelNotFoundError(InvalidRequestError):
-    """No provider claims the model, or the provider does not know it (404)."""
+class ModelNotFoundError(LLMHubError):
+    """No provider claims the model (nothing was sent), or the provider answered that
+    it does not know it (a 404, or a 400 that names the model)."""
 
 
 class ProviderError(LLMHubError):

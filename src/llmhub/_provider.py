@@ -116,6 +116,12 @@ class BaseProvider(ABC):
         return [v.name for v in cls.env_vars if v.required and not v.lookup(source)[0]]
 
     @classmethod
+    def mode(cls, env: Mapping[str, str] | None = None) -> str | None:
+        """How the provider would connect with `env`, and why, where it has a choice
+        (`llmhub providers` shows it); `None` where there is only one way."""
+        return None
+
+    @classmethod
     def read_from_aliases(cls, env: Mapping[str, str] | None = None) -> dict[str, str]:
         """{variable: the alias it was read from}, for those set under another name."""
         source = os.environ if env is None else env

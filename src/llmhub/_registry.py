@@ -42,6 +42,8 @@ class PluginInfo:
     read_from: Mapping[str, str] = field(default_factory=dict)
     #: Every accepted name, aliases included (what a clean environment unsets).
     all_names: tuple[str, ...] = ()
+    #: How it connects and why, for providers with a choice (`BaseProvider.mode`).
+    mode: str | None = None
 
     @property
     def configured(self) -> bool:
@@ -204,6 +206,7 @@ class ProviderRegistry:
                     missing_env=tuple(cls.missing_env(self._env)),
                     read_from=cls.read_from_aliases(self._env),
                     all_names=tuple(n for v in cls.env_vars for n in (v.name, *v.aliases)),
+                    mode=cls.mode(self._env),
                 )
             )
         return result

@@ -75,25 +75,27 @@ async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) ->
 
 
 async def _retrying(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:
+    import random
+
     from tenacity import (
         AsyncRetrying,
         RetryCallState,
         retry_if_exception,
         stop_after_attempt,
-        wait_exponential_jitter,
-    )
-
-    # `initial`, not `multiplier`: tenacity added the latter in 9.2, and pip
-    # resolves 9.1 beside google-cloud-aiplatform (the install test runs it).
-    backoff = wait_exponential_jitter(
-        initial=policy.base_delay, max=policy.max_delay, jitter=policy.base_delay
     )
 
     def wait(state: RetryCallState) -> float:
+        """The provider's Retry-After, or exponential backoff with full jitter.
+
+        Computed here rather than by `wait_exponential_jitter`, whose arguments
+        changed within tenacity 9 (pip installs 9.1 beside google-cloud-aiplatform,
+        uv.lock 9.2): the same formula on every version.
+        """
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            return exc.retry_after
-        return float(backoff(state))
+            return float(exc.retry_after)
+        exponential = policy.base_delay * 2.0 ** (state.attempt_number - 1)
+        return min(policy.max_delay, exponential) + random.uniform(0, policy.base_delay)
 
     retrying = AsyncRetrying(
         stop=stop_after_attempt(max(1, policy.attempts)),

@@ -14,7 +14,12 @@ import uuid
 from collections.abc import Sequence
 from typing import TextIO
 
-from ._exceptions import ConfigurationError, InvalidRequestError, LLMHubError
+from ._exceptions import (
+    ConfigurationError,
+    InvalidRequestError,
+    LLMHubError,
+    ModelNotFoundError,
+)
 from ._hub import Hub
 from ._registry import ProviderRegistry
 
@@ -59,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return asyncio.run(_db(args, sys.stdout))
         return asyncio.run(_run(args, sys.stdout))
-    except (InvalidRequestError, ConfigurationError) as exc:
+    except (InvalidRequestError, ModelNotFoundError, ConfigurationError) as exc:
         print(f"llmhub: error: {exc}", file=sys.stderr)
         return 2
     except LLMHubError as exc:
@@ -93,6 +98,8 @@ def _providers(out: TextIO) -> int:
         print(f"{'':<10} reads: {', '.join(info.env_vars)}", file=out)
         for variable, alias in info.read_from.items():
             print(f"{'':<10} {variable} read from {alias}", file=out)
+        if info.mode:
+            print(f"{'':<10} mode: {info.mode}", file=out)
     for label, failure in sorted(registry.failures.items()):
         print(f"{label:<10} FAILED TO LOAD: {failure}", file=out)
     return 0

@@ -86,7 +86,7 @@ def test_cli_providers_lists_the_plugins_and_what_each_needs(
     assert cli.main(["providers"]) == 0
     out = capsys.readouterr().out
     assert "gemini" in out
-    assert "not configured: set GEMINI_PROJECT" in out
+    assert "not configured: set GEMINI_PROJECT or GEMINI_KEY" in out
     assert "not configured: set MISTRAL_API_KEY" in out
     assert "not configured: set DIPSEEK_API_KEY" in out
     assert "aiollmhub-mistral 0.1.0" in out

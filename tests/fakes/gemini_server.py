@@ -34,6 +34,8 @@ class Step:
     message: str = ""
     block_reason: str | None = None  # prompt blocked (e.g. "SAFETY")
     finish_reason: str = "STOP"
+    #: Answer exactly this (a response captured from the real service), streamed as one.
+    response: v1.GenerateContentResponse | None = None
 
 
 class FakePredictionService:
@@ -42,6 +44,8 @@ class FakePredictionService:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self.requests: list[v1.GenerateContentRequest] = []
+        #: Each call's metadata (headers), in order.
+        self.metadata: list[dict[str, str]] = []
         self.steps: deque[Step] = deque()
         self._server: grpc.aio.Server | None = None
         self.target = ""
@@ -75,8 +79,11 @@ class FakePredictionService:
         if self._server is not None:
             await self._server.stop(grace=None)
 
-    def _step(self, request: v1.GenerateContentRequest) -> tuple[Step, str]:
+    def _step(
+        self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> tuple[Step, str]:
         self.requests.append(request)
+        self.metadata.append({k: str(v) for k, v in context.invocation_metadata() or ()})
         step = self.steps.popleft() if self.steps else Step()
         last = request.contents[-1].parts[0].text if request.contents else ""
         return step, step.text if step.text is not None else f"echo: {last}"
@@ -104,9 +111,11 @@ class FakePredictionService:
     async def _generate(
         self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> v1.GenerateContentResponse:
-        step, text = self._step(request)
+        step, text = self._step(request, context)
         if step.code is not None:
             await self._fail(step, context)
+        if step.response is not None:
+            return step.response
         if step.block_reason:
             blocked = getattr(
                 v1.GenerateContentResponse.PromptFeedback.BlockedReason, step.block_reason
@@ -121,9 +130,12 @@ class FakePredictionService:
     async def _stream(
         self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[v1.GenerateContentResponse]:
-        step, text = self._step(request)
+        step, text = self._step(request, context)
         if step.code is not None:
             await self._fail(step, context)
+        if step.response is not None:
+            yield step.response
+            return
         words = text.split(" ")
         for i, word in enumerate(words):
             last = i == len(words) - 1

@@ -203,3 +203,48 @@ async def test_cli_chat_reaches_the_fake_server(
     assert code == 0
     assert capsys.readouterr().out == "echo: hi\n"
     assert isinstance(fake.requests[-1], v1.GenerateContentRequest)
+
+
+# -- Vertex AI express mode: GEMINI_KEY without GEMINI_PROJECT ------------------------
+
+
+async def test_express_mode_sends_the_key_and_no_project(
+    fake: FakePredictionService, tmp_path: Path
+) -> None:
+    env = {
+        "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+        "GEMINI_KEY": KEY,
+        "GEMINI_ENDPOINT": fake.target,
+    }
+    async with await Hub.open(env) as hub:
+        assert await hub.generate_reply(1, "hello", "gemini-2.5-flash") == "echo: hello"
+        async with hub.stream_reply(1, "again", "gemini-2.5-flash") as stream:
+            assert "".join([piece async for piece in stream]) == "echo: again"
+        catalog = await hub.list_models()
+    assert [r.model for r in fake.requests] == ["publishers/google/models/gemini-2.5-flash"] * 2
+    assert all(m.get("x-goog-api-key") == KEY for m in fake.metadata)
+    assert all("projects/" not in r.model for r in fake.requests)
+    assert "gemini-2.5-flash" in catalog.by_provider["gemini"]
+    assert "express mode" in catalog.notes["gemini"]
+
+
+def test_llmhub_providers_says_which_mode_and_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmhub import cli
+
+    monkeypatch.setenv("GEMINI_KEY", KEY)
+    assert cli.main(["providers"]) == 0
+    out = capsys.readouterr().out
+    assert "mode: Vertex AI express mode (GEMINI_KEY is set and GEMINI_PROJECT is not)" in out
+    assert KEY not in out
+    monkeypatch.setenv("GEMINI_PROJECT", "proj-9")
+    assert cli.main(["providers"]) == 0
+    assert "mode: Vertex AI, project proj-9 in us-central1 (GEMINI_KEY" in capsys.readouterr().out
+
+
+def test_neither_project_nor_key_names_both() -> None:
+    provider = GeminiProvider({})
+    assert not provider.configured
+    assert GeminiProvider.missing_env({}) == ["GEMINI_PROJECT or GEMINI_KEY"]
+    assert GeminiProvider({"GEMINI_KEY": KEY}).configured

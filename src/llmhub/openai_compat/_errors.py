@@ -37,28 +37,66 @@ def scrub(text: str, secret: str | None) -> str:
 
 
 def message_from_body(body: str) -> str:
-    """The provider's own explanation, from whichever shape its error body has."""
+    """The provider's own explanation, from whichever shape its error body has.
+
+    Mistral's validation errors nest: `message` may be an object or a JSON
+    string holding `{"detail": [{"loc": [...], "msg": ...}]}`; each becomes
+    "field: msg" (the field from `loc`, without its leading "body").
+    """
     try:
         data: Any = json.loads(body)
     except ValueError:
         return body.strip()[:_MAX_MESSAGE]
-    found: Any = data
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict):
-            found = error.get("message") or error
-        elif error:
-            found = error
-        elif data.get("message"):
-            found = data["message"]
-        elif data.get("detail"):
-            found = data["detail"]
+    return _explain(data).strip()[:_MAX_MESSAGE]
+
+
+def _explain(found: Any, depth: int = 0) -> str:
+    if isinstance(found, str):
+        text = found.strip()
+        if depth < 3 and text.startswith(("{", "[")):  # JSON inside a string (older API)
+            try:
+                return _explain(json.loads(text), depth + 1)
+            except ValueError:
+                pass
+        return found
+    if isinstance(found, dict) and depth < 3:
+        error = found.get("error")
+        for value in (
+            error.get("message") or error if isinstance(error, dict) else error,
+            found.get("message"),
+            found.get("detail"),
+        ):
+            if value:
+                return _explain(value, depth + 1)
     if isinstance(found, list):  # FastAPI validation errors: [{"loc": …, "msg": …}, …]
-        found = "; ".join(
-            str(item.get("msg", item)) if isinstance(item, dict) else str(item) for item in found
-        )
-    text = found if isinstance(found, str) else json.dumps(found, ensure_ascii=False)
-    return text.strip()[:_MAX_MESSAGE]
+        return "; ".join(_validation_item(item) for item in found)
+    return json.dumps(found, ensure_ascii=False)
+
+
+def _validation_item(item: Any) -> str:
+    if not isinstance(item, dict):
+        return str(item)
+    message = str(item.get("msg", item))
+    loc = [str(part) for part in item.get("loc") or []]
+    if loc[:1] == ["body"]:
+        loc = loc[1:]
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def _names_an_unknown_model(body: str) -> bool:
+    """Whether a 400 says the model does not exist (neither API answers 404 for it):
+    Mistral's `"type": "invalid_model"`, DeepSeek's "Model Not Exist"."""
+    try:
+        data: Any = json.loads(body)
+    except ValueError:
+        return False
+    if not isinstance(data, dict):
+        return False
+    nested = data.get("error")
+    error: dict[str, Any] = nested if isinstance(nested, dict) else data
+    kind = str(error.get("type") or "").lower()
+    message = str(error.get("message") or "").lower()
+    return kind == "invalid_model" or message.startswith(("model not exist", "invalid model"))
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
@@ -89,6 +127,8 @@ def error_from_status(
     """The `LLMHubError` for an HTTP error status."""
     detail = scrub(message_from_body(body), secret) or f"HTTP {status}"
     kwargs: dict[str, Any] = {"provider": provider, "model": model, "status_code": status}
+    if status == 400 and _names_an_unknown_model(body):
+        return ModelNotFoundError(f"the provider does not know this model: {detail}", **kwargs)
     if status in (400, 422):
         return BadRequestError(f"request refused ({status}): {detail}", **kwargs)
     if status in (401, 403):

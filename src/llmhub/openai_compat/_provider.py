@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._exceptions import (
@@ -103,8 +103,16 @@ class OpenAICompatibleProvider(BaseProvider):
         """`GET {models_path}`: the ids in `data`, deduplicated, in the API's order."""
         data = await with_retries(self.retry_policy, self._get_models)
         items = data.get("data") if isinstance(data, dict) else None
-        ids = [item["id"] for item in items or [] if isinstance(item, dict) and "id" in item]
+        ids = [
+            item["id"]
+            for item in items or []
+            if isinstance(item, dict) and "id" in item and self.lists_for_chat(item)
+        ]
         return list(dict.fromkeys(ids))
+
+    def lists_for_chat(self, item: Mapping[str, Any]) -> bool:
+        """Whether a `GET {models_path}` entry is a model this API chats with."""
+        return True
 
     async def _get_models(self) -> JSON:
         client = self._http()

@@ -30,7 +30,7 @@ class Behaviour:
     """How to answer one request."""
 
     status: int = 200
-    body: Any = None  # JSON (or str) for an error status
+    body: Any = None  # JSON (or str): an error status's body, or a whole model listing
     headers: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the reply; default "echo: <prompt>"
     reasoning: str | None = None  # sent as reasoning_content first
@@ -123,6 +123,9 @@ class FakeOpenAIServer:
         behaviour = self._next()
         if behaviour.status != 200:
             return self._error(behaviour)
+        if behaviour.body is not None:  # a listing as the real service sent it
+            text = behaviour.body if isinstance(behaviour.body, str) else json.dumps(behaviour.body)
+            return web.Response(text=text, content_type="application/json")
         data = [
             {"id": m, "object": "model"} for m in [*self.models, *self.models[:1]]
         ]  # one duplicate

@@ -72,13 +72,20 @@ class GeminiClient:
         self._channel: grpc.aio.Channel | None = None
         self._options: ClientOptions | None = None
         target = plaintext_target(endpoint)
+        # Over TLS the SDK sends `client_options.api_key` itself; a plain-text channel
+        # (a local server) gets the same header from us.
+        self._metadata: tuple[tuple[str, str], ...] = (
+            (("x-goog-api-key", api_key),) if api_key and target is not None else ()
+        )
         try:
             if target is not None:
                 self._channel = grpc.aio.insecure_channel(target)
                 transport = PredictionServiceGrpcAsyncIOTransport(channel=self._channel)
                 self._prediction = v1.PredictionServiceAsyncClient(transport=transport)
             else:
-                host = (endpoint or f"{location}-aiplatform.googleapis.com").split("://")[-1]
+                regional = f"{location}-aiplatform.googleapis.com"
+                default = "aiplatform.googleapis.com" if location == "global" else regional
+                host = (endpoint or default).split("://")[-1]
                 self._options = ClientOptions(api_endpoint=host, api_key=api_key)
                 self._prediction = v1.PredictionServiceAsyncClient(client_options=self._options)
         except auth_exc.GoogleAuthError as exc:
@@ -135,7 +142,10 @@ class GeminiClient:
     async def generate(self, resource: str, request: ChatRequest) -> v1.GenerateContentResponse:
         try:
             return await self._prediction.generate_content(
-                request=self.build_request(resource, request), retry=None, timeout=self._timeout
+                request=self.build_request(resource, request),
+                retry=None,
+                timeout=self._timeout,
+                metadata=self._metadata,
             )
         except Exception as exc:
             raise self.map_error(exc, request.model) from None
@@ -146,7 +156,10 @@ class GeminiClient:
         """Open the stream and wait for its first response (errors surface there)."""
         try:
             stream = await self._prediction.stream_generate_content(
-                request=self.build_request(resource, request), retry=None, timeout=self._timeout
+                request=self.build_request(resource, request),
+                retry=None,
+                timeout=self._timeout,
+                metadata=self._metadata,
             )
             responses = aiter(stream)
             try:
@@ -248,8 +261,9 @@ class GeminiClient:
                     text += part.text
             name = candidate.finish_reason.name
             if name in _BLOCKING_FINISH and not text and not got_text:
+                why = f": {candidate.finish_message}" if candidate.finish_message else ""
                 raise ContentBlockedError(
-                    f"the reply was withheld ({name})", provider=_PROVIDER, model=model
+                    f"the reply was withheld ({name}){why}", provider=_PROVIDER, model=model
                 )
             if name != "FINISH_REASON_UNSPECIFIED":
                 finish = name.lower()

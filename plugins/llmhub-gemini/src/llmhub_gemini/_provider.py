@@ -1,8 +1,19 @@
 """`GeminiProvider`: what it is, and the calls, with the SDK behind `_client`.
 
+Two ways in:
+
+- Vertex AI with a project (`GEMINI_PROJECT`): the regional endpoint
+  `{GEMINI_LOCATION}-aiplatform.googleapis.com`, Application Default
+  Credentials or `GEMINI_KEY`.
+- Vertex AI express mode (`GEMINI_KEY` and no project): the global endpoint
+  `aiplatform.googleapis.com`, model resources without project or location,
+  the key sent as `x-goog-api-key`. Reference:
+  https://cloud.google.com/vertex-ai/generative-ai/docs/start/express-mode
+
 Payload sent (`google.cloud.aiplatform.v1.GenerateContentRequest`):
 
     model:              projects/{GEMINI_PROJECT}/locations/{GEMINI_LOCATION}/publishers/google/models/{model}
+                        (express mode: publishers/google/models/{model})
     contents:           [Content(role="user"|"model", parts=[Part(text=…), Part(inline_data=Blob(mime_type, data))])]
     system_instruction: Content(parts=[Part(text=system)])            when there is a system message
     generation_config:  GenerationConfig(temperature, top_p, max_output_tokens, stop_sequences,
@@ -16,7 +27,8 @@ with no text, raises `ContentBlockedError` instead of returning an empty reply.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk, with_retries
@@ -25,6 +37,8 @@ if TYPE_CHECKING:
     from ._client import GeminiClient
 
 __all__ = ["FALLBACK_MODELS", "GeminiProvider"]
+
+_EITHER = ("GEMINI_PROJECT", "GEMINI_KEY")
 
 #: Shown when the caller may not list Vertex AI's publisher models.
 FALLBACK_MODELS = (
@@ -46,8 +60,7 @@ class GeminiProvider(BaseProvider):
     env_vars = (
         EnvVar(
             "GEMINI_PROJECT",
-            "Google Cloud project id",
-            required=True,
+            "Google Cloud project id; without it, GEMINI_KEY alone uses Vertex AI express mode",
             aliases=("GOOGLE_CLOUD_PROJECT",),
         ),
         EnvVar(
@@ -58,7 +71,7 @@ class GeminiProvider(BaseProvider):
         ),
         EnvVar(
             "GEMINI_KEY",
-            "API key; without it, Application Default Credentials",
+            "API key (alone: express mode); without it, Application Default Credentials",
             secret=True,
             aliases=("GOOGLE_API_KEY",),
         ),
@@ -69,12 +82,40 @@ class GeminiProvider(BaseProvider):
     #: The SDK client, made on first use.
     _client: GeminiClient | None = None
 
+    @classmethod
+    def missing_env(cls, env: Mapping[str, str] | None = None) -> list[str]:
+        """A project or a key: either is enough (a key alone is express mode)."""
+        source = os.environ if env is None else env
+        project, key = (v.lookup(source)[0] for v in cls.env_vars if v.name in _EITHER)
+        return [] if project or key else ["GEMINI_PROJECT or GEMINI_KEY"]
+
+    @classmethod
+    def mode(cls, env: Mapping[str, str] | None = None) -> str | None:
+        source = os.environ if env is None else env
+        values = {v.name: v.lookup(source)[0] for v in cls.env_vars}
+        if values["GEMINI_PROJECT"]:
+            how = "GEMINI_KEY" if values["GEMINI_KEY"] else "Application Default Credentials"
+            return (
+                f"Vertex AI, project {values['GEMINI_PROJECT']} in {values['GEMINI_LOCATION']}"
+                f" ({how}; GEMINI_PROJECT is set)"
+            )
+        if values["GEMINI_KEY"]:
+            return "Vertex AI express mode (GEMINI_KEY is set and GEMINI_PROJECT is not)"
+        return None
+
+    @property
+    def express(self) -> bool:
+        """Express mode: an API key and no project."""
+        return not self.setting("GEMINI_PROJECT") and bool(self.setting("GEMINI_KEY"))
+
     @property
     def location(self) -> str:
         return self.setting("GEMINI_LOCATION") or "us-central1"
 
     def model_resource(self, model: str) -> str:
         """The full resource name Vertex AI expects for `model`."""
+        if self.express:
+            return f"publishers/google/models/{model}"
         project = self.setting("GEMINI_PROJECT")
         return f"projects/{project}/locations/{self.location}/publishers/google/models/{model}"
 
@@ -85,7 +126,7 @@ class GeminiProvider(BaseProvider):
 
             key = self.secret("GEMINI_KEY")
             self._client = GeminiClient(
-                location=self.location,
+                location="global" if self.express else self.location,
                 endpoint=self.setting("GEMINI_ENDPOINT"),
                 api_key=key.reveal() if key else None,
                 timeout=self.timeouts.total,
@@ -101,6 +142,9 @@ class GeminiProvider(BaseProvider):
         """Gemini chat models from Model Garden; a documented short list when the
         caller may not list them (`listing_note` then says so)."""
         client = self._sdk()
+        if self.express:
+            self.listing_note = "express mode lists no models; showing the usual Gemini models"
+            return list(FALLBACK_MODELS)
         models = await client.list_gemini_models()
         if models is None:
             self.listing_note = (

@@ -14,7 +14,8 @@ to vision models (Pixtral, Mistral Small/Medium 3.x).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from llmhub import BaseProvider, EnvVar, hookimpl
 from llmhub.openai_compat import Dialect, OpenAICompatibleProvider
@@ -51,6 +52,14 @@ class MistralProvider(OpenAICompatibleProvider):
     models_path = "/v1/models"
     chat_path = "/v1/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field="random_seed", stream_usage=False)
+
+    def lists_for_chat(self, item: Mapping[str, Any]) -> bool:
+        """`/v1/models` also lists embedding, moderation and OCR models: keep those
+        whose `capabilities` say they chat (`completion_chat`)."""
+        capabilities = item.get("capabilities")
+        if not isinstance(capabilities, Mapping):
+            return True  # an entry without capabilities: keep it rather than guess
+        return bool(capabilities.get("completion_chat", True))
 
 
 @hookimpl
