@@ -195,9 +195,17 @@ def install_test(rest: list[str]) -> int:
         pip = [str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--quiet"]
         subprocess.run([*pip, "--find-links", str(ROOT / "dist"), requirement], check=True)
     env = dict(os.environ, INSTALL_VENVS=str(base))
-    return subprocess.run(
-        [str(BIN / "pytest"), "tests/install", *rest], cwd=ROOT, env=env
-    ).returncode
+    installed = subprocess.run([str(BIN / "pytest"), "tests/install", *rest], cwd=ROOT, env=env)
+    if installed.returncode:
+        return installed.returncode
+    # The whole suite on what pip resolved for [all], not on uv.lock's versions:
+    # what users run (the package from the wheel, its dependencies from the index).
+    python = str(base / "all" / "bin" / "python")
+    tools = ["pytest", "pytest-asyncio", "respx", "hypothesis"]
+    subprocess.run([python, "-m", "pip", "install", "--quiet", *tools], check=True)
+    print("dev.py: the suite on the [all] install's dependencies", flush=True)
+    suite = [python, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/install", *rest]
+    return subprocess.run(suite, cwd=ROOT).returncode
 
 
 def main(args: list[str]) -> int:

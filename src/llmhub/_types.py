@@ -31,6 +31,9 @@ class Attachment:
     data: bytes = field(repr=False)
     mime_type: str
     name: str | None = None
+    #: Where the provider can fetch the file instead (a signed URL after an upload);
+    #: set by providers whose API takes documents by URL only.
+    url: str | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:

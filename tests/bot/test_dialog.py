@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmhub.testing.openai_server import Behaviour
-from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say
+from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say, shown
 from tests.fakes.telegram_server import FakeBotAPI
 
 
@@ -40,10 +40,18 @@ async def test_a_file_for_a_text_only_model_is_refused_before_sending(world: Wor
 
 
 async def test_a_file_type_the_model_does_not_read_is_refused(world: World) -> None:
-    await world.tg.push(world.tg.document(ADMIN, "read it"))  # a PDF; Mistral reads images
+    # Audio to mistral-small-latest: only the Voxtral models read it.
+    await world.tg.push(world.tg.document(ADMIN, "read it", mime="audio/ogg"))
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
-    assert "application/pdf" in world.tg.texts(ADMIN)[0]
+    assert "voxtral" in world.tg.texts(ADMIN)[0]
     assert world.llm.requests == []
+
+
+async def test_a_pdf_reaches_mistral_by_upload(world: World) -> None:
+    await world.tg.push(world.tg.document(ADMIN, "read it"))
+    await world.tg.wait_for(lambda tg: "echo: read it" in shown(tg, ADMIN))
+    [upload] = world.llm.uploads
+    assert (upload["filename"], upload["data"]) == ("doc-1.pdf", b"%PDF-1.4 a tiny pdf")
 
 
 async def test_a_file_over_the_limit_is_not_even_downloaded(world: World) -> None:

@@ -128,9 +128,15 @@ class OpenAICompatibleProvider(BaseProvider):
     async def generate(self, request: ChatRequest) -> Reply:
         """`POST {chat_path}` without streaming; the whole reply."""
         self.check_request(request)
+        request = await self.prepare(request)
         body = build_body(request, self.dialect, stream=False)
         data = await with_retries(self.retry_policy, lambda: self._post_json(body, request.model))
         return parse_reply(data, provider=self.name, model=request.model)
+
+    async def prepare(self, request: ChatRequest) -> ChatRequest:
+        """The request as it will be sent; a provider that must upload files first
+        (and send their URLs) does it here."""
+        return request
 
     async def _post_json(self, body: JSON, model: str) -> JSON:
         client = self._http()
@@ -152,6 +158,7 @@ class OpenAICompatibleProvider(BaseProvider):
         from httpx_sse import EventSource
 
         self.check_request(request)
+        request = await self.prepare(request)
         body = build_body(request, self.dialect, stream=True)
         deadline = time.monotonic() + self.timeouts.total
         response = await with_retries(

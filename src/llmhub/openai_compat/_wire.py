@@ -10,7 +10,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from .._types import ChatRequest, Message, Reply, StreamChunk, Usage
+from .._types import Attachment, ChatRequest, Message, Reply, StreamChunk, Usage
 
 __all__ = ["Dialect", "build_body", "parse_chunk", "parse_reply", "parse_usage"]
 
@@ -31,16 +31,30 @@ class Dialect:
     stream_usage: bool = True
 
 
+def _part(attachment: Attachment) -> JSON:
+    """One content part: an image as a data URL; audio as base64 (`input_audio`, the
+    shape Mistral's Voxtral models take); a document by its URL (`document_url`)."""
+    encoded = base64.b64encode(attachment.data).decode("ascii")
+    if attachment.mime_type.startswith("audio/"):
+        return {"type": "input_audio", "input_audio": encoded}
+    if attachment.url is not None:
+        part: JSON = {"type": "document_url", "document_url": attachment.url}
+        if attachment.name:
+            part["document_name"] = attachment.name
+        return part
+    return {
+        "type": "image_url",
+        "image_url": {"url": f"data:{attachment.mime_type};base64,{encoded}"},
+    }
+
+
 def _content(message: Message) -> str | list[JSON]:
     if not message.attachments:
         return message.content
     parts: list[JSON] = []
     if message.content:
         parts.append({"type": "text", "text": message.content})
-    for attachment in message.attachments:
-        encoded = base64.b64encode(attachment.data).decode("ascii")
-        url = f"data:{attachment.mime_type};base64,{encoded}"
-        parts.append({"type": "image_url", "image_url": {"url": url}})
+    parts += [_part(attachment) for attachment in message.attachments]
     return parts
 
 

@@ -60,6 +60,8 @@ class FakeOpenAIServer:
         #: Streams under way, and how many of them are held now.
         self.streaming = 0
         self.held = 0
+        #: Files uploaded (`POST /v1/files`): purpose, file name, content type, bytes.
+        self.uploads: list[dict[str, Any]] = []
         #: The last user message of every stream sent to its end, in order.
         self.completed: list[str] = []
         self._resume = asyncio.Event()
@@ -91,6 +93,8 @@ class FakeOpenAIServer:
         for prefix in ("", "/v1"):
             app.router.add_get(f"{prefix}/models", self._models)
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
+        app.router.add_post("/v1/files", self._upload)
+        app.router.add_get("/v1/files/{file_id}/url", self._signed_url)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port)
@@ -130,6 +134,33 @@ class FakeOpenAIServer:
             {"id": m, "object": "model"} for m in [*self.models, *self.models[:1]]
         ]  # one duplicate
         return web.json_response({"object": "list", "data": data})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        form = await request.post()
+        upload = form["file"]
+        assert isinstance(upload, web.FileField)
+        file_id = f"file-{len(self.uploads) + 1}"
+        self.uploads.append(
+            {
+                "id": file_id,
+                "purpose": form.get("purpose"),
+                "filename": upload.filename,
+                "content_type": upload.content_type,
+                "data": upload.file.read(),
+            }
+        )
+        return web.json_response({"id": file_id, "object": "file", "purpose": form.get("purpose")})
+
+    async def _signed_url(self, request: web.Request) -> web.Response:
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        file_id = request.match_info["file_id"]
+        expiry = request.query.get("expiry", "")
+        return web.json_response({"url": f"{self.url}/signed/{file_id}?expiry={expiry}"})
 
     def _error(self, behaviour: Behaviour) -> web.Response:
         body = behaviour.body if behaviour.body is not None else {"error": {"message": "failed"}}

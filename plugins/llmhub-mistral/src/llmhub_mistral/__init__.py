@@ -7,17 +7,35 @@ Payload sent (OpenAI chat-completions dialect, see `llmhub.openai_compat`):
 `{"model", "messages": [{"role", "content"}], "temperature", "top_p",
 "max_tokens", "stop", "random_seed", "response_format": {"type": "json_object"},
 "stream"}`. Mistral's own quirks: the seed is `random_seed`; `stream_options`
-is not accepted (422) and usage arrives in the last chunk unasked; images go
-as `{"type": "image_url", "image_url": {"url": "data:<mime>;base64,…"}}` parts
-to vision models (Pixtral, Mistral Small/Medium 3.x).
+is not accepted (422) and usage arrives in the last chunk unasked.
+
+Files, as content parts beside the text:
+
+- images: `{"type": "image_url", "image_url": {"url": "data:<mime>;base64,…"}}`,
+  to the vision models (Mistral Small/Medium 3.x, Pixtral);
+- PDFs: `{"type": "document_url", "document_url": <signed URL>, "document_name"}`.
+  A local document reaches chat by URL only: it is uploaded first
+  (`POST /v1/files`, multipart `file` and `purpose=ocr`), then its signed URL
+  fetched (`GET /v1/files/{id}/url?expiry=24`)
+  (https://docs.mistral.ai/capabilities/OCR/document_understanding);
+- audio: `{"type": "input_audio", "input_audio": "<base64>"}`, to the Voxtral
+  models only (https://docs.mistral.ai/capabilities/audio_transcription).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, ClassVar
 
-from llmhub import BaseProvider, EnvVar, hookimpl
+from llmhub import (
+    Attachment,
+    BaseProvider,
+    ChatRequest,
+    EnvVar,
+    UnsupportedInputError,
+    hookimpl,
+)
 from llmhub.openai_compat import Dialect, OpenAICompatibleProvider
 
 __all__ = ["MistralProvider", "llmhub_providers"]
@@ -29,7 +47,7 @@ class MistralProvider(OpenAICompatibleProvider):
     name = "mistral"
     supports_files = True
     max_file_bytes = 10 * 1024 * 1024
-    accepted_mime_prefixes = ("image/",)
+    accepted_mime_prefixes = ("image/", "application/pdf", "audio/")
     docs_url = "https://docs.mistral.ai/api/"
     env_vars = (
         EnvVar("MISTRAL_API_KEY", "API key from console.mistral.ai", required=True, secret=True),
@@ -52,6 +70,63 @@ class MistralProvider(OpenAICompatibleProvider):
     models_path = "/v1/models"
     chat_path = "/v1/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field="random_seed", stream_usage=False)
+
+    def check_request(self, request: ChatRequest) -> None:
+        """Audio goes to the Voxtral models, images and PDFs to the others."""
+        super().check_request(request)
+        audio_model = request.model.startswith("voxtral")
+        for message in request.messages:
+            for attachment in message.attachments:
+                audio = attachment.mime_type.startswith("audio/")
+                if audio != audio_model:
+                    can = "the Voxtral models (voxtral-small-latest, voxtral-mini-latest)"
+                    if not audio:
+                        can = "the vision models (mistral-small-latest, mistral-medium-latest)"
+                    raise UnsupportedInputError(
+                        f"{request.model} does not read {attachment.mime_type}; {can} do",
+                        provider=self.name,
+                        model=request.model,
+                    )
+
+    async def prepare(self, request: ChatRequest) -> ChatRequest:
+        """Upload each PDF and send it by its signed URL (chat takes documents by URL)."""
+        if not any(
+            a.mime_type == "application/pdf" and a.url is None
+            for m in request.messages
+            for a in m.attachments
+        ):
+            return request
+        messages = []
+        for message in request.messages:
+            attachments: list[Attachment] = []
+            for attachment in message.attachments:
+                if attachment.mime_type == "application/pdf" and attachment.url is None:
+                    attachment = replace(
+                        attachment, url=await self._upload(attachment, request.model)
+                    )
+                attachments.append(attachment)
+            messages.append(replace(message, attachments=tuple(attachments)))
+        return replace(request, messages=tuple(messages))
+
+    async def _upload(self, attachment: Attachment, model: str) -> str:
+        client = self._http()
+        files = {"file": (attachment.name or "document.pdf", attachment.data, attachment.mime_type)}
+        try:
+            response = await client.post(
+                f"{self.endpoint}/v1/files", files=files, data={"purpose": "ocr"}
+            )
+            raw = await response.aread()
+        except Exception as exc:
+            raise self._transport_error(exc, model=model) from None
+        uploaded = self._json_or_error(response, raw, model=model)
+        try:
+            response = await client.get(
+                f"{self.endpoint}/v1/files/{uploaded['id']}/url", params={"expiry": 24}
+            )
+            raw = await response.aread()
+        except Exception as exc:
+            raise self._transport_error(exc, model=model) from None
+        return str(self._json_or_error(response, raw, model=model)["url"])
 
     def lists_for_chat(self, item: Mapping[str, Any]) -> bool:
         """`/v1/models` also lists embedding, moderation and OCR models: keep those
