@@ -92,7 +92,7 @@ def machine() -> str:
             return "-"
 
     packages = [
-        "llmhub",
+        "aiollmhub",
         "httpx",
         "httpx-aiohttp",
         "aiohttp",
