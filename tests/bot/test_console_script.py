@@ -20,22 +20,7 @@ SCRIPT = Path(sys.executable).with_name("llmhub-bot")
 
 async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> None:
     async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LLMHUB_")}
-        env.update(
-            TELEGRAM_BOT_TOKEN=TOKEN,
-            TELEGRAM_API_URL=tg.url,
-            ADMIN_IDS=str(ADMIN),
-            MISTRAL_API_KEY=PROVIDER_KEY,
-            MISTRAL_ENDPOINT=llm.url,
-            LLMHUB_DEFAULT_MODEL="mistral-small-latest",
-        )
-        process = await asyncio.create_subprocess_exec(
-            str(SCRIPT),
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
+        process = await _run_bot(tmp_path, tg, llm)
         try:
             await tg.wait_for(lambda fake: bool(fake.sent("deleteWebhook")), timeout=60)
             await tg.push(tg.message(ADMIN, "hello process"))
