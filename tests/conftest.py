@@ -15,6 +15,7 @@ import pytest
 import llmhub
 from llmhub import HubSettings, ProviderRegistry, env_names
 from llmhub_bot import BotSettings
+from tests.services import fresh_postgres_database
 
 _PREFIXES = ("LLMHUB_", "TELEGRAM_", "FAKE_", "REDIS_")
 #: Every variable llmhub, its bot and its installed providers read, from their own declarations.
@@ -40,3 +41,13 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 async def _close_default_hub() -> AsyncIterator[None]:
     yield
     await llmhub.close_default_hub()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database of each backend (PostgreSQL skips, or fails under CI, if absent)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url

@@ -21,14 +21,7 @@ SCRIPT = Path(sys.executable).with_name("llmhub-bot")
 async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> None:
     async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
         process = await _run_bot(tmp_path, tg, llm)
-        try:
-            await tg.wait_for(lambda fake: bool(fake.sent("deleteWebhook")), timeout=60)
-            await tg.push(tg.message(ADMIN, "hello process"))
-            await tg.wait_for(lambda fake: "echo: hello process" in fake.texts(ADMIN), timeout=30)
-        finally:
-            process.send_signal(signal.SIGINT)
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-        log = output.decode()
+        log = await _answer_then_interrupt(process, tg, "hello process")
         assert process.returncode == 0, log
         assert TOKEN not in log
         assert PROVIDER_KEY not in log
@@ -65,18 +58,25 @@ async def test_a_server_refusing_the_menu_still_gets_answers_and_a_clean_exit(
         tg.refuse("setMyCommands", 500)
         tg.refuse("setMyDescription", 400, "Bad Request: method not found")
         process = await _run_bot(tmp_path, tg, llm)
-        try:
-            await tg.push(tg.message(ADMIN, "are you up?"))
-            await tg.wait_for(lambda fake: "echo: are you up?" in fake.texts(ADMIN), timeout=60)
-        finally:
-            process.send_signal(signal.SIGINT)
-            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
-    log = output.decode()
+        log = await _answer_then_interrupt(process, tg, "are you up?")
     assert process.returncode == 0, log
     assert "setMyCommands(en) refused" in log
     assert "Traceback" not in log
     assert "Unclosed" not in log
     assert "ResourceWarning" not in log
+
+
+async def _answer_then_interrupt(
+    process: asyncio.subprocess.Process, tg: FakeBotAPI, text: str
+) -> str:
+    """Send `text`, wait for its echo, then SIGINT: the process's whole output."""
+    try:
+        await tg.push(tg.message(ADMIN, text))
+        await tg.wait_for(lambda fake: f"echo: {text}" in fake.texts(ADMIN), timeout=60)
+    finally:
+        process.send_signal(signal.SIGINT)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    return output.decode()
 
 
 async def test_a_refused_token_is_one_line_and_exit_2_with_nothing_left_open(

@@ -9,14 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from llmhub.testing.openai_server import Behaviour, FakeOpenAIServer
 from tests.scripts import run_python
-from tests.services import fresh_postgres_database
 
 KEY = "sk-default-hub-key-5e6f7a8b"
 
@@ -36,15 +32,6 @@ async def main() -> None:
 
 asyncio.run(main())
 """
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'default.db'}"
-        return
-    async with fresh_postgres_database() as url:
-        yield url
 
 
 async def _responses(url: str) -> list[tuple[str, str]]:
