@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.metadata as _metadata
 import typing as _typing
 
+from ._catalogue import InputKind, ModelInfo, ModelTable, Price, format_usd, model_entry
 from ._default import close_default_hub, generate_reply, get_default_hub, stream_reply
 from ._exceptions import (
     AuthenticationError,
@@ -101,15 +102,19 @@ __all__ = [
     "HttpTimeouts",
     "Hub",
     "HubSettings",
+    "InputKind",
     "InsufficientBalanceError",
     "InvalidRequestError",
     "LLMHubError",
     "Message",
     "ModelCatalog",
+    "ModelInfo",
     "ModelNotFoundError",
+    "ModelTable",
     "NotConfiguredError",
     "PluginInfo",
     "PluginLoadError",
+    "Price",
     "Prompt",
     "PromptTooLongError",
     "ProviderError",
@@ -131,10 +136,12 @@ __all__ = [
     "__version__",
     "close_default_hub",
     "env_names",
+    "format_usd",
     "generate_reply",
     "get_default_hub",
     "hookimpl",
     "load_environment",
+    "model_entry",
     "read_settings",
     "stream_reply",
     "with_retries",

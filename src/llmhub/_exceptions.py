@@ -29,6 +29,11 @@ status codes and the provider's own error text, never from request headers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._catalogue import InputKind
+
 __all__ = [
     "AuthenticationError",
     "BadRequestError",
@@ -118,7 +123,32 @@ class PromptTooLongError(InvalidRequestError):
 
 
 class UnsupportedInputError(InvalidRequestError):
-    """Files sent to a provider that takes none, or a file of the wrong type or size."""
+    """A file the model cannot read (its kind in `input_kind`), or of the wrong type or size.
+
+    `capable_models` names the configured models that do read that kind
+    ("provider/model"), and the message says so.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str | None = None,
+        model: str | None = None,
+        input_kind: InputKind | None = None,
+        capable_models: list[str] | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model)
+        self.input_kind = input_kind
+        self.capable_models = capable_models or []
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if not self.capable_models:
+            return text
+        shown = ", ".join(self.capable_models[:8])
+        more = len(self.capable_models) - 8
+        return f"{text}; models that do: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
 class UnknownProviderError(InvalidRequestError):

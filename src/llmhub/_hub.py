@@ -9,7 +9,7 @@ import uuid
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ._exceptions import (
@@ -18,6 +18,7 @@ from ._exceptions import (
     LLMHubError,
     PromptTooLongError,
     ProviderUnavailableError,
+    UnsupportedInputError,
 )
 from ._provider import BaseProvider
 from ._registry import ModelCatalog, ProviderRegistry
@@ -173,7 +174,12 @@ class Hub:
             if error is exc:
                 raise
             raise error from exc
-        await self._log_success(prepared, started, reply.text, reply.finish_reason, reply.usage)
+        reply = replace(
+            reply, cost=prepared.provider.model_info(prepared.request.model).cost(reply.usage)
+        )
+        await self._log_success(
+            prepared, started, reply.text, reply.finish_reason, reply.usage, reply.cost
+        )
         return reply
 
     def stream(self, prompt: Prompt) -> ReplyStream:
@@ -217,14 +223,17 @@ class Hub:
                 raise
             raise error from exc
         text = "".join(parts)
-        await self._log_success(prepared, started, text, finish, usage)
+        usage = usage or Usage()
+        cost = prepared.provider.model_info(prepared.request.model).cost(usage)
+        await self._log_success(prepared, started, text, finish, usage, cost)
         state.reply = Reply(
             text=text,
             model=prepared.request.model,
             provider=prepared.provider.name,
             finish_reason=finish,
-            usage=usage or Usage(),
+            usage=usage,
             reasoning="".join(thoughts) or None,
+            cost=cost,
         )
 
     # -- chats ----------------------------------------------------------------------------
@@ -296,7 +305,12 @@ class Hub:
             messages.append(Message("assistant", turn.reply))
         messages.append(Message("user", prompt.text, prompt.attachments))
         request = ChatRequest(model_id, tuple(messages), prompt.options or GenerationOptions())
-        provider.check_request(request)
+        try:
+            provider.check_request(request)
+        except UnsupportedInputError as exc:
+            if exc.input_kind is not None:  # say which models would read it
+                exc.capable_models = self.registry.models_reading(exc.input_kind)
+            raise
         record = RequestRecord(
             id=prompt.request_id or uuid.uuid4().hex,
             chat_id=chat,
@@ -316,9 +330,9 @@ class Hub:
         started: float,
         text: str,
         finish: str | None,
-        usage: Usage | None,
+        usage: Usage,
+        cost: float | None,
     ) -> None:
-        usage = usage or Usage()
         await self.store.log_response(
             ResponseRecord(
                 request_id=prepared.record.id,
@@ -330,6 +344,7 @@ class Hub:
                 prompt_tokens=usage.prompt_tokens,
                 completion_tokens=usage.completion_tokens,
                 total_tokens=usage.total_tokens,
+                cost_usd=cost,
             )
         )
 

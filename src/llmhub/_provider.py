@@ -6,8 +6,10 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
+from ._catalogue import ModelInfo, ModelTable, input_kind, kind_label
 from ._exceptions import NotConfiguredError, UnsupportedInputError
 from ._retry import HttpTimeouts, RetryPolicy
 from ._types import ChatRequest, Reply, StreamChunk
@@ -67,7 +69,10 @@ class BaseProvider(ABC):
     list and route to them without constructing them or importing their SDK:
 
     - `name`: the short name used in `provider/model` and in settings.
-    - `supports_files`: whether messages may carry attachments.
+    - `supports_files`: whether messages may carry attachments at all; which
+      kinds each model reads is in `catalogue`.
+    - `catalogue`: the models it knows, their capabilities and prices
+      (`model_info()` guesses those of a model the table does not list).
     - `env_vars`: the variables read; `required` ones decide "configured".
     - `model_prefixes`: the provider's naming rule, e.g. ``("gemini-",)``, used to
       route a bare model name without asking the provider first.
@@ -87,6 +92,7 @@ class BaseProvider(ABC):
     max_file_bytes: ClassVar[int] = 0
     accepted_mime_prefixes: ClassVar[tuple[str, ...]] = ()
     docs_url: ClassVar[str] = ""
+    catalogue: ClassVar[ModelTable] = ModelTable()
 
     def __init__(
         self,
@@ -155,30 +161,40 @@ class BaseProvider(ABC):
         """Whether this provider's naming rule covers `model`."""
         return model.startswith(cls.model_prefixes) if cls.model_prefixes else False
 
+    @classmethod
+    def model_info(cls, model: str) -> ModelInfo:
+        """What `model` reads and costs (guessed from its family when unlisted)."""
+        return cls.catalogue.lookup(model)
+
     def check_request(self, request: ChatRequest) -> None:
-        """Refuse attachments this provider cannot take, before anything is sent."""
+        """Refuse files the model cannot read, before anything is sent.
+
+        A file of a kind the model does not read raises `UnsupportedInputError`
+        with `input_kind` set; the hub adds the models that do read it.
+        """
+        info: ModelInfo | None = None
+        refuse = partial(UnsupportedInputError, provider=self.name, model=request.model)
         for message in request.messages:
             for attachment in message.attachments:
+                kind = input_kind(attachment.mime_type)
                 if not self.supports_files:
-                    raise UnsupportedInputError(
-                        "this provider takes no files",
-                        provider=self.name,
-                        model=request.model,
-                    )
+                    raise refuse(f"{request.model} takes no files", input_kind=kind)
                 if self.max_file_bytes and attachment.size > self.max_file_bytes:
                     label = f"file {attachment.name}" if attachment.name else "the file"
-                    raise UnsupportedInputError(
-                        f"{label} is {attachment.size} bytes; the limit is {self.max_file_bytes}",
-                        provider=self.name,
-                        model=request.model,
+                    raise refuse(
+                        f"{label} is {attachment.size} bytes; the limit is {self.max_file_bytes}"
                     )
-                if self.accepted_mime_prefixes and not attachment.mime_type.startswith(
+                if kind is None or (
                     self.accepted_mime_prefixes
+                    and not attachment.mime_type.startswith(self.accepted_mime_prefixes)
                 ):
-                    raise UnsupportedInputError(
-                        f"files of type {attachment.mime_type} are not accepted",
-                        provider=self.name,
-                        model=request.model,
+                    raise refuse(
+                        f"files of type {attachment.mime_type} are not accepted", input_kind=kind
+                    )
+                info = info or self.model_info(request.model)
+                if not info.reads(kind):
+                    raise refuse(
+                        f"{request.model} does not read {kind_label(kind)}", input_kind=kind
                     )
 
     # -- the calls ---------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 import pluggy
 
 from . import _hookspecs
+from ._catalogue import InputKind
 from ._exceptions import (
     LLMHubError,
     ModelNotFoundError,
@@ -210,6 +211,16 @@ class ProviderRegistry:
                 )
             )
         return result
+
+    def models_reading(self, kind: InputKind) -> list[str]:
+        """The listed models ("provider/model") that read input of `kind`: those of
+        configured providers, or of every installed one when none is configured."""
+        configured = [n for n in self.names() if not self._classes[n].missing_env(self._env)]
+        return [
+            f"{name}/{model}"
+            for name in configured or self.names()
+            for model in self._classes[name].catalogue.reading(kind)
+        ]
 
     def resolve(self, model: str) -> tuple[BaseProvider, str]:
         """The provider of `model`, and the model id to send it.

@@ -95,7 +95,11 @@ class ChatRequest:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Token counts as the provider reported them; `None` where it did not."""
+    """Token counts as the provider reported them; `None` where it did not.
+
+    `completion_tokens` includes `reasoning_tokens`, as providers bill them;
+    `cached_tokens` are the part of `prompt_tokens` served from the provider's cache.
+    """
 
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
@@ -106,7 +110,11 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A whole answer. `reasoning` holds a reasoning model's thoughts, never mixed into `text`."""
+    """A whole answer. `reasoning` holds a reasoning model's thoughts, never mixed into `text`.
+
+    `cost` is in USD, from the usage and the model's price (`None` when either is
+    unknown).
+    """
 
     text: str
     model: str
@@ -114,6 +122,7 @@ class Reply:
     finish_reason: str | None = None
     usage: Usage = Usage()
     reasoning: str | None = None
+    cost: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ import datetime as dt
 import json
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
+from ._catalogue import INPUT_KINDS, ModelInfo, format_usd
 from ._exceptions import (
     ConfigurationError,
     InvalidRequestError,
@@ -119,23 +120,56 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
 
 async def _models(hub: Hub, out: TextIO, *, as_json: bool) -> int:
     catalog = await hub.list_models()
+    infos = {
+        provider: [hub.registry.provider_class(provider).model_info(m) for m in models]
+        for provider, models in catalog.by_provider.items()
+    }
     if as_json:
         payload = {
-            "models": {p: list(m) for p, m in catalog.by_provider.items()},
+            "models": {p: [info.as_dict() for info in rows] for p, rows in infos.items()},
             "errors": {p: str(e) for p, e in catalog.errors.items()},
             "notes": dict(catalog.notes),
         }
         print(json.dumps(payload, indent=2), file=out)
     else:
-        for provider, models in catalog.by_provider.items():
-            print(f"{provider}:", file=out)
-            for model in models:
-                print(f"  {provider}/{model}", file=out)
+        _print_model_table(infos, out)
         for provider, note in catalog.notes.items():
             print(f"{provider}: note: {note}", file=sys.stderr)
         for provider, error in catalog.errors.items():
             print(f"{provider}: unavailable ({error})", file=sys.stderr)
     return 0 if catalog.by_provider or not catalog.errors else 1
+
+
+def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> None:
+    """One row per model: capabilities, then USD per million tokens ("?" where unknown)."""
+    header = ("MODEL", "CONTEXT", "MAX OUT", "INPUTS", "REASONS", "$ IN", "$ CACHED", "$ OUT")
+    rows = [header]
+    for provider, models in infos.items():
+        for info in models:
+            price = info.price
+            rows.append(
+                (
+                    f"{provider}/{info.id}" + ("" if info.known else " (guessed)"),
+                    f"{info.context_window:,}",
+                    f"{info.max_output_tokens:,}",
+                    " ".join(kind for kind in INPUT_KINDS if kind in info.inputs),
+                    "yes" if info.reasoning else "no",
+                    f"{price.input:g}" if price else "?",
+                    f"{price.cached_input if price.cached_input is not None else price.input:g}"
+                    if price
+                    else "?",
+                    f"{price.output:g}" if price else "?",
+                )
+            )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        cells = [
+            cell.ljust(width) if i in (0, 3, 4) else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        print("  ".join(cells).rstrip(), file=out)
+    if len(rows) > 1:
+        print("prices: USD per million tokens, from each plugin's table", file=out)
 
 
 async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
@@ -161,11 +195,9 @@ async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
         status = row.status or "pending"
         latency = f"{row.latency_ms:.0f} ms" if row.latency_ms is not None else "-"
         tokens = f"{row.total_tokens} tok" if row.total_tokens is not None else ""
-        print(
-            f"{when}  {row.request_id[:8]}  chat {row.chat_id}  {row.provider}/{row.model}"
-            f"  {status}  {latency}  {tokens}".rstrip(),
-            file=out,
-        )
+        cost = format_usd(row.cost_usd) if row.cost_usd is not None else ""
+        parts = [when, row.request_id[:8], f"chat {row.chat_id}", f"{row.provider}/{row.model}"]
+        print("  ".join(p for p in [*parts, status, latency, tokens, cost] if p), file=out)
         print(f"  > {_clip(row.prompt)}", file=out)
         if row.text:
             print(f"  < {_clip(row.text)}", file=out)

@@ -11,7 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 import llmhub
-from llmhub import Hub, LLMHubError
+from llmhub import Hub, LLMHubError, format_usd
 
 from ._runtime import Runtime
 from ._users import Users
@@ -122,14 +122,15 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
         ),
     ]
     for row in rows:
-        lines.append(
-            _("{provider}: {requests} requests, {errors} errors, {tokens} tokens").format(
-                provider=row.provider,
-                requests=row.requests,
-                errors=row.errors,
-                tokens=row.prompt_tokens + row.completion_tokens,
-            )
+        line = _("{provider}: {requests} requests, {errors} errors, {tokens} tokens").format(
+            provider=row.provider,
+            requests=row.requests,
+            errors=row.errors,
+            tokens=row.prompt_tokens + row.completion_tokens,
         )
+        if row.cost_usd is not None:
+            line += ", " + _("{cost} spent").format(cost=format_usd(row.cost_usd))
+        lines.append(line)
     if not rows:
         lines.append(_("No requests yet."))
     await message.answer("\n".join(lines), parse_mode=None)

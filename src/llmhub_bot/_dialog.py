@@ -66,6 +66,10 @@ def friendly_error(exc: LLMHubError) -> str:
     if isinstance(exc, EmptyPromptError):
         return _("Send me some text.")
     if isinstance(exc, UnsupportedInputError):
+        if exc.capable_models:
+            return _(
+                "This model cannot take this file ({reason}). Models that can: {models}."
+            ).format(reason=exc.message, models=", ".join(exc.capable_models[:6]))
         return _("This model cannot take this file ({reason}). /models lists the others.").format(
             reason=exc.message
         )

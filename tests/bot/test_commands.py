@@ -80,7 +80,8 @@ async def test_stats_are_for_admins_only(world: World) -> None:
     await say(world, ADMIN, "hello")
     [stats] = await say(world, ADMIN, "/stats 30")
     assert stats.startswith("Last 30 days.")
-    assert "mistral: 1 requests, 0 errors, 3 tokens" in stats
+    # mistral-small-latest: 1 prompt and 2 completion tokens at $0.1/$0.3 per million.
+    assert "mistral: 1 requests, 0 errors, 3 tokens, $0.0000007 spent" in stats
     assert await say(world, MEMBER, "/stats") == ["Only admins can see the statistics."]
 
 

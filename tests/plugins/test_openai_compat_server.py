@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
@@ -193,6 +194,41 @@ async def test_cli_models_and_chat_against_the_fake_server(
     assert "mistral/mistral-small-latest" in out
     assert "dipseek/deepseek-chat" in out
     assert out.count("mistral/mistral-large-latest") == 1
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "MODEL",
+        "CONTEXT",
+        "MAX",
+        "OUT",
+        "INPUTS",
+        "REASONS",
+        "$",
+        "IN",
+        "$",
+        "CACHED",
+        "$",
+        "OUT",
+    ]
+    [small] = [line for line in lines if line.startswith("mistral/mistral-small-latest ")]
+    assert small.split() == [
+        "mistral/mistral-small-latest",
+        "131,072",
+        "131,072",
+        "text",
+        "image",
+        "pdf",
+        "no",
+        "0.1",
+        "0.1",
+        "0.3",
+    ]
+
+    code = await asyncio.to_thread(cli.main, ["models", "--json"])
+    listed = json.loads(capsys.readouterr().out)["models"]
+    [chat] = [m for m in listed["dipseek"] if m["id"] == "deepseek-chat"]
+    assert chat["inputs"] == ["text"]
+    assert chat["known"] is True
+    assert chat["price_per_million_usd"] == {"input": 0.14, "cached_input": 0.0028, "output": 0.28}
 
     code = await asyncio.to_thread(
         cli.main, ["chat", "-m", "mistral-small-latest", "--chat-id", "t", "hi there"]
@@ -201,7 +237,10 @@ async def test_cli_models_and_chat_against_the_fake_server(
     assert capsys.readouterr().out == "echo: hi there\n"
 
     code = await asyncio.to_thread(cli.main, ["logs", "-n", "1"])
-    assert "mistral/mistral-small-latest  ok" in capsys.readouterr().out
+    logged = capsys.readouterr().out
+    assert "mistral/mistral-small-latest  ok" in logged
+    # 2 prompt and 3 completion tokens at $0.1/$0.3 per million.
+    assert logged.splitlines()[0].endswith("5 tok  $0.0000011")
 
     code = await asyncio.to_thread(cli.main, ["chat", "-m", "gpt-nothing", "hi"])
     assert code == 2

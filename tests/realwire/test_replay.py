@@ -107,3 +107,31 @@ async def test_mistral_lists_only_the_models_it_chats_with(tmp_path: Path) -> No
     assert "codestral-latest" in listed
     for not_chat in ("mistral-embed", "mistral-moderation-latest", "mistral-ocr-latest"):
         assert not_chat not in listed
+
+
+async def test_a_real_deepseek_reply_is_priced_from_its_usage(tmp_path: Path) -> None:
+    body = (FIXTURES / "dipseek" / "reasoner-completion.json").read_text(encoding="utf-8")
+    async with FakeOpenAIServer(api_key=KEY) as llm:
+        llm.then(Behaviour(body=body))
+        env = _env(tmp_path, DIPSEEK_API_KEY=KEY, DIPSEEK_ENDPOINT=llm.url)
+        async with await Hub.open(env) as hub:
+            reply = await hub.reply(1, "hi", "deepseek-reasoner")
+    # 12 prompt tokens (none cached) and 789 output tokens, 415 of them reasoning,
+    # at deepseek-reasoner's $0.14 / $0.28 per million.
+    assert (reply.usage.completion_tokens, reply.usage.reasoning_tokens) == (789, 415)
+    assert reply.cost == pytest.approx((12 * 0.14 + 789 * 0.28) / 1e6)
+
+
+async def test_gemini_thinking_tokens_count_as_output_and_are_priced(tmp_path: Path) -> None:
+    captured = (FIXTURES / "gemini" / "pro-thinking-completion.json").read_text()
+    response = v1.GenerateContentResponse.from_json(captured, ignore_unknown_fields=True)
+    async with FakePredictionService() as fake:
+        fake.then(Step(response=response))
+        env = _env(tmp_path, GEMINI_PROJECT="proj-1", GEMINI_ENDPOINT=fake.target)
+        async with await Hub.open(env) as hub:
+            reply = await hub.reply(1, "hi", "gemini-2.5-pro")
+    usage = reply.usage
+    # The service counted 29 prompt, 736 answer and 1001 thinking tokens (1766 in all).
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (29, 1737, 1766)
+    assert usage.reasoning_tokens == 1001
+    assert reply.cost == pytest.approx((29 * 1.25 + 1737 * 10.0) / 1e6)

@@ -96,7 +96,8 @@ class Store(ABC):
         where = "WHERE q.chat_id = :chat_id" if chat_id is not None else ""
         rows = await self.fetch(
             "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - `where` is one of two constants
-            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type FROM requests q"
+            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
+            " q.first_request_id FROM requests q"
             f" LEFT JOIN responses r ON r.request_id = q.id {where}"
             " ORDER BY q.created_at DESC, q.id DESC LIMIT :limit",
             {"chat_id": chat_id, "limit": limit},
@@ -159,7 +160,8 @@ class Store(ABC):
             "SELECT q.provider, COUNT(*) AS requests,"
             " COALESCE(SUM(CASE WHEN r.status = 'error' THEN 1 ELSE 0 END), 0) AS errors,"
             " COALESCE(SUM(r.prompt_tokens), 0) AS prompt_tokens,"
-            " COALESCE(SUM(r.completion_tokens), 0) AS completion_tokens"
+            " COALESCE(SUM(r.completion_tokens), 0) AS completion_tokens,"
+            " SUM(r.cost_usd) AS cost_usd"
             " FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
             " WHERE q.created_at >= :since GROUP BY q.provider ORDER BY q.provider",
             {"since": since},
@@ -171,6 +173,7 @@ class Store(ABC):
                 errors=int(row["errors"]),
                 prompt_tokens=int(row["prompt_tokens"]),
                 completion_tokens=int(row["completion_tokens"]),
+                cost_usd=float(row["cost_usd"]) if row["cost_usd"] is not None else None,
             )
             for row in rows
         ]

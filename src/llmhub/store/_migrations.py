@@ -145,5 +145,17 @@ CREATE INDEX requests_created ON requests (created_at);
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2)
+_V3 = Migration(
+    "the cost of each response; fallback attempts linked to the request they stand in for",
+    sqlite="""
+ALTER TABLE responses ADD COLUMN cost_usd REAL;
+ALTER TABLE requests ADD COLUMN first_request_id TEXT;
+""",
+    postgres="""
+ALTER TABLE responses ADD COLUMN cost_usd DOUBLE PRECISION;
+ALTER TABLE requests ADD COLUMN first_request_id TEXT;
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -32,6 +32,8 @@ class RequestRecord:
     created_at: float
     user_id: int | None = None
     context_turns: int = 0
+    #: Set on a fallback attempt: the id of the request it stands in for.
+    first_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,8 @@ class ResponseRecord:
     total_tokens: int | None = None
     error_type: str | None = None
     error_message: str | None = None
+    #: USD, from the usage and the model's price; `None` when either is unknown.
+    cost_usd: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +86,8 @@ class Exchange:
     latency_ms: float | None
     total_tokens: int | None
     error_type: str | None
+    cost_usd: float | None = None
+    first_request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +99,8 @@ class ProviderStats:
     errors: int
     prompt_tokens: int
     completion_tokens: int
+    #: USD over the priced responses; `None` when none had a known price.
+    cost_usd: float | None = None
 
 
 def turns_within(newest_first: Iterable[tuple[str, str]], max_chars: int) -> list[Turn]:

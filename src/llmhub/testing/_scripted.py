@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
+from .._catalogue import InputKind, ModelTable, Price, model_entry
 from .._hookspecs import hookimpl
 from .._hub import Hub
 from .._provider import BaseProvider, EnvVar
@@ -18,6 +19,8 @@ from .._types import ChatRequest, Reply, StreamChunk, Usage
 from ..store import store_from_url
 
 __all__ = ["ScriptedProvider", "plugin_offering", "scripted_hub"]
+
+_READS: tuple[InputKind, ...] = ("text", "image")
 
 
 class ScriptedProvider(BaseProvider):
@@ -30,6 +33,23 @@ class ScriptedProvider(BaseProvider):
     env_vars = (EnvVar("FAKE_API_KEY", "key", required=False, secret=True),)
     model_prefixes = ("fake-",)
     models: ClassVar[list[str]] = ["fake-small", "fake-large"]
+    catalogue = ModelTable(
+        models=(
+            model_entry(
+                "fake-small", context=8_192, output=1_024, inputs=_READS, price=Price(1.0, 2.0)
+            ),
+            model_entry(
+                "fake-large",
+                context=65_536,
+                output=8_192,
+                inputs=_READS,
+                reasoning=True,
+                price=Price(10.0, 20.0, cached_input=1.0),
+            ),
+        ),
+        families=(model_entry("fake-", context=8_192, output=1_024, inputs=_READS),),
+        sources=("made up for tests (2026-11-29)",),
+    )
 
     def __init__(self, env: object = None, **options: Any) -> None:
         super().__init__({}, **options)

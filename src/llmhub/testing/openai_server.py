@@ -30,7 +30,9 @@ class Behaviour:
     """How to answer one request."""
 
     status: int = 200
-    body: Any = None  # JSON (or str): an error status's body, or a whole model listing
+    #: JSON (or str) sent as it is: an error status's body, a whole model listing,
+    #: or a whole (non-streamed) completion captured from a real service.
+    body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the reply; default "echo: <prompt>"
     reasoning: str | None = None  # sent as reasoning_content first
@@ -184,6 +186,9 @@ class FakeOpenAIServer:
             await self._release.wait()
         if behaviour.status != 200:
             return self._error(behaviour)
+        if behaviour.body is not None and not payload.get("stream"):
+            raw = behaviour.body if isinstance(behaviour.body, str) else json.dumps(behaviour.body)
+            return web.Response(text=raw, content_type="application/json")
         prompt = _last_user_text(payload.get("messages", []))
         text = behaviour.text if behaviour.text is not None else f"echo: {prompt}"
         usage = {

@@ -20,6 +20,8 @@ from typing import ClassVar
 from llmhub import BaseProvider, EnvVar, hookimpl
 from llmhub.openai_compat import Dialect, OpenAICompatibleProvider
 
+from ._models import MODELS
+
 __all__ = ["DipseekProvider", "llmhub_providers"]
 
 
@@ -46,6 +48,7 @@ class DipseekProvider(OpenAICompatibleProvider):
     models_path = "/models"
     chat_path = "/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field=None, stream_usage=True)
+    catalogue = MODELS
 
 
 @hookimpl

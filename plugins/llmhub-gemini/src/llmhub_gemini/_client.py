@@ -272,7 +272,8 @@ class GeminiClient:
             meta = response.usage_metadata
             usage = Usage(
                 prompt_tokens=meta.prompt_token_count,
-                completion_tokens=meta.candidates_token_count,
+                # Thinking tokens are output tokens, counted and billed as such.
+                completion_tokens=meta.candidates_token_count + meta.thoughts_token_count,
                 total_tokens=meta.total_token_count,
                 cached_tokens=meta.cached_content_token_count or None,
                 reasoning_tokens=meta.thoughts_token_count or None,

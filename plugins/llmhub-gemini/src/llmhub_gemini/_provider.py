@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk, with_retries
 
+from ._models import MODELS
+
 if TYPE_CHECKING:
     from ._client import GeminiClient
 
@@ -78,6 +80,7 @@ class GeminiProvider(BaseProvider):
         EnvVar("GEMINI_ENDPOINT", "API endpoint; host:port of a plain-text gRPC server for tests"),
     )
     model_prefixes = ("gemini-",)
+    catalogue = MODELS
 
     #: The SDK client, made on first use.
     _client: GeminiClient | None = None

@@ -20,6 +20,8 @@ Files, as content parts beside the text:
   (https://docs.mistral.ai/capabilities/OCR/document_understanding);
 - audio: `{"type": "input_audio", "input_audio": "<base64>"}`, to the Voxtral
   models only (https://docs.mistral.ai/capabilities/audio_transcription).
+
+Which model reads which kind, and what each costs, is in `_models.py`.
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ from llmhub import (
     BaseProvider,
     ChatRequest,
     EnvVar,
-    UnsupportedInputError,
     hookimpl,
 )
 from llmhub.openai_compat import Dialect, OpenAICompatibleProvider
+
+from ._models import MODELS
 
 __all__ = ["MistralProvider", "llmhub_providers"]
 
@@ -70,23 +73,7 @@ class MistralProvider(OpenAICompatibleProvider):
     models_path = "/v1/models"
     chat_path = "/v1/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field="random_seed", stream_usage=False)
-
-    def check_request(self, request: ChatRequest) -> None:
-        """Audio goes to the Voxtral models, images and PDFs to the others."""
-        super().check_request(request)
-        audio_model = request.model.startswith("voxtral")
-        for message in request.messages:
-            for attachment in message.attachments:
-                audio = attachment.mime_type.startswith("audio/")
-                if audio != audio_model:
-                    can = "the Voxtral models (voxtral-small-latest, voxtral-mini-latest)"
-                    if not audio:
-                        can = "the vision models (mistral-small-latest, mistral-medium-latest)"
-                    raise UnsupportedInputError(
-                        f"{request.model} does not read {attachment.mime_type}; {can} do",
-                        provider=self.name,
-                        model=request.model,
-                    )
+    catalogue = MODELS
 
     async def prepare(self, request: ChatRequest) -> ChatRequest:
         """Upload each PDF and send it by its signed URL (chat takes documents by URL)."""

@@ -32,6 +32,7 @@ _REQUEST_COLUMNS = {
     "model": "text",
     "prompt": "text",
     "context_turns": "integer",
+    "first_request_id": "text",
 }
 _RESPONSE_COLUMNS = {
     "request_id": "text",
@@ -45,6 +46,7 @@ _RESPONSE_COLUMNS = {
     "total_tokens": "integer",
     "error_type": "text",
     "error_message": "text",
+    "cost_usd": "double precision",
 }
 
 
@@ -61,8 +63,9 @@ def _updates(columns: Sequence[str]) -> str:
 # Built from the constant column lists above, never from input.
 _REQUESTS = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"  # noqa: S608
-    " context_turns) SELECT id, chat_id, user_id, provider, model, prompt,"
-    f" EXTRACT(EPOCH FROM clock_timestamp()), context_turns FROM {_unnest(_REQUEST_COLUMNS)}"
+    " context_turns, first_request_id) SELECT id, chat_id, user_id, provider, model, prompt,"
+    " EXTRACT(EPOCH FROM clock_timestamp()), context_turns, first_request_id"
+    f" FROM {_unnest(_REQUEST_COLUMNS)}"
     f" ON CONFLICT (id) DO UPDATE SET {_updates([*_REQUEST_COLUMNS][1:])},"
     " created_at = excluded.created_at"
 )

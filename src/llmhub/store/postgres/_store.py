@@ -297,6 +297,7 @@ class PostgresStore(Store):
                     "model": record.model,
                     "prompt": record.prompt,
                     "context_turns": record.context_turns,
+                    "first_request_id": record.first_request_id,
                 },
             )
         )
@@ -316,6 +317,7 @@ class PostgresStore(Store):
                 "total_tokens": record.total_tokens,
                 "error_type": record.error_type,
                 "error_message": record.error_message,
+                "cost_usd": record.cost_usd,
             },
         )
 

@@ -43,20 +43,21 @@ T = TypeVar("T")
 
 _INSERT_REQUEST = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"
-    " context_turns) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
+    " context_turns, first_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (id) DO UPDATE SET"
     " chat_id = excluded.chat_id, user_id = excluded.user_id, provider = excluded.provider,"
     " model = excluded.model, prompt = excluded.prompt, created_at = excluded.created_at,"
-    " context_turns = excluded.context_turns"
+    " context_turns = excluded.context_turns, first_request_id = excluded.first_request_id"
 )
 _INSERT_RESPONSE = (
     "INSERT INTO responses (request_id, status, text, created_at, latency_ms, finish_reason,"
-    " prompt_tokens, completion_tokens, total_tokens, error_type, error_message)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET"
+    " prompt_tokens, completion_tokens, total_tokens, error_type, error_message, cost_usd)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO UPDATE SET"
     " status = excluded.status, text = excluded.text, created_at = excluded.created_at,"
     " latency_ms = excluded.latency_ms, finish_reason = excluded.finish_reason,"
     " prompt_tokens = excluded.prompt_tokens, completion_tokens = excluded.completion_tokens,"
     " total_tokens = excluded.total_tokens, error_type = excluded.error_type,"
-    " error_message = excluded.error_message"
+    " error_message = excluded.error_message, cost_usd = excluded.cost_usd"
 )
 
 
@@ -264,6 +265,7 @@ class SQLiteStore(Store):
                     record.prompt,
                     record.created_at,
                     record.context_turns,
+                    record.first_request_id,
                 ),
             )
         )
@@ -283,6 +285,7 @@ class SQLiteStore(Store):
                 record.total_tokens,
                 record.error_type,
                 record.error_message,
+                record.cost_usd,
             ),
         )
 

@@ -1,0 +1,63 @@
+"""DeepSeek's chat models: what each reads and costs.
+
+Source, as read on 2026-11-29 from the copies of the official page reachable
+from here (the newest quoting it on 2026-07-04):
+https://api-docs.deepseek.com/quick_start/pricing (models, context, output
+limit and USD prices per million tokens: cache hit, cache miss, output).
+
+The API takes text only. `deepseek-chat` and `deepseek-reasoner` are the older
+names the page maps to deepseek-v4-flash without and with thinking; they are
+priced as it is. Reasoning tokens are output tokens, billed at the output price.
+"""
+
+from __future__ import annotations
+
+from llmhub import InputKind, ModelTable, Price, model_entry
+
+__all__ = ["MODELS"]
+
+_TEXT: tuple[InputKind, ...] = ("text",)
+_CONTEXT = 1_000_000
+_OUTPUT = 384_000
+_FLASH = Price(input=0.14, output=0.28, cached_input=0.0028)
+_PRO = Price(input=0.435, output=0.87, cached_input=0.003625)
+
+MODELS = ModelTable(
+    models=(
+        model_entry(
+            "deepseek-v4-flash",
+            context=_CONTEXT,
+            output=_OUTPUT,
+            inputs=_TEXT,
+            reasoning=True,
+            price=_FLASH,
+        ),
+        model_entry(
+            "deepseek-v4-pro",
+            context=_CONTEXT,
+            output=_OUTPUT,
+            inputs=_TEXT,
+            reasoning=True,
+            price=_PRO,
+        ),
+        model_entry(
+            "deepseek-chat",
+            context=_CONTEXT,
+            output=_OUTPUT,
+            inputs=_TEXT,
+            price=_FLASH,
+            note="older name of deepseek-v4-flash without thinking",
+        ),
+        model_entry(
+            "deepseek-reasoner",
+            context=_CONTEXT,
+            output=_OUTPUT,
+            inputs=_TEXT,
+            reasoning=True,
+            price=_FLASH,
+            note="older name of deepseek-v4-flash with thinking",
+        ),
+    ),
+    families=(model_entry("deepseek-", context=131_072, output=8_192, inputs=_TEXT),),
+    sources=("https://api-docs.deepseek.com/quick_start/pricing (read 2026-11-29)",),
+)
