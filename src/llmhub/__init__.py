@@ -48,6 +48,7 @@ from ._retry import HttpTimeouts, RetryPolicy, with_retries
 from ._stream import ReplyStream
 from ._types import (
     Attachment,
+    Attempt,
     ChatId,
     ChatRequest,
     GenerationOptions,
@@ -89,6 +90,7 @@ def __getattr__(name: str) -> _typing.Any:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "Attachment",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BaseProvider",

@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
-from ._hub import Hub
+from ._hub import Hub, _as_tuple
 from ._stream import ReplyStream
 from ._types import Attachment, ChatId, GenerationOptions, Prompt
 
@@ -76,6 +76,7 @@ async def generate_reply(
     system: str | None = None,
     attachments: Sequence[Attachment] = (),
     options: GenerationOptions | None = None,
+    fallbacks: Sequence[str] | None = None,
 ) -> str:
     """Ask `model` with the chat's earlier turns as context, log both rows, return the text.
 
@@ -84,7 +85,16 @@ async def generate_reply(
 
     Raises an `LLMHubError` subclass on any failure (see `llmhub.LLMHubError`).
     """
-    request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+    request = Prompt(
+        chat_id,
+        prompt,
+        model,
+        user_id,
+        system,
+        tuple(attachments),
+        options,
+        fallbacks=_as_tuple(fallbacks),
+    )
     hub = await get_default_hub()
     return (await hub.ask(request)).text
 
@@ -98,9 +108,19 @@ def stream_reply(
     system: str | None = None,
     attachments: Sequence[Attachment] = (),
     options: GenerationOptions | None = None,
+    fallbacks: Sequence[str] | None = None,
 ) -> ReplyStream:
     """The streaming twin of `generate_reply`: `async for piece in stream_reply(...)`."""
-    request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+    request = Prompt(
+        chat_id,
+        prompt,
+        model,
+        user_id,
+        system,
+        tuple(attachments),
+        options,
+        fallbacks=_as_tuple(fallbacks),
+    )
 
     async def open_stream() -> ReplyStream:
         return (await get_default_hub()).stream(request)

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ._catalogue import InputKind
+    from ._types import Attempt
 
 __all__ = [
     "AuthenticationError",
@@ -78,6 +79,8 @@ class LLMHubError(Exception):
         self.model = model
         self.status_code = status_code
         self.request_id: str | None = None
+        #: The models of the fallback chain that failed before this error.
+        self.attempts: tuple[Attempt, ...] = ()
 
     def __str__(self) -> str:
         prefix = f"{self.provider}: " if self.provider else ""

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ._attempts import Attempts, Candidate, Plan
+from ._breaker import CircuitBreaker
 from ._exceptions import (
     ConfigurationError,
     EmptyPromptError,
     LLMHubError,
     PromptTooLongError,
-    ProviderUnavailableError,
     UnsupportedInputError,
 )
 from ._provider import BaseProvider
@@ -34,7 +34,7 @@ from ._types import (
     StreamChunk,
     Usage,
 )
-from .store import ContextInfo, RequestRecord, ResponseRecord, ResponseStatus, Store
+from .store import ContextInfo, Store
 
 if TYPE_CHECKING:
     from ._settings import HubSettings
@@ -42,13 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["Hub"]
 
 log = logging.getLogger("llmhub")
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    provider: BaseProvider
-    request: ChatRequest
-    record: RequestRecord
 
 
 class Hub:
@@ -65,6 +58,8 @@ class Hub:
         self.settings = settings
         self._first_available: str | None = None
         self._closed = False
+        #: Skips a provider that keeps failing, for this hub (see `_breaker`).
+        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown)
 
     @classmethod
     async def open(
@@ -116,9 +111,19 @@ class Hub:
         system: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
+        fallbacks: Sequence[str] | None = None,
     ) -> str:
         """The reply's text. See `ask()`."""
-        request = Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+        request = Prompt(
+            chat_id,
+            prompt,
+            model,
+            user_id,
+            system,
+            tuple(attachments),
+            options,
+            fallbacks=_as_tuple(fallbacks),
+        )
         return (await self.ask(request)).text
 
     async def reply(
@@ -131,10 +136,20 @@ class Hub:
         system: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
+        fallbacks: Sequence[str] | None = None,
     ) -> Reply:
         """The whole `Reply` (usage, finish reason, reasoning). See `ask()`."""
         return await self.ask(
-            Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+            Prompt(
+                chat_id,
+                prompt,
+                model,
+                user_id,
+                system,
+                tuple(attachments),
+                options,
+                fallbacks=_as_tuple(fallbacks),
+            )
         )
 
     def stream_reply(
@@ -147,10 +162,20 @@ class Hub:
         system: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
+        fallbacks: Sequence[str] | None = None,
     ) -> ReplyStream:
         """The streaming twin of `reply()`. See `stream()`."""
         return self.stream(
-            Prompt(chat_id, prompt, model, user_id, system, tuple(attachments), options)
+            Prompt(
+                chat_id,
+                prompt,
+                model,
+                user_id,
+                system,
+                tuple(attachments),
+                options,
+                fallbacks=_as_tuple(fallbacks),
+            )
         )
 
     async def ask(self, prompt: Prompt) -> Reply:
@@ -161,26 +186,23 @@ class Hub:
         failure is logged with its error and raised as an `LLMHubError` whose
         `request_id` names the logged row.
         """
-        prepared = await self._prepare(prompt)
-        started = time.perf_counter()
-        try:
-            reply = await prepared.provider.generate(prepared.request)
-        except asyncio.CancelledError:
-            await self._log_failure(prepared, started, "", "cancelled", None)
-            raise
-        except Exception as exc:
-            error = _as_hub_error(exc, prepared)
-            await self._log_failure(prepared, started, "", "error", error)
-            if error is exc:
+        chain = Attempts(await self._plan(prompt), self.store, self.breaker)
+        while (sent := await chain.next()) is not None:
+            try:
+                reply = await sent.provider.generate(sent.request)
+            except asyncio.CancelledError:
+                await chain.cancelled(sent, "")
                 raise
-            raise error from exc
-        reply = replace(
-            reply, cost=prepared.provider.model_info(prepared.request.model).cost(reply.usage)
-        )
-        await self._log_success(
-            prepared, started, reply.text, reply.finish_reason, reply.usage, reply.cost
-        )
-        return reply
+            except Exception as exc:
+                error = await chain.failed(sent, "", exc)
+                if error is None:
+                    continue  # the next model of the chain answers
+                if error is exc:
+                    raise
+                raise error from exc
+            cost = await chain.answered(sent, reply.text, reply.finish_reason, reply.usage)
+            return replace(reply, cost=cost, attempts=tuple(chain.attempts))
+        raise chain.give_up()
 
     def stream(self, prompt: Prompt) -> ReplyStream:
         """The streaming twin of `ask()`: iterate it for text pieces as they arrive.
@@ -194,47 +216,51 @@ class Hub:
         return ReplyStream(self._stream_events(state, prompt), state)
 
     async def _stream_events(self, state: StreamState, prompt: Prompt) -> AsyncGenerator[str, None]:
-        prepared = await self._prepare(prompt)
-        state.request_id = prepared.record.id
-        started = time.perf_counter()
-        parts: list[str] = []
-        thoughts: list[str] = []
-        finish: str | None = None
-        usage: Usage | None = None
-        try:
-            async with _closing(prepared.provider.stream(prepared.request)) as chunks:
-                async for chunk in chunks:
-                    if chunk.reasoning:
-                        thoughts.append(chunk.reasoning)
-                    if chunk.usage is not None:
-                        usage = chunk.usage
-                    if chunk.finish_reason:
-                        finish = chunk.finish_reason
-                    if chunk.text:
-                        parts.append(chunk.text)
-                        yield chunk.text
-        except (GeneratorExit, asyncio.CancelledError):
-            await self._log_failure(prepared, started, "".join(parts), "cancelled", None)
-            raise
-        except Exception as exc:
-            error = _as_hub_error(exc, prepared)
-            await self._log_failure(prepared, started, "".join(parts), "error", error)
-            if error is exc:
+        chain = Attempts(await self._plan(prompt), self.store, self.breaker)
+        while (sent := await chain.next()) is not None:
+            state.request_id = sent.record.id
+            parts: list[str] = []
+            thoughts: list[str] = []
+            finish: str | None = None
+            usage: Usage | None = None
+            try:
+                async with _closing(sent.provider.stream(sent.request)) as chunks:
+                    async for chunk in chunks:
+                        if chunk.reasoning:
+                            thoughts.append(chunk.reasoning)
+                        if chunk.usage is not None:
+                            usage = chunk.usage
+                        if chunk.finish_reason:
+                            finish = chunk.finish_reason
+                        if chunk.text:
+                            parts.append(chunk.text)
+                            yield chunk.text
+            except (GeneratorExit, asyncio.CancelledError):
+                await chain.cancelled(sent, "".join(parts))
                 raise
-            raise error from exc
-        text = "".join(parts)
-        usage = usage or Usage()
-        cost = prepared.provider.model_info(prepared.request.model).cost(usage)
-        await self._log_success(prepared, started, text, finish, usage, cost)
-        state.reply = Reply(
-            text=text,
-            model=prepared.request.model,
-            provider=prepared.provider.name,
-            finish_reason=finish,
-            usage=usage,
-            reasoning="".join(thoughts) or None,
-            cost=cost,
-        )
+            except Exception as exc:
+                # Once a piece reached the consumer, another model cannot take over.
+                error = await chain.failed(sent, "".join(parts), exc, before_first_piece=not parts)
+                if error is None:
+                    continue
+                if error is exc:
+                    raise
+                raise error from exc
+            text = "".join(parts)
+            usage = usage or Usage()
+            cost = await chain.answered(sent, text, finish, usage)
+            state.reply = Reply(
+                text=text,
+                model=sent.request.model,
+                provider=sent.provider.name,
+                finish_reason=finish,
+                usage=usage,
+                reasoning="".join(thoughts) or None,
+                cost=cost,
+                attempts=tuple(chain.attempts),
+            )
+            return
+        raise chain.give_up()
 
     # -- chats ----------------------------------------------------------------------------
 
@@ -287,7 +313,8 @@ class Hub:
 
     # -- internals -----------------------------------------------------------------------------
 
-    async def _prepare(self, prompt: Prompt) -> _Prepared:
+    async def _plan(self, prompt: Prompt) -> Plan:
+        """Validate the call, read its context once, and resolve its chain of models."""
         if not prompt.text.strip() and not prompt.attachments:
             raise EmptyPromptError("the prompt is empty")
         if len(prompt.text) > self.settings.max_prompt_chars:
@@ -311,64 +338,37 @@ class Hub:
             if exc.input_kind is not None:  # say which models would read it
                 exc.capable_models = self.registry.models_reading(exc.input_kind)
             raise
-        record = RequestRecord(
-            id=prompt.request_id or uuid.uuid4().hex,
+        return Plan(
+            prompt=prompt,
             chat_id=chat,
-            provider=provider.name,
-            model=model_id,
-            prompt=prompt.text,
-            created_at=time.time(),
-            user_id=prompt.user_id,
+            first_id=prompt.request_id or uuid.uuid4().hex,
             context_turns=len(turns),
-        )
-        await self.store.log_request(record)
-        return _Prepared(provider, request, record)
-
-    async def _log_success(
-        self,
-        prepared: _Prepared,
-        started: float,
-        text: str,
-        finish: str | None,
-        usage: Usage,
-        cost: float | None,
-    ) -> None:
-        await self.store.log_response(
-            ResponseRecord(
-                request_id=prepared.record.id,
-                status="ok",
-                text=text,
-                created_at=time.time(),
-                latency_ms=(time.perf_counter() - started) * 1000,
-                finish_reason=finish,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                total_tokens=usage.total_tokens,
-                cost_usd=cost,
-            )
+            candidates=(Candidate(provider, request), *self._fallbacks(prompt, provider, request)),
         )
 
-    async def _log_failure(
-        self,
-        prepared: _Prepared,
-        started: float,
-        text: str,
-        status: ResponseStatus,
-        error: LLMHubError | None,
-    ) -> None:
-        record = ResponseRecord(
-            request_id=prepared.record.id,
-            status=status,
-            text=text,
-            created_at=time.time(),
-            latency_ms=(time.perf_counter() - started) * 1000,
-            error_type=type(error).__name__ if error else None,
-            error_message=str(error) if error else None,
-        )
-        try:
-            await self.store.log_response(record)
-        except Exception:  # the caller gets the provider's error, not the store's
-            log.exception("could not log the failed response of request %s", record.request_id)
+    def _fallbacks(
+        self, prompt: Prompt, first: BaseProvider, request: ChatRequest
+    ) -> list[Candidate]:
+        """The call's fallback models, each once and never the first again."""
+        names = prompt.fallbacks if prompt.fallbacks is not None else self.settings.fallbacks
+        seen = {(first.name, request.model)}
+        candidates = []
+        for name in names:
+            try:
+                provider, model_id = self.registry.resolve(name)
+            except LLMHubError as exc:
+                raise ConfigurationError(f"fallback model {name!r}: {exc}") from exc
+            if (provider.name, model_id) in seen:
+                continue
+            seen.add((provider.name, model_id))
+            fallback = replace(request, model=model_id)
+            try:
+                provider.check_request(fallback)
+            except UnsupportedInputError as exc:
+                candidates.append(Candidate(provider, fallback, unreadable=exc))
+                continue
+            candidates.append(Candidate(provider, fallback))
+        return candidates
 
     def __repr__(self) -> str:
         return f"<Hub providers={self.registry.names()} store={self.store!r}>"
@@ -395,16 +395,5 @@ async def _closing(chunks: AsyncIterator[StreamChunk]) -> AsyncIterator[AsyncIte
             await aclose()
 
 
-def _as_hub_error(exc: BaseException, prepared: _Prepared) -> LLMHubError:
-    """The error as the caller sees it: always an `LLMHubError` naming the request."""
-    if isinstance(exc, LLMHubError):
-        error = exc
-    else:  # a provider bug; callers still get one error type
-        error = ProviderUnavailableError(
-            f"unexpected {type(exc).__name__} from the provider",
-            provider=prepared.provider.name,
-        )
-    error.request_id = prepared.record.id
-    error.provider = error.provider or prepared.provider.name
-    error.model = error.model or prepared.request.model
-    return error
+def _as_tuple(fallbacks: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if fallbacks is None else tuple(fallbacks)

@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from dotenv import dotenv_values
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ._retry import HttpTimeouts, RetryPolicy
 
@@ -54,6 +54,22 @@ class HubSettings(BaseSettings):
     timeout: float = Field(default=600.0, gt=0)
     #: Tries after the first for a retryable failure (429, 5xx, timeouts).
     max_retries: int = Field(default=2, ge=0)
+    #: The longest wait a 429's Retry-After may ask for; longer, and the call fails
+    #: at once (or falls back) instead of waiting.
+    max_retry_after: float = Field(default=30.0, ge=0)
+    #: Models asked in turn when a model's provider is unavailable: comma-separated.
+    fallbacks: Annotated[tuple[str, ...], NoDecode] = ()
+    #: Unavailability errors in a row after which a provider is skipped (0: never),
+    #: and for how many seconds before one call tries it again.
+    breaker_failures: int = Field(default=5, ge=0)
+    breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     def http_timeouts(self) -> HttpTimeouts:
         """The timeouts handed to every provider."""
@@ -61,7 +77,7 @@ class HubSettings(BaseSettings):
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy handed to every provider."""
-        return RetryPolicy(attempts=1 + self.max_retries)
+        return RetryPolicy(attempts=1 + self.max_retries, max_retry_after=self.max_retry_after)
 
 
 def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:

@@ -7,6 +7,7 @@ from typing import Literal
 
 __all__ = [
     "Attachment",
+    "Attempt",
     "ChatId",
     "ChatRequest",
     "GenerationOptions",
@@ -82,6 +83,10 @@ class Prompt:
     #: crash (e.g. derived from the message it answers): its rows are then replaced,
     #: not doubled. Default: a new random id.
     request_id: str | None = None
+    #: Models to ask, in order, when the model's provider is unavailable (5xx,
+    #: timeouts, refused connections, long rate limits). `None`: the configured
+    #: chain (`LLMHUB_FALLBACKS`); `()`: none.
+    fallbacks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,12 +113,34 @@ class Usage:
     reasoning_tokens: int | None = None
 
 
+#: Why a model of the chain did not answer.
+AttemptOutcome = Literal["unavailable", "timeout", "rate_limited", "circuit_open", "cannot_read"]
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A model asked before the one that answered (or before the call failed), and why
+    it did not answer. `request_id` names its logged rows."""
+
+    provider: str
+    model: str
+    outcome: AttemptOutcome
+    error: str
+    request_id: str
+
+    @property
+    def skipped(self) -> bool:
+        """Whether it was passed over without a request (circuit open, file unreadable)."""
+        return self.outcome in ("circuit_open", "cannot_read")
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
     """A whole answer. `reasoning` holds a reasoning model's thoughts, never mixed into `text`.
 
     `cost` is in USD, from the usage and the model's price (`None` when either is
-    unknown).
+    unknown). `model` and `provider` name the model that answered; `attempts` the
+    models of the fallback chain tried before it, and why each did not answer.
     """
 
     text: str
@@ -123,6 +150,12 @@ class Reply:
     usage: Usage = Usage()
     reasoning: str | None = None
     cost: float | None = None
+    attempts: tuple[Attempt, ...] = ()
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether another model than the one asked for answered."""
+        return bool(self.attempts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from ._exceptions import (
 )
 from ._hub import Hub
 from ._registry import ProviderRegistry
+from ._types import Reply
 
 __all__ = ["main"]
 
@@ -175,15 +176,20 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
 async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     chat_id = args.chat_id or f"cli-{uuid.uuid4().hex[:12]}"
+    reply: Reply | None
     if args.no_stream:
-        text = await hub.generate_reply(chat_id, prompt, args.model, system=args.system)
-        print(text, file=out)
-        return 0
-    async with hub.stream_reply(chat_id, prompt, args.model, system=args.system) as stream:
-        async for piece in stream:
-            out.write(piece)
-            out.flush()
-    out.write("\n")
+        reply = await hub.reply(chat_id, prompt, args.model, system=args.system)
+        print(reply.text, file=out)
+    else:
+        async with hub.stream_reply(chat_id, prompt, args.model, system=args.system) as stream:
+            async for piece in stream:
+                out.write(piece)
+                out.flush()
+        out.write("\n")
+        reply = stream.reply
+    if reply is not None and reply.fell_back:
+        tried = "; ".join(f"{a.provider}/{a.model}: {a.outcome}" for a in reply.attempts)
+        print(f"(answered by {reply.provider}/{reply.model}; {tried})", file=sys.stderr)
     if not args.chat_id:
         print(f"(continue with --chat-id {chat_id})", file=sys.stderr)
     return 0
@@ -203,6 +209,8 @@ async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
             print(f"  < {_clip(row.text)}", file=out)
         if row.error_type:
             print(f"  ! {row.error_type}", file=out)
+        if row.first_request_id:
+            print(f"  ↪ fallback for {row.first_request_id[:8]}", file=out)
     return 0
 
 

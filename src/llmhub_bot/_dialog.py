@@ -32,6 +32,7 @@ from llmhub import (
     PromptTooLongError,
     ProviderTimeoutError,
     RateLimitError,
+    Reply,
     UnknownProviderError,
     UnsupportedInputError,
 )
@@ -40,7 +41,7 @@ from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
 from ._runtime import Runtime
 
-__all__ = ["friendly_error", "make_router"]
+__all__ = ["fallback_note", "friendly_error", "make_router"]
 
 log = logging.getLogger("llmhub_bot.dialog")
 
@@ -76,6 +77,19 @@ def friendly_error(exc: LLMHubError) -> str:
     if isinstance(exc, AuthenticationError | InsufficientBalanceError):
         return _("The bot's account with this provider has a problem; the admins have been told.")
     return _("Something went wrong; the admins have been told. Try again later.")
+
+
+def fallback_note(reply: Reply) -> str:
+    """One line saying that another model answered, and why the others did not."""
+    why = {
+        "unavailable": _("{model} was unavailable"),
+        "timeout": _("{model} did not answer in time"),
+        "rate_limited": _("{model} was rate limited"),
+        "circuit_open": _("{model} keeps failing and was skipped"),
+        "cannot_read": _("{model} cannot read this file"),
+    }
+    reasons = "; ".join(why[a.outcome].format(model=a.model) for a in reply.attempts)
+    return "↪ " + _("Answered by {model}: {reasons}.").format(model=reply.model, reasons=reasons)
 
 
 async def _report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) -> None:
@@ -204,7 +218,10 @@ async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt) -> Non
         if text.strip() and HANDED_OVER not in cancel.args:
             await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
         raise
-    await view.finish(text if text.strip() else _("(the model returned an empty answer)"))
+    final = text if text.strip() else _("(the model returned an empty answer)")
+    if stream.reply is not None and stream.reply.fell_back:
+        final += "\n\n" + fallback_note(stream.reply)
+    await view.finish(final)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
 
 

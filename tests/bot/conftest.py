@@ -44,6 +44,7 @@ async def open_world(
     *,
     polling: bool = True,
     prepare: Callable[[FakeBotAPI], None] | None = None,
+    hub_env: dict[str, str] | None = None,
     **settings: Any,
 ) -> AsyncIterator[World]:
     """`prepare` sets the fake Bot API up before the bot's first call."""
@@ -60,6 +61,7 @@ async def open_world(
                 "MISTRAL_ENDPOINT": llm.url,
                 "DIPSEEK_API_KEY": PROVIDER_KEY,
                 "DIPSEEK_ENDPOINT": llm.url,
+                **(hub_env or {}),
             }
         )
         config = BotSettings(

@@ -133,3 +133,25 @@ async def test_a_refusal_reaches_a_user_who_deleted_their_message(world: World) 
     [sent] = world.tg.sent("sendMessage", ADMIN)
     assert "too large" in sent["text"]
     assert sent["_ok"]  # delivered, not refused for want of the message it answers
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("en", "↪ Answered by deepseek-chat: mistral-small-latest was unavailable."),
+        ("ru", "↪ Ответила deepseek-chat: mistral-small-latest была недоступна."),
+    ],
+)
+async def test_a_one_line_note_says_another_model_answered(
+    tmp_path: Path, language: str, note: str
+) -> None:
+    async with open_world(tmp_path, hub_env={"LLMHUB_FALLBACKS": "deepseek-chat"}) as world:
+        world.llm.then(Behaviour(status=503, body={"message": "overloaded"}))
+        [answer] = await say(world, ADMIN, "hi", language=language)
+        assert answer == f"echo: hi\n\n{note}"
+        assert [payload["model"] for payload in world.llm.requests] == [
+            "mistral-small-latest",
+            "deepseek-chat",
+        ]
+        # The stored answer is the model's text alone; the note is the bot's.
+        assert rows(world.db)[-1] == ("hi", "ok", "echo: hi")

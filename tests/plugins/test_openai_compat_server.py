@@ -245,3 +245,36 @@ async def test_cli_models_and_chat_against_the_fake_server(
     code = await asyncio.to_thread(cli.main, ["chat", "-m", "gpt-nothing", "hi"])
     assert code == 2
     assert "no provider serves model 'gpt-nothing'" in capsys.readouterr().err
+
+
+async def test_cli_chat_says_when_a_fallback_answered_and_logs_link_it(
+    server: FakeOpenAIServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env = _env(server, tmp_path, LLMHUB_MAX_RETRIES="0", LLMHUB_FALLBACKS="deepseek-chat")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    server.then(Behaviour(status=503, body={"message": "overloaded"}))
+    code = await asyncio.to_thread(
+        cli.main, ["chat", "--no-stream", "-m", "mistral-small-latest", "--chat-id", "f", "hi"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert captured.out == "echo: hi\n"
+    assert "(answered by dipseek/deepseek-chat; mistral/mistral-small-latest: unavailable)" in (
+        captured.err
+    )
+
+    await asyncio.to_thread(cli.main, ["logs", "-n", "2"])
+    logged = capsys.readouterr().out.splitlines()
+    assert "dipseek/deepseek-chat  ok" in logged[0]
+    [failed] = [line for line in logged if "mistral/mistral-small-latest  error" in line]
+    first_id = failed.split()[2]
+    assert logged[:4] == [
+        logged[0],
+        "  > hi",
+        "  < echo: hi",
+        f"  ↪ fallback for {first_id}",
+    ]

@@ -59,6 +59,8 @@ class ScriptedProvider(BaseProvider):
         self.chunks: list[str] | None = None
         self.fail_after_chunks: BaseException | None = None
         self.gate: asyncio.Event | None = None
+        #: Set when a call stops at `gate`.
+        self.at_gate = asyncio.Event()
 
     async def list_models(self) -> list[str]:
         return list(self.models)
@@ -71,6 +73,7 @@ class ScriptedProvider(BaseProvider):
     async def generate(self, request: ChatRequest) -> Reply:
         self.requests.append(request)
         if self.gate is not None:
+            self.at_gate.set()
             await self.gate.wait()
         if self.error is not None:
             raise self.error

@@ -1,0 +1,230 @@
+"""One call's way through its model and its fallbacks, every attempt logged.
+
+The hub plans a call once (validation, context, the chain of models) and then
+walks it with `Attempts`: each model gets its own request/response pair in the
+store, the fallbacks' linked to the first by `first_request_id`. A model is
+passed over, with rows saying why, when its provider's circuit is open or it
+cannot read the call's files. The walk goes on only after an unavailability
+error (5xx, timeout, refused connection, a rate limit longer than the caller
+waits, a stream broken before its first piece); any other error is the caller's
+to see and ends it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+from ._breaker import CircuitBreaker
+from ._exceptions import (
+    LLMHubError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    StreamInterruptedError,
+    UnsupportedInputError,
+)
+from ._provider import BaseProvider
+from ._types import Attempt, AttemptOutcome, ChatRequest, Prompt, Usage
+from .store import RequestRecord, ResponseRecord, ResponseStatus, Store
+
+__all__ = ["Attempts", "Candidate", "Plan", "Sent"]
+
+log = logging.getLogger("llmhub")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A model of the chain and the request it would be sent."""
+
+    provider: BaseProvider
+    request: ChatRequest
+    #: Set on a fallback that cannot read the call's files: it is passed over.
+    unreadable: UnsupportedInputError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """A validated call: its context and its chain, the asked-for model first."""
+
+    prompt: Prompt
+    chat_id: str
+    first_id: str
+    context_turns: int
+    candidates: tuple[Candidate, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """An attempt whose request row is logged."""
+
+    provider: BaseProvider
+    request: ChatRequest
+    record: RequestRecord
+    started: float = field(default_factory=time.perf_counter)
+
+
+def unavailability(error: LLMHubError, *, before_first_piece: bool = True) -> AttemptOutcome | None:
+    """The outcome an error makes of an attempt when it calls for a fallback, else `None`."""
+    if isinstance(error, RateLimitError):
+        return "rate_limited"
+    if isinstance(error, ProviderTimeoutError):
+        return "timeout"
+    if isinstance(error, ProviderUnavailableError):
+        return "unavailable"
+    if isinstance(error, StreamInterruptedError) and before_first_piece:
+        return "unavailable"
+    return None
+
+
+class Attempts:
+    """The walk along one plan's chain; `attempts` are the models that did not answer."""
+
+    def __init__(self, plan: Plan, store: Store, breaker: CircuitBreaker) -> None:
+        self.plan = plan
+        self.attempts: list[Attempt] = []
+        self._store = store
+        self._breaker = breaker
+        self._next = 0
+        self._give_up: LLMHubError | None = None
+
+    async def next(self) -> Sent | None:
+        """The next model to call, its request logged; `None` when the chain is done."""
+        while self._next < len(self.plan.candidates):
+            index = self._next
+            self._next += 1
+            candidate = self.plan.candidates[index]
+            sent = await self._log_request(index, candidate)
+            skipped = self._skip(candidate)
+            if skipped is None:
+                return sent
+            outcome, error = skipped
+            await self._log_response(sent, "error", "", error=error)
+            self._note(sent, outcome, error)
+        return None
+
+    async def failed(
+        self, sent: Sent, text: str, exc: Exception, *, before_first_piece: bool = True
+    ) -> LLMHubError | None:
+        """Log a failed attempt. The error to raise now, or `None` to go on down the chain."""
+        error = _as_hub_error(exc, sent)
+        await self._log_response(sent, "error", text, error=error)
+        outcome = unavailability(error, before_first_piece=before_first_piece)
+        if outcome is None:  # the provider answered: the caller must see this error
+            self._breaker.succeeded(sent.provider.name)
+            error.attempts = tuple(self.attempts)
+            return error
+        self._breaker.failed(sent.provider.name)
+        if not before_first_piece:
+            error.attempts = tuple(self.attempts)
+            return error
+        self._note(sent, outcome, error)
+        return None
+
+    async def cancelled(self, sent: Sent, text: str) -> None:
+        """Log what arrived of an attempt stopped by the caller."""
+        self._breaker.released(sent.provider.name)
+        await self._log_response(sent, "cancelled", text)
+
+    async def answered(
+        self, sent: Sent, text: str, finish: str | None, usage: Usage
+    ) -> float | None:
+        """Log the answer; its cost in USD (`None` when unknown)."""
+        self._breaker.succeeded(sent.provider.name)
+        cost = sent.provider.model_info(sent.request.model).cost(usage)
+        await self._store.log_response(
+            ResponseRecord(
+                request_id=sent.record.id,
+                status="ok",
+                text=text,
+                created_at=time.time(),
+                latency_ms=(time.perf_counter() - sent.started) * 1000,
+                finish_reason=finish,
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                total_tokens=usage.total_tokens,
+                cost_usd=cost,
+            )
+        )
+        return cost
+
+    def give_up(self) -> LLMHubError:
+        """The error to raise when no model of the chain answered: the last one's."""
+        assert self._give_up is not None, "give_up() before any attempt failed"
+        error = self._give_up
+        error.attempts = tuple(a for a in self.attempts if a.request_id != error.request_id)
+        return error
+
+    # -- internals -----------------------------------------------------------------
+
+    def _skip(self, candidate: Candidate) -> tuple[AttemptOutcome, LLMHubError] | None:
+        if candidate.unreadable is not None:
+            return "cannot_read", candidate.unreadable
+        name = candidate.provider.name
+        if self._breaker.allow(name):
+            return None
+        wait = self._breaker.retry_in(name)
+        return "circuit_open", ProviderUnavailableError(
+            f"skipped: it failed {self._breaker.failures} times in a row;"
+            f" it is tried again in {wait:.0f} s",
+            provider=name,
+            model=candidate.request.model,
+        )
+
+    def _note(self, sent: Sent, outcome: AttemptOutcome, error: LLMHubError) -> None:
+        error.request_id = sent.record.id
+        self.attempts.append(
+            Attempt(sent.provider.name, sent.request.model, outcome, str(error), sent.record.id)
+        )
+        if outcome != "cannot_read" or self._give_up is None:
+            self._give_up = error
+
+    async def _log_request(self, index: int, candidate: Candidate) -> Sent:
+        plan = self.plan
+        # Fallbacks' ids derive from the first, so a call retried after a crash
+        # (same `Prompt.request_id`) replaces its rows instead of adding more.
+        record = RequestRecord(
+            id=plan.first_id if index == 0 else f"{plan.first_id}.{index}",
+            chat_id=plan.chat_id,
+            provider=candidate.provider.name,
+            model=candidate.request.model,
+            prompt=plan.prompt.text,
+            created_at=time.time(),
+            user_id=plan.prompt.user_id,
+            context_turns=plan.context_turns,
+            first_request_id=None if index == 0 else plan.first_id,
+        )
+        await self._store.log_request(record)
+        return Sent(candidate.provider, candidate.request, record)
+
+    async def _log_response(
+        self, sent: Sent, status: ResponseStatus, text: str, *, error: LLMHubError | None = None
+    ) -> None:
+        record = ResponseRecord(
+            request_id=sent.record.id,
+            status=status,
+            text=text,
+            created_at=time.time(),
+            latency_ms=(time.perf_counter() - sent.started) * 1000,
+            error_type=type(error).__name__ if error else None,
+            error_message=str(error) if error else None,
+        )
+        try:
+            await self._store.log_response(record)
+        except Exception:  # the caller gets the provider's error, not the store's
+            log.exception("could not log the failed response of request %s", record.request_id)
+
+
+def _as_hub_error(exc: Exception, sent: Sent) -> LLMHubError:
+    """The error as the caller sees it: always an `LLMHubError` naming the request."""
+    if isinstance(exc, LLMHubError):
+        error = exc
+    else:  # a provider bug; callers still get one error type
+        error = ProviderUnavailableError(
+            f"unexpected {type(exc).__name__} from the provider", provider=sent.provider.name
+        )
+    error.request_id = sent.record.id
+    error.provider = error.provider or sent.provider.name
+    error.model = error.model or sent.request.model
+    return error
