@@ -7,30 +7,161 @@ import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import closing
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
 from llmhub import (
     AuthenticationError,
+    BadRequestError,
+    ChatRequest,
     Hub,
     LLMHubError,
+    Message,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
+    RetryPolicy,
     StreamInterruptedError,
     cli,
 )
 from llmhub.testing.openai_server import Behaviour, FakeOpenAIServer
+from llmhub_dipseek import DipseekProvider
+from llmhub_mistral import MistralProvider
 
 KEY = "sk-leakcheck-9f8e7d6c5b4a39281706"
+P = TypeVar("P", MistralProvider, DipseekProvider)
 
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeOpenAIServer]:
     async with FakeOpenAIServer(api_key=KEY) as fake:
         yield fake
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@asynccontextmanager
+async def _provider(cls: type[P], server: FakeOpenAIServer) -> AsyncIterator[P]:
+    provider = cls({cls.api_key_var: KEY, cls.endpoint_var: server.url})
+    provider.retry_policy = RetryPolicy(attempts=3, base_delay=0, max_delay=0, sleep=_no_sleep)
+    try:
+        yield provider
+    finally:
+        await provider.aclose()
+
+
+def _sse(*events: str) -> bytes:
+    return "".join(f"{event}\n\n" for event in events).encode()
+
+
+def _chunk(content: object = None, reasoning: str | None = None) -> str:
+    delta: dict[str, object] = {}
+    if content is not None:
+        delta["content"] = content
+    if reasoning is not None:
+        delta["reasoning_content"] = reasoning
+    return "data: " + json.dumps({"choices": [{"delta": delta, "finish_reason": None}]})
+
+
+def _req(model: str = "mistral-small-latest") -> ChatRequest:
+    return ChatRequest(model, (Message("user", "hi"),))
+
+
+async def test_stream_skips_keepalives_and_keeps_reasoning_apart(
+    server: FakeOpenAIServer,
+) -> None:
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    server.then(
+        Behaviour(
+            sse=_sse(
+                ": keep-alive",
+                ": keep-alive",
+                _chunk(reasoning="Let me think."),
+                _chunk(""),
+                _chunk([{"type": "text", "text": "Hel"}]),
+                _chunk(None),
+                _chunk("lo"),
+                "data: " + json.dumps({"choices": [], "usage": usage}),
+                "data: [DONE]",
+            )
+        )
+    )
+    async with _provider(DipseekProvider, server) as dipseek:
+        chunks = [c async for c in dipseek.stream(_req("deepseek-reasoner"))]
+    assert "".join(c.text for c in chunks) == "Hello"
+    assert "".join(c.reasoning for c in chunks) == "Let me think."
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.total_tokens == 3
+    sent = server.requests[-1]
+    assert (sent["stream"], sent["stream_options"]) == (True, {"include_usage": True})
+    assert server.headers[-1]["Accept"] == "text/event-stream"
+    assert server.headers[-1]["Authorization"] == f"Bearer {KEY}"
+
+
+async def test_mistral_streams_without_stream_options(server: FakeOpenAIServer) -> None:
+    server.then(Behaviour(sse=_sse(_chunk("ok"), "data: [DONE]")))
+    async with _provider(MistralProvider, server) as mistral:
+        assert [c.text async for c in mistral.stream(_req())] == ["ok"]
+    assert "stream_options" not in server.requests[-1]
+
+
+async def test_a_stream_without_done_raises_after_yielding(server: FakeOpenAIServer) -> None:
+    server.then(Behaviour(sse=_sse(_chunk("part"))))
+    received = []
+    async with _provider(MistralProvider, server) as mistral:
+        with pytest.raises(StreamInterruptedError, match=r"\[DONE\]"):
+            async for chunk in mistral.stream(_req()):
+                received.append(chunk.text)
+    assert received == ["part"]
+
+
+async def test_a_stream_is_retried_only_before_it_starts(server: FakeOpenAIServer) -> None:
+    server.then(
+        Behaviour(status=503, body={"message": "busy"}),
+        Behaviour(sse=_sse(_chunk("ok"), "data: [DONE]")),
+    )
+    async with _provider(MistralProvider, server) as mistral:
+        assert [c.text async for c in mistral.stream(_req())] == ["ok"]
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [(401, AuthenticationError), (429, RateLimitError), (400, BadRequestError)],
+)
+async def test_a_stream_refused_at_once_raises_its_error_unretried(
+    server: FakeOpenAIServer, status: int, error: type[LLMHubError]
+) -> None:
+    server.then(
+        Behaviour(status=status, body={"message": "no", "type": "x"}, headers={"Retry-After": "99"})
+    )
+    async with _provider(MistralProvider, server) as mistral:
+        with pytest.raises(error) as caught:
+            async for _ in mistral.stream(_req()):
+                pass
+    assert caught.value.status_code == status
+    assert len(server.requests) == 1
+    if isinstance(caught.value, RateLimitError):
+        assert caught.value.retry_after == 99
+
+
+async def test_a_real_deepseek_stream_replays_through_the_provider(
+    server: FakeOpenAIServer,
+) -> None:
+    captured = (
+        Path(__file__).parents[1] / "realwire" / "fixtures" / "dipseek" / "reasoner-stream.sse"
+    )
+    server.then(Behaviour(sse=captured.read_bytes()))
+    async with _provider(DipseekProvider, server) as dipseek:
+        chunks = [c async for c in dipseek.stream(_req("deepseek-reasoner"))]
+    assert "".join(c.text for c in chunks).strip()
+    assert "".join(c.reasoning for c in chunks).strip()
+    assert chunks[-1].usage is not None
 
 
 def _env(server: FakeOpenAIServer, tmp_path: Path, **extra: str) -> dict[str, str]:

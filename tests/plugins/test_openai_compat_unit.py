@@ -1,4 +1,6 @@
-"""The shared OpenAI-style client at the HTTP layer, mocked with respx."""
+"""The shared OpenAI-style client at the HTTP layer, mocked with respx (whole replies,
+listings, errors; streams read aiohttp directly and are tested against the local fake
+server in test_openai_compat_server.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,6 @@ from llmhub import (
     ProviderUnavailableError,
     RateLimitError,
     RetryPolicy,
-    StreamInterruptedError,
     UnsupportedInputError,
 )
 from llmhub_dipseek import DipseekProvider
@@ -81,20 +82,6 @@ def _ok(text: str = "hello", **extra: object) -> httpx.Response:
         **extra,
     }
     return httpx.Response(200, json=body)
-
-
-def _sse(*events: str) -> httpx.Response:
-    body = "".join(f"{e}\n\n" for e in events)
-    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
-
-
-def _chunk(content: object = None, reasoning: str | None = None, **extra: object) -> str:
-    delta: dict[str, object] = {}
-    if content is not None:
-        delta["content"] = content
-    if reasoning is not None:
-        delta["reasoning_content"] = reasoning
-    return "data: " + json.dumps({"choices": [{"delta": delta, "finish_reason": None}], **extra})
 
 
 async def test_generate_sends_mistrals_payload_and_parses_the_reply(
@@ -285,60 +272,3 @@ async def test_no_key_means_not_configured_naming_the_variable() -> None:
     provider = MistralProvider({})
     with pytest.raises(NotConfiguredError, match="MISTRAL_API_KEY"):
         await provider.generate(_req())
-
-
-async def test_stream_skips_keepalives_and_keeps_reasoning_apart(
-    respx_mock: respx.MockRouter, dipseek: DipseekProvider
-) -> None:
-    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
-    route = respx_mock.post(DEEPSEEK).mock(
-        return_value=_sse(
-            ": keep-alive",
-            ": keep-alive",
-            _chunk(reasoning="Let me think."),
-            _chunk(""),
-            _chunk([{"type": "text", "text": "Hel"}]),
-            _chunk(None),
-            _chunk("lo"),
-            "data: " + json.dumps({"choices": [], "usage": usage}),
-            "data: [DONE]",
-        )
-    )
-
-    chunks = [c async for c in dipseek.stream(_req(model="deepseek-reasoner"))]
-
-    assert "".join(c.text for c in chunks) == "Hello"
-    assert "".join(c.reasoning for c in chunks) == "Let me think."
-    assert chunks[-1].usage is not None
-    assert chunks[-1].usage.total_tokens == 3
-    sent = json.loads(route.calls.last.request.content)
-    assert (sent["stream"], sent["stream_options"]) == (True, {"include_usage": True})
-
-
-async def test_mistral_streams_without_stream_options(
-    respx_mock: respx.MockRouter, mistral: MistralProvider
-) -> None:
-    route = respx_mock.post(MISTRAL).mock(return_value=_sse(_chunk("ok"), "data: [DONE]"))
-    assert [c.text async for c in mistral.stream(_req())] == ["ok"]
-    assert "stream_options" not in json.loads(route.calls.last.request.content)
-
-
-async def test_a_stream_without_done_raises_after_yielding(
-    respx_mock: respx.MockRouter, mistral: MistralProvider
-) -> None:
-    respx_mock.post(MISTRAL).mock(return_value=_sse(_chunk("part")))
-    received = []
-    with pytest.raises(StreamInterruptedError, match=r"\[DONE\]"):
-        async for chunk in mistral.stream(_req()):
-            received.append(chunk.text)
-    assert received == ["part"]
-
-
-async def test_a_stream_is_retried_only_before_it_starts(
-    respx_mock: respx.MockRouter, mistral: MistralProvider
-) -> None:
-    route = respx_mock.post(MISTRAL).mock(
-        side_effect=[httpx.Response(503, text="busy"), _sse(_chunk("ok"), "data: [DONE]")]
-    )
-    assert [c.text async for c in mistral.stream(_req())] == ["ok"]
-    assert route.call_count == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ._errors import error_from_status, message_from_body, parse_retry_after
 from ._provider import OpenAICompatibleProvider
+from ._sse import iter_sse_data
 from ._wire import Dialect, build_body, parse_chunk, parse_reply, parse_usage
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "OpenAICompatibleProvider",
     "build_body",
     "error_from_status",
+    "iter_sse_data",
     "message_from_body",
     "parse_chunk",
     "parse_reply",

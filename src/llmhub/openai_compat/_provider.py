@@ -3,11 +3,14 @@
 A plugin subclasses `OpenAICompatibleProvider` and declares only what is its
 own: name, endpoint and key variables, paths, naming rule, `Dialect`.
 
-The client: one pooled `httpx.AsyncClient` per provider instance, on
-httpx-aiohttp's `AiohttpTransport` (httpx's API, aiohttp's connection pool:
-httpx on its own httpcore pool costs several times the client CPU per request
-under concurrency; the README's Performance section has the figures).
-SSE is parsed by httpx-sse, retries are tenacity's (see `llmhub._retry`).
+The client: one aiohttp connection pool per provider instance. Whole replies,
+listings and uploads go through an `httpx.AsyncClient` on httpx-aiohttp's
+`AiohttpTransport` over that pool (httpx's API, aiohttp's pool: httpx on its own
+httpcore pool costs several times the client CPU per request under
+concurrency). Streams, the path of every bot reply, read the same pool's
+aiohttp response directly, events parsed by `_sse` (half the CPU per event of
+going through httpx and httpx-sse; the README's Performance section has the
+figures). Retries are tenacity's (see `llmhub._retry`).
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from .._provider import BaseProvider
 from .._retry import with_retries
 from .._types import ChatRequest, Reply, StreamChunk
 from ._errors import error_from_status, message_from_body, scrub
+from ._sse import iter_sse_data
 from ._wire import Dialect, build_body, parse_chunk, parse_reply
 
 if TYPE_CHECKING:
+    import aiohttp
     import httpx
 
 __all__ = ["OpenAICompatibleProvider"]
@@ -49,10 +54,12 @@ class OpenAICompatibleProvider(BaseProvider):
     dialect: ClassVar[Dialect] = Dialect()
     max_connections: ClassVar[int] = 200
 
-    # The pooled client and its URLs, made on first use.
+    # The pool, the client on it and the URLs, made on first use.
     _client: httpx.AsyncClient | None = None
+    _session: aiohttp.ClientSession | None = None
     _chat_url: httpx.URL | None = None
     _models_url: httpx.URL | None = None
+    _stream_headers: dict[str, str] | None = None
 
     @property
     def endpoint(self) -> str:
@@ -66,17 +73,17 @@ class OpenAICompatibleProvider(BaseProvider):
     def _http(self) -> httpx.AsyncClient:
         if self._client is None or self._client.is_closed:
             self.ensure_configured()
+            import aiohttp
             import httpx
             from httpx_aiohttp import AiohttpTransport
 
-            limits = httpx.Limits(
-                max_connections=self.max_connections,
-                max_keepalive_connections=self.max_connections,
-                keepalive_expiry=30.0,
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.max_connections, keepalive_timeout=30.0),
+                auto_decompress=False,
             )
             self._client = httpx.AsyncClient(
                 base_url=self.endpoint,
-                transport=AiohttpTransport(limits=limits),
+                transport=AiohttpTransport(client=self._session),
                 timeout=httpx.Timeout(
                     self.timeouts.read, connect=self.timeouts.connect, pool=self.timeouts.connect
                 ),
@@ -90,12 +97,18 @@ class OpenAICompatibleProvider(BaseProvider):
             # path with base_url on every request (measurable per request).
             self._chat_url = httpx.URL(self.endpoint + self.chat_path)
             self._models_url = httpx.URL(self.endpoint + self.models_path)
+            self._stream_headers = {
+                "Authorization": f"Bearer {self._key()}",
+                "Accept": "text/event-stream",
+                "Content-Type": "application/json",
+                "User-Agent": "llmhub/0.1",
+            }
         return self._client
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
+        client, self._client, self._session = self._client, None, None
         if client is not None:
-            await client.aclose()
+            await client.aclose()  # closes the aiohttp pool under it too
 
     # -- listing -------------------------------------------------------------------
 
@@ -152,29 +165,26 @@ class OpenAICompatibleProvider(BaseProvider):
         """`POST {chat_path}` with `stream: true`; chunks as the SSE events arrive.
 
         Retried only until the response starts. `: keep-alive` comments are
-        skipped by the SSE parser; `data: [DONE]` ends the stream; a stream
-        that stops without it raises `StreamInterruptedError` after what came.
+        skipped; `data: [DONE]` ends the stream; a stream that stops without it
+        raises `StreamInterruptedError` after what came.
         """
-        from httpx_sse import EventSource
-
         self.check_request(request)
         request = await self.prepare(request)
-        body = build_body(request, self.dialect, stream=True)
+        body = json.dumps(build_body(request, self.dialect, stream=True)).encode()
         deadline = time.monotonic() + self.timeouts.total
         response = await with_retries(
             self.retry_policy, lambda: self._open_stream(body, request.model)
         )
+        finished = False
         try:
-            finished = False
             try:
-                async for event in EventSource(response).aiter_sse():
-                    if event.data == "[DONE]":
+                async for data in iter_sse_data(response.content):
+                    if data == b"[DONE]":
                         finished = True
                         break
-                    if not event.data:
+                    if not data:
                         continue
-                    chunk = self._decode_event(event.data, request.model)
-                    yield chunk
+                    yield self._decode_event(data, request.model)
                     if time.monotonic() > deadline:
                         raise ProviderTimeoutError(
                             f"the stream took over {self.timeouts.total:g} s",
@@ -192,39 +202,51 @@ class OpenAICompatibleProvider(BaseProvider):
                     model=request.model,
                 )
         finally:
-            await response.aclose()
+            # Back to the pool if the body has ended (it usually has after [DONE]);
+            # aiohttp closes a connection whose body was not read to the end.
+            response.release()
 
-    async def _open_stream(self, body: JSON, model: str) -> httpx.Response:
-        client = self._http()
+    async def _open_stream(self, body: bytes, model: str) -> aiohttp.ClientResponse:
+        import aiohttp
+
+        self._http()
+        assert self._session is not None
+        assert self._stream_headers is not None
         try:
-            request = client.build_request("POST", self._chat_url or self.chat_path, json=body)
-            request.headers["Accept"] = "text/event-stream"
-            response = await client.send(request, stream=True)
+            response = await self._session.post(
+                str(self._chat_url),
+                data=body,
+                headers=self._stream_headers,
+                timeout=aiohttp.ClientTimeout(
+                    sock_connect=self.timeouts.connect, sock_read=self.timeouts.read
+                ),
+            )
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None
-        if response.status_code >= 400:
+        if response.status >= 400:
             try:
-                raw = await response.aread()
+                raw = await response.read()
             except Exception:
                 raw = b""
             finally:
-                await response.aclose()
-            raise self._status_error(response, raw, model)
+                response.release()
+            raise self._status_error(response.status, response.headers, raw, model)
         return response
 
-    def _decode_event(self, data: str, model: str) -> StreamChunk:
+    def _decode_event(self, data: bytes, model: str) -> StreamChunk:
         try:
             payload = json.loads(data)
         except ValueError:
             raise StreamInterruptedError(
-                f"the stream sent something that is not JSON: {data[:80]!r}",
+                f"the stream sent something that is not JSON: {data[:80].decode(errors='replace')!r}",
                 provider=self.name,
                 model=model,
             ) from None
         if isinstance(payload, dict) and payload.get("error"):
             # An error reported inside a 200 stream (both APIs may do this when overloaded).
             raise ProviderUnavailableError(
-                f"the provider reported an error mid-stream: {message_from_body(data)}",
+                "the provider reported an error mid-stream: "
+                f"{message_from_body(data.decode(errors='replace'))}",
                 provider=self.name,
                 model=model,
             )
@@ -234,7 +256,7 @@ class OpenAICompatibleProvider(BaseProvider):
 
     def _json_or_error(self, response: httpx.Response, raw: bytes, *, model: str | None) -> JSON:
         if response.status_code >= 400:
-            raise self._status_error(response, raw, model)
+            raise self._status_error(response.status_code, response.headers, raw, model)
         try:
             data = json.loads(raw)
         except ValueError:
@@ -251,32 +273,38 @@ class OpenAICompatibleProvider(BaseProvider):
             )
         return data
 
-    def _status_error(self, response: httpx.Response, raw: bytes, model: str | None) -> LLMHubError:
+    def _status_error(
+        self, status: int, headers: Mapping[str, str], raw: bytes, model: str | None
+    ) -> LLMHubError:
         return error_from_status(
-            response.status_code,
+            status,
             raw.decode("utf-8", "replace"),
-            response.headers,
+            headers,
             provider=self.name,
             model=model,
             secret=self._key(),
         )
 
     def _transport_error(self, exc: Exception, *, model: str | None) -> LLMHubError:
-        """A failure before any response: timeouts, refused or dropped connections."""
+        """A failure before any response: timeouts, refused or dropped connections
+        (from httpx, or from aiohttp on the streaming path)."""
+        import aiohttp
         import httpx
 
         if isinstance(exc, LLMHubError):
             return exc
         detail = scrub(str(exc), self._key()) or type(exc).__name__
-        if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        if isinstance(
+            exc, httpx.ConnectError | httpx.ConnectTimeout | aiohttp.ClientConnectorError
+        ):
             return ProviderUnavailableError(
                 f"cannot connect to {self.endpoint}: {detail}", provider=self.name, model=model
             )
-        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):  # aiohttp's too
             return ProviderTimeoutError(
                 f"no answer in time ({type(exc).__name__})", provider=self.name, model=model
             )
-        if isinstance(exc, httpx.HTTPError | OSError):
+        if isinstance(exc, httpx.HTTPError | aiohttp.ClientError | OSError):
             return ProviderUnavailableError(
                 f"connection failed: {type(exc).__name__}: {detail}",
                 provider=self.name,
@@ -290,9 +318,7 @@ class OpenAICompatibleProvider(BaseProvider):
 
     def _stream_error(self, exc: Exception, model: str) -> LLMHubError:
         """A failure after the stream started: the connection broke or went silent."""
-        import httpx
-
-        if isinstance(exc, httpx.ReadTimeout | TimeoutError):
+        if isinstance(exc, TimeoutError):  # aiohttp's ServerTimeoutError is one
             return ProviderTimeoutError(
                 f"the stream went silent for over {self.timeouts.read:g} s",
                 provider=self.name,

@@ -42,6 +42,9 @@ class Behaviour:
     hang: bool = False  # never answer (until `release()`)
     hang_after: int | None = None  # stream: send N chunks, then hold until `release()`
     error_event: bool = False  # stream: an {"error": …} event after the first chunk
+    #: stream: these bytes sent as they are instead of the made-up reply (events
+    #: written by hand, or a stream captured from a real service)
+    sse: bytes | None = None
 
 
 class FakeOpenAIServer:
@@ -236,6 +239,10 @@ class FakeOpenAIServer:
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
+        if behaviour.sse is not None:
+            await response.write(behaviour.sse)
+            await response.write_eof()
+            return response
         for _ in range(behaviour.keepalive):
             await response.write(b": keep-alive\n\n")
 
