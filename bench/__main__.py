@@ -11,7 +11,16 @@ import time
 
 from ._common import RESULTS, machine
 
-ALL = ["imports", "requests", "streaming", "store", "store_postgres", "bot", "bot_replicas"]
+ALL = [
+    "imports",
+    "requests",
+    "streaming",
+    "tracing",
+    "store",
+    "store_postgres",
+    "bot",
+    "bot_replicas",
+]
 
 
 def main(names: list[str]) -> int:

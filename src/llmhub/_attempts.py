@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ._breaker import CircuitBreaker
 from ._exceptions import (
@@ -26,8 +29,12 @@ from ._exceptions import (
     UnsupportedInputError,
 )
 from ._provider import BaseProvider
-from ._types import Attempt, AttemptOutcome, ChatRequest, Prompt, Usage
+from ._tracing import Tracing
+from ._types import Attempt, AttemptOutcome, ChatRequest, Prompt, StreamChunk, Usage
 from .store import RequestRecord, ResponseRecord, ResponseStatus, Store
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span
 
 __all__ = ["Attempts", "Candidate", "Plan", "Sent"]
 
@@ -55,14 +62,15 @@ class Plan:
     candidates: tuple[Candidate, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Sent:
-    """An attempt whose request row is logged."""
+    """An attempt whose request row is logged (and its span, when tracing)."""
 
     provider: BaseProvider
     request: ChatRequest
     record: RequestRecord
     started: float = field(default_factory=time.perf_counter)
+    span: Span | None = None
 
 
 def unavailability(error: LLMHubError, *, before_first_piece: bool = True) -> AttemptOutcome | None:
@@ -81,11 +89,21 @@ def unavailability(error: LLMHubError, *, before_first_piece: bool = True) -> At
 class Attempts:
     """The walk along one plan's chain; `attempts` are the models that did not answer."""
 
-    def __init__(self, plan: Plan, store: Store, breaker: CircuitBreaker) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        store: Store,
+        breaker: CircuitBreaker,
+        tracing: Tracing,
+        *,
+        stream: bool = False,
+    ) -> None:
         self.plan = plan
         self.attempts: list[Attempt] = []
         self._store = store
         self._breaker = breaker
+        self._tracing = tracing
+        self._stream = stream
         self._next = 0
         self._give_up: LLMHubError | None = None
 
@@ -98,6 +116,9 @@ class Attempts:
             sent = await self._log_request(index, candidate)
             skipped = self._skip(candidate)
             if skipped is None:
+                sent.span = self._tracing.start(
+                    sent.provider, sent.request, sent.record.id, stream=self._stream
+                )
                 return sent
             outcome, error = skipped
             await self._log_response(sent, "error", "", error=error)
@@ -109,6 +130,8 @@ class Attempts:
     ) -> LLMHubError | None:
         """Log a failed attempt. The error to raise now, or `None` to go on down the chain."""
         error = _as_hub_error(exc, sent)
+        if sent.span is not None:
+            self._tracing.failed(sent.span, error)
         await self._log_response(sent, "error", text, error=error)
         outcome = unavailability(error, before_first_piece=before_first_piece)
         if outcome is None:  # the provider answered: the caller must see this error
@@ -125,14 +148,20 @@ class Attempts:
     async def cancelled(self, sent: Sent, text: str) -> None:
         """Log what arrived of an attempt stopped by the caller."""
         self._breaker.released(sent.provider.name)
+        if sent.span is not None:
+            self._tracing.failed(sent.span, "cancelled")
         await self._log_response(sent, "cancelled", text)
 
     async def answered(
-        self, sent: Sent, text: str, finish: str | None, usage: Usage
+        self, sent: Sent, text: str, finish: str | None, usage: Usage, *, model: str
     ) -> float | None:
-        """Log the answer; its cost in USD (`None` when unknown)."""
+        """Log the answer (`model`: as the provider named it); its cost in USD, if known."""
         self._breaker.succeeded(sent.provider.name)
         cost = sent.provider.model_info(sent.request.model).cost(usage)
+        if sent.span is not None:
+            self._tracing.answered(
+                sent.span, model=model, text=text, finish=finish, usage=usage, cost=cost
+            )
         await self._store.log_response(
             ResponseRecord(
                 request_id=sent.record.id,
@@ -148,6 +177,32 @@ class Attempts:
             )
         )
         return cost
+
+    def calling(self, sent: Sent) -> AbstractContextManager[None]:
+        """Around a provider call: its span as the current one, when tracing."""
+        return nullcontext() if sent.span is None else self._tracing.current(sent.span)
+
+    async def traced(
+        self, sent: Sent, chunks: AsyncIterator[StreamChunk]
+    ) -> AsyncGenerator[StreamChunk, None]:
+        """A traced stream's chunks: the request made under its span, the time to
+        the first piece noted. Only streams with a span go through here."""
+        assert sent.span is not None
+        iterator = aiter(chunks)
+        try:
+            with self._tracing.current(sent.span):  # the request is sent on the first read
+                chunk = await anext(iterator, None)
+            waiting = True
+            while chunk is not None:
+                if waiting and chunk.text:
+                    waiting = False
+                    self._tracing.first_chunk(sent.span, time.perf_counter() - sent.started)
+                yield chunk
+                chunk = await anext(iterator, None)
+        finally:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def give_up(self) -> LLMHubError:
         """The error to raise when no model of the chain answered: the last one's."""

@@ -23,6 +23,7 @@ from ._exceptions import (
 from ._provider import BaseProvider
 from ._registry import ModelCatalog, ProviderRegistry
 from ._stream import ReplyStream, StreamState
+from ._tracing import Tracing
 from ._types import (
     Attachment,
     ChatId,
@@ -60,6 +61,7 @@ class Hub:
         self._closed = False
         #: Skips a provider that keeps failing, for this hub (see `_breaker`).
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_cooldown)
+        self.tracing = Tracing(capture_content=settings.otel_capture_content)
 
     @classmethod
     async def open(
@@ -186,10 +188,11 @@ class Hub:
         failure is logged with its error and raised as an `LLMHubError` whose
         `request_id` names the logged row.
         """
-        chain = Attempts(await self._plan(prompt), self.store, self.breaker)
+        chain = Attempts(await self._plan(prompt), self.store, self.breaker, self.tracing)
         while (sent := await chain.next()) is not None:
             try:
-                reply = await sent.provider.generate(sent.request)
+                with chain.calling(sent):
+                    reply = await sent.provider.generate(sent.request)
             except asyncio.CancelledError:
                 await chain.cancelled(sent, "")
                 raise
@@ -200,7 +203,9 @@ class Hub:
                 if error is exc:
                     raise
                 raise error from exc
-            cost = await chain.answered(sent, reply.text, reply.finish_reason, reply.usage)
+            cost = await chain.answered(
+                sent, reply.text, reply.finish_reason, reply.usage, model=reply.model
+            )
             return replace(reply, cost=cost, attempts=tuple(chain.attempts))
         raise chain.give_up()
 
@@ -216,7 +221,9 @@ class Hub:
         return ReplyStream(self._stream_events(state, prompt), state)
 
     async def _stream_events(self, state: StreamState, prompt: Prompt) -> AsyncGenerator[str, None]:
-        chain = Attempts(await self._plan(prompt), self.store, self.breaker)
+        chain = Attempts(
+            await self._plan(prompt), self.store, self.breaker, self.tracing, stream=True
+        )
         while (sent := await chain.next()) is not None:
             state.request_id = sent.record.id
             parts: list[str] = []
@@ -224,7 +231,10 @@ class Hub:
             finish: str | None = None
             usage: Usage | None = None
             try:
-                async with _closing(sent.provider.stream(sent.request)) as chunks:
+                chunks = sent.provider.stream(sent.request)
+                if sent.span is not None:
+                    chunks = chain.traced(sent, chunks)
+                async with _closing(chunks):
                     async for chunk in chunks:
                         if chunk.reasoning:
                             thoughts.append(chunk.reasoning)
@@ -248,7 +258,7 @@ class Hub:
                 raise error from exc
             text = "".join(parts)
             usage = usage or Usage()
-            cost = await chain.answered(sent, text, finish, usage)
+            cost = await chain.answered(sent, text, finish, usage, model=sent.request.model)
             state.reply = Reply(
                 text=text,
                 model=sent.request.model,

@@ -92,6 +92,9 @@ class BaseProvider(ABC):
     max_file_bytes: ClassVar[int] = 0
     accepted_mime_prefixes: ClassVar[tuple[str, ...]] = ()
     docs_url: ClassVar[str] = ""
+    #: `gen_ai.provider.name` in OpenTelemetry spans: the semantic conventions' name
+    #: ("mistral_ai", "deepseek", "gcp.vertex_ai"); default `name`.
+    otel_provider_name: ClassVar[str] = ""
     catalogue: ClassVar[ModelTable] = ModelTable()
 
     def __init__(
@@ -153,6 +156,11 @@ class BaseProvider(ABC):
         missing = self.missing_env(self._settings)
         if missing:
             raise NotConfiguredError(self.name, missing)
+
+    @property
+    def otel_name(self) -> str:
+        """The provider's name in OpenTelemetry spans."""
+        return self.otel_provider_name or self.name
 
     # -- routing ---------------------------------------------------------------
 

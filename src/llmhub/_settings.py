@@ -63,6 +63,10 @@ class HubSettings(BaseSettings):
     #: and for how many seconds before one call tries it again.
     breaker_failures: int = Field(default=5, ge=0)
     breaker_cooldown: float = Field(default=30.0, gt=0)
+    #: Record prompt and answer text in OpenTelemetry spans (the standard variable).
+    otel_capture_content: bool = Field(
+        default=False, validation_alias="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+    )
 
     @field_validator("fallbacks", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
+from aiohttp import web
 
 from llmhub import Hub, load_environment, read_settings
 
@@ -19,6 +20,7 @@ from . import _access, _commands, _dialog, _models_menu
 from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
+from ._metrics import Metrics, metrics_app
 from ._runtime import Runtime
 from ._settings import BotSettings
 from ._startup import Chore, Chores
@@ -59,14 +61,16 @@ def create_bot_and_dispatcher(
         if settings.telegram_api_url
         else AiohttpSession()
     )
-    session.middleware(RetryAfterMiddleware(state=state))
+    conveyor = Conveyor(state, settings)
+    metrics = Metrics(replica=conveyor.owner)
+    conveyor.metrics = metrics
+    session.middleware(RetryAfterMiddleware(state=state, on_wait=metrics.flood_waited))
     bot = Bot(
         token,
         session=session,
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
-    runtime = Runtime(settings)
-    conveyor = Conveyor(state, settings)
+    runtime = Runtime(settings, metrics)
     i18n = make_i18n()
     chores = Chores(_menu_chores(bot, i18n))
     dispatcher = Dispatcher(
@@ -76,6 +80,7 @@ def create_bot_and_dispatcher(
         state=state,
         conveyor=conveyor,
         chores=chores,
+        metrics=metrics,
     )
     language = SimpleI18nMiddleware(i18n).setup(dispatcher)
     # The conveyor admits updates before any router sees them, in the user's language.
@@ -176,12 +181,23 @@ async def hub_opened(dispatcher: Dispatcher) -> AsyncIterator[None]:
 
 
 async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
-    """Long polling (the default): one process per bot token."""
+    """Long polling (the default): one process per bot token; `/metrics` on
+    `BOT_METRICS_PORT` when it is set."""
+    settings: BotSettings = dispatcher["settings"]
+    runner: web.AppRunner | None = None
     try:
+        if settings.bot_metrics_port is not None:
+            conveyor: Conveyor = dispatcher["conveyor"]
+            runner = web.AppRunner(metrics_app(dispatcher["metrics"], conveyor.depth))
+            await runner.setup()
+            await web.TCPSite(runner, settings.bot_metrics_host, settings.bot_metrics_port).start()
+            log.info("metrics on %s:%s", settings.bot_metrics_host, settings.bot_metrics_port)
         async with hub_opened(dispatcher):
             await bot.delete_webhook(drop_pending_updates=False)
             await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
     finally:
+        if runner is not None:
+            await runner.cleanup()
         await release(bot, dispatcher)
 
 

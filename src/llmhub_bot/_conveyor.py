@@ -37,6 +37,7 @@ from aiogram.types import Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from ._access import is_addressed
+from ._metrics import Metrics
 from ._settings import BotSettings
 from ._state import BotState, QueuedUpdate
 
@@ -55,8 +56,15 @@ _STOP_POLL = 1.0
 class Conveyor(BaseMiddleware):
     """Per-chat queues and leases in `BotState`, and the tasks that answer them."""
 
-    def __init__(self, state: BotState, settings: BotSettings, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        state: BotState,
+        settings: BotSettings,
+        owner: str | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         self.state = state
+        self.metrics = metrics
         self.settings = settings
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease_ttl = settings.bot_chat_lease_seconds
@@ -81,6 +89,8 @@ class Conveyor(BaseMiddleware):
     ) -> Any:
         if data.get(CONVEYED) or not isinstance(event, Update):
             return await handler(event, data)
+        if self.metrics is not None:
+            self.metrics.received()
         bot: Bot = data["bot"]
         self._bot, self._dispatcher = bot, data["dispatcher"]
         stopped = event.stopped_message_generation
@@ -91,7 +101,11 @@ class Conveyor(BaseMiddleware):
         if message is None:
             if not await self.state.first_sight(event.update_id):
                 return None
-            return await handler(event, data)
+            try:
+                return await handler(event, data)
+            finally:
+                if self.metrics is not None:
+                    self.metrics.answered()
         if not is_addressed(message, await bot.me()):
             return None  # group chatter: neither queued nor logged
         return await self._admit(event, message)
@@ -174,6 +188,8 @@ class Conveyor(BaseMiddleware):
             return self.accepting  # stopped by the user (done), or shutting down (hand back)
         if task.exception() is not None:
             log.error("update %s failed", item.update_id, exc_info=task.exception())
+        if self.metrics is not None:
+            self.metrics.answered()
         return True
 
     async def _keep(self) -> None:
@@ -265,6 +281,15 @@ class Conveyor(BaseMiddleware):
                 await asyncio.wait(stuck)
             log.warning("shutdown: %d chats still answering were handed back", len(late))
         return len(late)
+
+    async def depth(self) -> tuple[int, int]:
+        """(updates waiting, chats) of the chats this process answers now."""
+        chats = list(self._leased)
+        waiting = 0
+        for chat_id in chats:
+            with contextlib.suppress(Exception):  # a scrape must not fail on a Redis blip
+                waiting += await self.state.waiting(chat_id)
+        return waiting, len(chats)
 
     @property
     def busy(self) -> int:

@@ -11,6 +11,7 @@ import asyncio
 import io
 import logging
 import random
+import time
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -39,6 +40,7 @@ from llmhub import (
 
 from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
+from ._metrics import Metrics
 from ._runtime import Runtime
 
 __all__ = ["fallback_note", "friendly_error", "make_router"]
@@ -201,27 +203,39 @@ async def _respond(
         view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), runtime)
     else:
         view = EditView(bot, chat_id, interval, reply_to=None)
-    await _generate(hub, view, prompt)
+    await _generate(hub, view, prompt, runtime.metrics)
 
 
-async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt) -> None:
+async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt, metrics: Metrics) -> None:
     text = ""
+    started = time.perf_counter()
+    first_chunk: float | None = None
     stream = hub.stream(prompt)
     try:
         async with stream:
             async for piece in stream:
+                if first_chunk is None:
+                    first_chunk = time.perf_counter() - started
                 text += piece
                 await view.update(text)
     except asyncio.CancelledError as cancel:
         # The stop button: keep what was written, marked as stopped. A chat handed
         # over to another process (shutdown, lost lease) is answered there instead.
-        if text.strip() and HANDED_OVER not in cancel.args:
-            await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
+        if HANDED_OVER not in cancel.args:
+            metrics.outcome("stopped")
+            if text.strip():
+                await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
+        raise
+    except Exception:
+        metrics.outcome("error")
         raise
     final = text if text.strip() else _("(the model returned an empty answer)")
-    if stream.reply is not None and stream.reply.fell_back:
-        final += "\n\n" + fallback_note(stream.reply)
+    reply = stream.reply
+    if reply is not None and reply.fell_back:
+        final += "\n\n" + fallback_note(reply)
     await view.finish(final)
+    if reply is not None:
+        metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
 
 

@@ -36,7 +36,9 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         max_wait: float = 60.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         state: BotState | None = None,
+        on_wait: Callable[[float], None] | None = None,
     ) -> None:
+        self.on_wait = on_wait
         self.attempts = attempts
         self.max_wait = max_wait
         self.sleep = sleep
@@ -65,5 +67,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 log.warning(
                     "flood control on %s: waiting %s s", type(method).__name__, exc.retry_after
                 )
+                if self.on_wait is not None:
+                    self.on_wait(exc.retry_after)
                 await self.sleep(exc.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover

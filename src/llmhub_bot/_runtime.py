@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ._metrics import Metrics
 from ._settings import BotSettings
 
 __all__ = ["Runtime"]
@@ -17,6 +18,7 @@ __all__ = ["Runtime"]
 @dataclass
 class Runtime:
     settings: BotSettings
+    metrics: Metrics
     started_at: float = field(default_factory=time.monotonic)
     #: Whether the Bot API server takes `sendMessageDraft`; decided by its first refusal.
     drafts: bool = True

@@ -37,6 +37,10 @@ class BotSettings(BaseSettings):
     bot_chat_lease_seconds: float = Field(default=30.0, gt=0)
     #: Seconds a stopping process lets answers under way finish before handing them back.
     bot_shutdown_grace: float = Field(default=25.0, ge=0)
+    #: Polling mode: serve Prometheus metrics at /metrics on this port (unset: not
+    #: served). Webhook mode serves them on the webhook's own port.
+    bot_metrics_port: int | None = None
+    bot_metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped from outside the container
     #: Redis shared by the bot's replicas (unset: one process, state in memory).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     #: Log lines as "text" (key=value) or "json" (one object per line).

@@ -29,6 +29,7 @@ from llmhub import Hub
 
 from ._app import ALLOWED_UPDATES, hub_opened, release, webhook_secret
 from ._conveyor import Conveyor
+from ._metrics import metrics_handler
 from ._settings import BotSettings
 from ._startup import Chore, Chores
 from ._state import BotState
@@ -41,7 +42,8 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
 def make_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -> web.Application:
-    """The aiohttp application: Telegram's updates at the webhook URL's path, and `/healthz`."""
+    """The aiohttp application: Telegram's updates at the webhook URL's path,
+    `/healthz` and `/metrics` (Prometheus)."""
     secret = webhook_secret(settings)
     conveyor: Conveyor = dispatcher["conveyor"]
     state: BotState = dispatcher["state"]
@@ -80,6 +82,7 @@ def make_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) ->
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(dispatcher["metrics"], conveyor.depth))
     assert settings.webhook_url is not None
     app.router.add_post(urlparse(settings.webhook_url).path or "/", receive)
     return app

@@ -129,3 +129,14 @@ def shown(tg: FakeBotAPI, chat_id: int) -> list[str]:
         elif method == "editMessageText":
             result[len(result) - 1] = str(params["text"])  # the view edits its latest message
     return list(result.values())
+
+
+def scrape(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Prometheus samples by (name, sorted labels), as a scraper reads them."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+    }

@@ -6,16 +6,25 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
 
+import aiohttp
+
 from llmhub.testing.openai_server import FakeOpenAIServer
-from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN
+from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, scrape
 from tests.fakes.telegram_server import FakeBotAPI
 
 SCRIPT = Path(sys.executable).with_name("llmhub-bot")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> None:
@@ -29,10 +38,36 @@ async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> N
             assert conn.execute("SELECT prompt FROM requests").fetchall() == [("hello process",)]
 
 
+async def test_polling_serves_metrics_on_the_port_asked_for(tmp_path: Path) -> None:
+    port = free_port()
+    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        process = await _run_bot(
+            tmp_path, tg, llm, BOT_METRICS_PORT=str(port), BOT_METRICS_HOST="127.0.0.1"
+        )
+        try:
+            await tg.push(tg.message(ADMIN, "count me"))
+            await tg.wait_for(lambda fake: "echo: count me" in fake.texts(ADMIN), timeout=60)
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{port}/metrics") as scraped,
+            ):
+                samples = scrape(await scraped.text())
+        finally:
+            process.send_signal(signal.SIGINT)
+            output, _ = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 0, output.decode()
+    assert samples[("llmhub_bot_replies_total", (("outcome", "ok"),))] == 1
+    [received] = [
+        v for (name, _), v in samples.items() if name == "llmhub_bot_updates_received_total"
+    ]
+    assert received == 1
+
+
 async def _run_bot(
-    tmp_path: Path, tg: FakeBotAPI, llm: FakeOpenAIServer, *, token: str = TOKEN
+    tmp_path: Path, tg: FakeBotAPI, llm: FakeOpenAIServer, *, token: str = TOKEN, **extra: str
 ) -> asyncio.subprocess.Process:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMHUB_")}
+    env.update(extra)
     env.update(
         TELEGRAM_BOT_TOKEN=token,
         TELEGRAM_API_URL=tg.url,

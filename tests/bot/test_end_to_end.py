@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
-from tests.bot.conftest import ADMIN, STRANGER, World, open_world, rows, say, shown
+from tests.bot.conftest import ADMIN, STRANGER, World, open_world, rows, say, scrape, shown
 from tests.fakes.telegram_server import FILES
 
 
@@ -73,6 +73,8 @@ async def test_flood_control_is_waited_out(world: World) -> None:
     await world.tg.wait_for(lambda tg: len(tg.sent("sendMessage", ADMIN)) >= 2)
     # the first answered 429 and was sent again after the wait, not dropped
     assert world.tg.texts(ADMIN) == ["echo: hi", "echo: hi"]
+    samples = scrape(world.dispatcher["metrics"].exposition().decode())
+    assert samples[("llmhub_bot_telegram_flood_waits_total", ())] == 1
 
 
 async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None:
@@ -86,6 +88,8 @@ async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None
     assert "request:" in report
     assert "provider: mistral, model: mistral-small-latest" in report
     assert rows(world.db)[-1][1] == "error"
+    samples = scrape(world.dispatcher["metrics"].exposition().decode())
+    assert samples[("llmhub_bot_replies_total", (("outcome", "error"),))] == 1
 
 
 async def test_groups_answer_only_when_addressed(world: World) -> None:

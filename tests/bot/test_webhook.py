@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from llmhub_bot import _startup, run_webhook
-from tests.bot.conftest import ADMIN, open_world
+from tests.bot.conftest import ADMIN, open_world, scrape
 from tests.fakes.telegram_server import FakeBotAPI
 
 SECRET = "webhook-secret-for-tests"
@@ -67,6 +67,25 @@ async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path:
 
             await world.tg.wait_for(lambda tg: "echo: via webhook" in tg.texts(ADMIN))
             assert len(world.llm.requests) == 1  # the refused update was never handled
+
+            async with aiohttp.ClientSession() as http, http.get(f"{base}/metrics") as scraped:
+                assert scraped.status == 200
+                assert scraped.headers["Content-Type"].startswith("text/plain")
+                samples = scrape(await scraped.text())
+            replica = world.dispatcher["conveyor"].owner
+            assert samples[("llmhub_bot_updates_received_total", (("replica", replica),))] == 1
+            assert samples[("llmhub_bot_updates_answered_total", (("replica", replica),))] == 1
+            assert samples[("llmhub_bot_replies_total", (("outcome", "ok"),))] == 1
+            model = (("model", "mistral-small-latest"), ("provider", "mistral"))
+            assert samples[("llmhub_llm_latency_seconds_count", model)] == 1
+            assert samples[("llmhub_llm_first_chunk_seconds_count", model)] == 1
+            # "via webhook" and "echo: via webhook": 2 tokens in, 3 out.
+            assert samples[("llmhub_llm_tokens_total", (("kind", "input"), *model))] == 2
+            assert samples[("llmhub_llm_tokens_total", (("kind", "output"), *model))] == 3
+            assert samples[("llmhub_llm_cost_usd_total", model)] == pytest.approx(
+                (2 * 0.1 + 3 * 0.3) / 1e6
+            )
+            assert samples[("llmhub_bot_queue_depth", (("replica", replica),))] == 0
         finally:
             server.cancel()
             with contextlib.suppress(asyncio.CancelledError):

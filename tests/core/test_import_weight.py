@@ -17,6 +17,8 @@ HEAVY = (
     "httpx",
     "aiohttp",
     "pydantic",
+    "opentelemetry",
+    "prometheus_client",
 )
 
 

@@ -49,6 +49,7 @@ class DipseekProvider(OpenAICompatibleProvider):
     chat_path = "/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field=None, stream_usage=True)
     catalogue = MODELS
+    otel_provider_name = "deepseek"
 
 
 @hookimpl

@@ -81,6 +81,7 @@ class GeminiProvider(BaseProvider):
     )
     model_prefixes = ("gemini-",)
     catalogue = MODELS
+    otel_provider_name = "gcp.vertex_ai"
 
     #: The SDK client, made on first use.
     _client: GeminiClient | None = None

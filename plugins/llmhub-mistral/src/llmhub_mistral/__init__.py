@@ -74,6 +74,7 @@ class MistralProvider(OpenAICompatibleProvider):
     chat_path = "/v1/chat/completions"
     dialect: ClassVar[Dialect] = Dialect(seed_field="random_seed", stream_usage=False)
     catalogue = MODELS
+    otel_provider_name = "mistral_ai"
 
     async def prepare(self, request: ChatRequest) -> ChatRequest:
         """Upload each PDF and send it by its signed URL (chat takes documents by URL)."""
