@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -69,8 +69,9 @@ class ReplyStream:
             return self._source.reply
         return self._state.reply
 
-    def __aiter__(self) -> ReplyStream:
-        return self
+    def __aiter__(self) -> AsyncIterator[str]:
+        # The pieces come straight from the producer: no frame of ours per piece.
+        return self._events
 
     async def __anext__(self) -> str:
         return await self._events.__anext__()

@@ -260,6 +260,23 @@ async def test_a_silent_server_times_out_and_nothing_hangs(
     assert [row[1] for row in _rows(tmp_path)] == ["error", "error"]
 
 
+async def test_a_stream_that_goes_silent_midway_times_out_keeping_what_came(
+    server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    server.then(Behaviour(text="first then silence", hang_after=1))
+    env = _env(server, tmp_path, LLMHUB_READ_TIMEOUT="0.2", LLMHUB_MAX_RETRIES="0")
+    pieces: list[str] = []
+    try:
+        async with await Hub.open(env) as hub:
+            with pytest.raises(ProviderTimeoutError, match="went silent"):
+                async for piece in hub.stream_reply("c", "q", "mistral-small-latest"):
+                    pieces.append(piece)
+    finally:
+        server.release()
+    assert pieces == ["first"]
+    assert _rows(tmp_path)[-1][1:3] == ("error", "first")
+
+
 async def test_200_concurrent_requests_share_one_pool_and_are_all_logged(
     server: FakeOpenAIServer, tmp_path: Path
 ) -> None:

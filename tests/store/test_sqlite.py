@@ -81,3 +81,40 @@ async def test_an_unexpected_writer_failure_fails_its_callers_and_the_writer_goe
         assert await store.chat_model("1") == "c/d"
     finally:
         await store.close()
+
+
+async def _log_pairs(store: SQLiteStore, count: int) -> None:
+    from llmhub.store import RequestRecord, ResponseRecord
+
+    for i in range(count):
+        await store.log_request(RequestRecord(f"r{i}", "chat", "fake", "m", f"prompt {i}", 1.0 + i))
+        await store.log_response(ResponseRecord(f"r{i}", "ok", f"reply {i}", 2.0 + i, 1.0))
+
+
+async def test_batches_run_on_the_loop_and_checkpoints_on_the_stores_thread(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "ck.db"
+    async with SQLiteStore(str(db), checkpoint_rows=100) as store:
+        assert store.in_loop
+        await _log_pairs(store, 150)  # 300 rows: a checkpoint at 100, another at 200…
+        while store._checkpointing is not None:  # one may still be running: let it end
+            await store._checkpointing
+        assert store.checkpoints >= 1
+        assert store._db is not None  # its commits never checkpoint on the loop
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        assert len(await store.recent_turns("chat", 500, 10**6)) == 150
+    with closing(sqlite3.connect(db)) as conn, conn:
+        assert conn.execute("SELECT COUNT(*) FROM responses").fetchone()[0] == 150
+
+
+@pytest.mark.parametrize(
+    ("synchronous", "in_loop"), [("FULL", False), ("EXTRA", False), ("OFF", True)]
+)
+async def test_commits_that_wait_for_the_disk_stay_off_the_loop(
+    tmp_path: Path, synchronous: str, in_loop: bool
+) -> None:
+    async with SQLiteStore(str(tmp_path / "s.db"), synchronous=synchronous) as store:
+        assert store.in_loop is in_loop
+        await _log_pairs(store, 3)
+        assert len(await store.recent_turns("chat", 10, 10**6)) == 3

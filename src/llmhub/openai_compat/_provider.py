@@ -175,6 +175,7 @@ class OpenAICompatibleProvider(BaseProvider):
         response = await with_retries(
             self.retry_policy, lambda: self._open_stream(body, request.model)
         )
+        watchdog = _Watchdog(response, self.timeouts.read)
         finished = False
         try:
             try:
@@ -194,7 +195,14 @@ class OpenAICompatibleProvider(BaseProvider):
             except LLMHubError:
                 raise
             except Exception as exc:
-                raise self._stream_error(exc, request.model) from None
+                if not watchdog.fired:
+                    raise self._stream_error(exc, request.model) from None
+            if watchdog.fired:
+                raise ProviderTimeoutError(
+                    f"the stream went silent for over {self.timeouts.read:g} s",
+                    provider=self.name,
+                    model=request.model,
+                )
             if not finished:
                 raise StreamInterruptedError(
                     "the stream ended without its [DONE] marker",
@@ -202,6 +210,7 @@ class OpenAICompatibleProvider(BaseProvider):
                     model=request.model,
                 )
         finally:
+            watchdog.cancel()
             # Back to the pool if the body has ended (it usually has after [DONE]);
             # aiohttp closes a connection whose body was not read to the end.
             response.release()
@@ -213,14 +222,17 @@ class OpenAICompatibleProvider(BaseProvider):
         assert self._session is not None
         assert self._stream_headers is not None
         try:
-            response = await self._session.post(
-                str(self._chat_url),
-                data=body,
-                headers=self._stream_headers,
-                timeout=aiohttp.ClientTimeout(
-                    sock_connect=self.timeouts.connect, sock_read=self.timeouts.read
-                ),
-            )
+            # The wait for the response's head is bounded here; the body's silences
+            # by `_Watchdog` (aiohttp's `sock_read` would re-arm a timer per read).
+            async with asyncio.timeout(self.timeouts.read):
+                response = await self._session.post(
+                    str(self._chat_url),
+                    data=body,
+                    headers=self._stream_headers,
+                    timeout=aiohttp.ClientTimeout(
+                        total=None, sock_connect=self.timeouts.connect, sock_read=None
+                    ),
+                )
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None
         if response.status >= 400:
@@ -327,3 +339,38 @@ class OpenAICompatibleProvider(BaseProvider):
         return StreamInterruptedError(
             f"the stream broke off: {type(exc).__name__}", provider=self.name, model=model
         )
+
+
+class _Watchdog:
+    """Closes a streamed response that has sent nothing for `silence` seconds.
+
+    It looks at the bytes received a few times per `silence` (keep-alive
+    comments count), instead of re-arming a timer on every read as aiohttp's
+    `sock_read` does: a timer per chunk was a measurable share of a stream's
+    CPU. A silence is noticed between `silence` and 1.25 times `silence`.
+    """
+
+    __slots__ = ("_handle", "_heard", "_loop", "_response", "_seen", "_silence", "fired")
+
+    def __init__(self, response: aiohttp.ClientResponse, silence: float) -> None:
+        self._response = response
+        self._silence = silence
+        self._loop = asyncio.get_running_loop()
+        self._seen = response.content.total_bytes
+        self._heard = self._loop.time()
+        self.fired = False
+        self._handle = self._loop.call_later(silence / 4, self._check)
+
+    def _check(self) -> None:
+        now = self._loop.time()
+        received = self._response.content.total_bytes
+        if received != self._seen:
+            self._seen, self._heard = received, now
+        elif now - self._heard >= self._silence:
+            self.fired = True
+            self._response.close()  # the reader wakes up and the stream ends
+            return
+        self._handle = self._loop.call_later(self._silence / 4, self._check)
+
+    def cancel(self) -> None:
+        self._handle.cancel()

@@ -17,7 +17,7 @@ from typing import Any
 from ..._exceptions import ConfigurationError
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["BatchResult", "connect", "run_batch"]
+__all__ = ["BatchResult", "checkpoint", "connect", "run_batch"]
 
 log = logging.getLogger("llmhub.store")
 
@@ -34,12 +34,17 @@ SELECT chat_id, prompt, text FROM (
 """
 
 
-def connect(path: str, synchronous: str) -> sqlite3.Connection:
-    """Open `path` in WAL mode and bring its schema up to date."""
+def connect(path: str, synchronous: str, in_loop: bool = False) -> sqlite3.Connection:
+    """Open `path` in WAL mode and bring its schema up to date.
+
+    `in_loop`: the connection will run its batches on the event loop's thread, so
+    it may be used from another thread than this one, and it never checkpoints
+    on commit (the store's thread does, see `checkpoint`).
+    """
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
     try:
-        db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+        db = sqlite3.connect(path, isolation_level=None, timeout=5.0, check_same_thread=not in_loop)
     except sqlite3.Error as exc:
         raise ConfigurationError(f"cannot open the database {path!r}: {exc}") from exc
     db.row_factory = sqlite3.Row  # rows are read by column name
@@ -48,11 +53,23 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode = WAL")
         db.execute(f"PRAGMA synchronous = {synchronous}")
         db.execute("PRAGMA foreign_keys = ON")
+        if in_loop and path != ":memory:":
+            db.execute("PRAGMA wal_autocheckpoint = 0")
         _migrate(db, path)
     except BaseException:
         db.close()
         raise
     return db
+
+
+def checkpoint(path: str) -> None:
+    """Copy the write-ahead log into the database, on a connection of its own
+    (PASSIVE: writers go on meanwhile; what they add waits for the next one)."""
+    db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+    try:
+        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+    finally:
+        db.close()
 
 
 def schema_version(db: sqlite3.Connection) -> int:
