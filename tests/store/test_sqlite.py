@@ -95,7 +95,8 @@ async def test_batches_run_on_the_loop_and_checkpoints_on_the_stores_thread(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "ck.db"
-    async with SQLiteStore(str(db), checkpoint_rows=100) as store:
+    store = SQLiteStore(str(db), checkpoint_rows=100)
+    async with store:
         assert store.in_loop
         await _log_pairs(store, 150)  # 300 rows: a checkpoint at 100, another at 200…
         while store._checkpointing is not None:  # one may still be running: let it end
@@ -114,7 +115,8 @@ async def test_batches_run_on_the_loop_and_checkpoints_on_the_stores_thread(
 async def test_commits_that_wait_for_the_disk_stay_off_the_loop(
     tmp_path: Path, synchronous: str, in_loop: bool
 ) -> None:
-    async with SQLiteStore(str(tmp_path / "s.db"), synchronous=synchronous) as store:
+    store = SQLiteStore(str(tmp_path / "s.db"), synchronous=synchronous)
+    async with store:
         assert store.in_loop is in_loop
         await _log_pairs(store, 3)
         assert len(await store.recent_turns("chat", 10, 10**6)) == 3
