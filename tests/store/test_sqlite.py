@@ -118,5 +118,7 @@ async def test_commits_that_wait_for_the_disk_stay_off_the_loop(
     store = SQLiteStore(str(tmp_path / "s.db"), synchronous=synchronous)
     async with store:
         assert store.in_loop is in_loop
+        # Reads go through a connection of the store thread's own when the loop writes.
+        assert (store._reader is not None) is in_loop
         await _log_pairs(store, 3)
         assert len(await store.recent_turns("chat", 10, 10**6)) == 3

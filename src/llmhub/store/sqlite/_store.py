@@ -148,14 +148,18 @@ class SQLiteStore(Store):
         self.path = path
         self.synchronous = synchronous
         self.batch_size = batch_size
-        #: Batches on the loop's thread: only where a commit never waits for the disk.
-        self.in_loop = synchronous.upper() in ("OFF", "NORMAL")
+        #: Batches on the loop's thread: only where a commit never waits for the disk
+        #: (and for a file: reads and checkpoints use a second connection to it).
+        self.in_loop = synchronous.upper() in ("OFF", "NORMAL") and path != ":memory:"
         self.checkpoint_rows = checkpoint_rows
         #: Checkpoints run since the store opened (a test reads it).
         self.checkpoints = 0
         self._rows_since_checkpoint = 0
         self._checkpointing: asyncio.Future[None] | None = None
         self._db: sqlite3.Connection | None = None
+        #: The store thread's own connection, for `fetch()` and checkpoints, when
+        #: batches run on the loop (one connection is never used by two threads).
+        self._reader: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
         self._writer: Writer[_Job] | None = None
 
@@ -171,6 +175,8 @@ class SQLiteStore(Store):
             db = await loop.run_in_executor(
                 thread, _sync.connect, self.path, self.synchronous, self.in_loop
             )
+            if self.in_loop:
+                self._reader = await loop.run_in_executor(thread, _sync.reader, self.path)
         except BaseException:
             thread.shutdown(wait=False)
             raise
@@ -189,8 +195,13 @@ class SQLiteStore(Store):
             self._writer = None
         if self._checkpointing is not None:
             await asyncio.wait([self._checkpointing])
+        reader, self._reader = self._reader, None
         self._db = self._thread = None
-        await asyncio.get_running_loop().run_in_executor(thread, db.close)
+        loop = asyncio.get_running_loop()
+        if reader is not None:
+            await loop.run_in_executor(thread, reader.close)
+        # The loop's connection was made on the store's thread; closed there too.
+        await loop.run_in_executor(thread, db.close)
         thread.shutdown(wait=True)
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -211,7 +222,7 @@ class SQLiteStore(Store):
     async def fetch(
         self, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        db = self._db
+        db = self._reader or self._db
         if db is None:
             raise ConfigurationError("the store is not open; call `await store.open()` first")
         args = params or {}
@@ -304,12 +315,12 @@ class SQLiteStore(Store):
             self._rows_since_checkpoint < self.checkpoint_rows
             or self._checkpointing is not None
             or self._thread is None
-            or self.path == ":memory:"
+            or self._reader is None
         ):
             return
         self._rows_since_checkpoint = 0
         future = asyncio.get_running_loop().run_in_executor(
-            self._thread, _sync.checkpoint, self.path
+            self._thread, _sync.checkpoint, self._reader
         )
         self._checkpointing = future
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..._exceptions import ConfigurationError
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["BatchResult", "checkpoint", "connect", "run_batch"]
+__all__ = ["BatchResult", "checkpoint", "connect", "reader", "run_batch"]
 
 log = logging.getLogger("llmhub.store")
 
@@ -62,14 +62,18 @@ def connect(path: str, synchronous: str, in_loop: bool = False) -> sqlite3.Conne
     return db
 
 
-def checkpoint(path: str) -> None:
-    """Copy the write-ahead log into the database, on a connection of its own
-    (PASSIVE: writers go on meanwhile; what they add waits for the next one)."""
+def reader(path: str) -> sqlite3.Connection:
+    """A second connection to an opened store's file, for the store's thread: its
+    reads and checkpoints, while the batches run on the loop's connection."""
     db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
-    try:
-        db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    finally:
-        db.close()
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def checkpoint(db: sqlite3.Connection) -> None:
+    """Copy the write-ahead log into the database (PASSIVE: writers go on
+    meanwhile; what they add waits for the next checkpoint)."""
+    db.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
 
 def schema_version(db: sqlite3.Connection) -> int:
