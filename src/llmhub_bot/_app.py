@@ -16,7 +16,7 @@ from aiohttp import web
 
 from llmhub import Hub, load_environment, read_settings
 
-from . import _access, _commands, _dialog, _models_menu
+from . import _access, _commands, _dialog, _models_menu, _personas
 from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
@@ -93,6 +93,7 @@ def create_bot_and_dispatcher(
         _access.make_router(),
         _commands.make_router(),
         _models_menu.make_router(),
+        _personas.make_router(),
         _dialog.make_router(),
     )
 

@@ -1,4 +1,5 @@
-"""/start, /help, /ping, /model, /new, /clear, /context, /stats."""
+"""/start, /help, /ping, /model, /new, /clear, /context, /stats (/persona and /system
+are in `_personas`, /models in `_models_menu`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("help", __("this list")),
     ("models", __("choose this chat's model")),
     ("model", __("the model and provider in use")),
+    ("persona", __("how the model behaves here: assistant, translator, …")),
+    ("system", __("this chat's system prompt: /system <text>, /system off")),
     ("new", __("start a new conversation")),
     ("clear", __("forget this chat's context (same as /new)")),
     ("context", __("what the next request will carry")),

@@ -190,6 +190,7 @@ async def _respond(
     prompt = Prompt(
         chat_id,
         _prompt(message, text, me.username),
+        system=await hub.store.chat_system(str(chat_id)),
         user_id=message.from_user.id if message.from_user else chat_id,
         attachments=tuple(attachments),
         # The same id if this message is answered again after a crash: one pair of rows.

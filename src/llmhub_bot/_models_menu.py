@@ -71,10 +71,11 @@ def _keyboard(models: list[str], page: int, current: str | None) -> InlineKeyboa
     return builder.as_markup()
 
 
-async def _may_choose(
+async def may_choose(
     bot: Bot, runtime: Runtime, chat_id: int, chat_type: str, user_id: int
 ) -> bool:
-    """In groups only bot admins and the group's administrators change the model."""
+    """In groups only bot admins and the group's administrators change the chat's
+    settings (its model, its system prompt)."""
     if chat_type == "private" or runtime.is_admin(user_id):
         return True
     member = await bot.get_chat_member(chat_id, user_id)
@@ -114,7 +115,7 @@ async def pick(
     if not isinstance(message, Message) or name is None:
         await query.answer(_("This menu is out of date; send /models again."), show_alert=True)
         return
-    if not await _may_choose(bot, runtime, message.chat.id, message.chat.type, query.from_user.id):
+    if not await may_choose(bot, runtime, message.chat.id, message.chat.type, query.from_user.id):
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
     try:

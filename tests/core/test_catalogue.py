@@ -19,7 +19,7 @@ from llmhub import (
     Usage,
 )
 from llmhub._settings import HubSettings
-from llmhub.store import store_from_url
+from llmhub.store import SCHEMA_VERSION, store_from_url
 from llmhub.testing import ScriptedProvider, plugin_offering, scripted_hub
 from llmhub_dipseek import DipseekProvider
 from llmhub_gemini import GeminiProvider
@@ -200,7 +200,7 @@ def test_the_log_column_exists_after_migrating_a_version_2_database(tmp_path: Pa
 
     async def upgrade() -> list[dict[str, object]]:
         async with store_from_url(f"sqlite:///{db}") as store:
-            assert await store.schema_version() == 3
+            assert await store.schema_version() == SCHEMA_VERSION
             return await store.fetch(
                 "SELECT q.prompt, q.first_request_id, r.text, r.cost_usd FROM requests q"
                 " JOIN responses r ON r.request_id = q.id"

@@ -63,7 +63,7 @@ async def test_db_migrate_and_logs_work_on_postgres(
 ) -> None:
     async with fresh_postgres_database() as url:
         assert await asyncio.to_thread(cli.main, ["db", "migrate", url]) == 0
-        assert "schema version 3 (this llmhub: 3)" in capsys.readouterr().out
+        assert "schema version 4 (this llmhub: 4)" in capsys.readouterr().out
         await _history(url, 2)
         monkeypatch.setenv("LLMHUB_DATABASE_URL", url)
         assert await asyncio.to_thread(cli.main, ["logs", "-n", "5"]) == 0

@@ -190,8 +190,12 @@ class FakeBotAPI:
             }
         }
 
-    def callback(self, user_id: int, data: str, message: dict[str, Any]) -> dict[str, Any]:
-        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+    def callback(
+        self, user_id: int, data: str, message: dict[str, Any], language: str | None = None
+    ) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        if language is not None:
+            user["language_code"] = language
         return {
             "callback_query": {
                 "id": str(next(self._update_ids)),

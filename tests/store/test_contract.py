@@ -74,6 +74,17 @@ async def test_chat_models_and_known_models(store: Store) -> None:
     assert await store.known_models() == {"fake": ["a", "b"]}
 
 
+async def test_a_chats_system_prompt_is_kept_beside_its_model(store: Store) -> None:
+    assert await store.chat_system("c") is None
+    await store.set_chat_model("c", "fake/m")
+    await store.set_chat_system("c", "Be brief.\nСкажи кратко.")
+    assert await store.chat_system("c") == "Be brief.\nСкажи кратко."
+    assert await store.chat_model("c") == "fake/m"  # setting one keeps the other
+    await store.set_chat_system("c", None)
+    assert await store.chat_system("c") is None
+    assert await store.chat_model("c") == "fake/m"
+
+
 async def test_provider_stats_count_requests_errors_and_tokens(store: Store) -> None:
     for i, status in enumerate(["ok", "error", "ok"]):
         await store.log_request(_request(i))

@@ -133,6 +133,23 @@ class Store(ABC):
             {"chat": chat_id, "model": model, "now": time.time()},
         )
 
+    async def chat_system(self, chat_id: str) -> str | None:
+        """The chat's own system prompt, if it set one."""
+        rows = await self.fetch(
+            "SELECT system_prompt FROM chats WHERE chat_id = :chat", {"chat": chat_id}
+        )
+        value = rows[0]["system_prompt"] if rows else None
+        return str(value) if value is not None else None
+
+    async def set_chat_system(self, chat_id: str, text: str | None) -> None:
+        """Set the chat's system prompt (`None` clears it)."""
+        await self.execute(
+            "INSERT INTO chats (chat_id, system_prompt, updated_at) VALUES (:chat, :text, :now)"
+            " ON CONFLICT (chat_id) DO UPDATE SET system_prompt = excluded.system_prompt,"
+            " updated_at = excluded.updated_at",
+            {"chat": chat_id, "text": text, "now": time.time()},
+        )
+
     # -- models and statistics ------------------------------------------------------------
 
     async def record_models(self, provider: str, models: Iterable[str]) -> None:

@@ -157,5 +157,15 @@ ALTER TABLE requests ADD COLUMN first_request_id TEXT;
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3)
+_V4 = Migration(
+    "a chat's own system prompt",
+    sqlite="""
+ALTER TABLE chats ADD COLUMN system_prompt TEXT;
+""",
+    postgres="""
+ALTER TABLE chats ADD COLUMN system_prompt TEXT;
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
