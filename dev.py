@@ -201,7 +201,15 @@ def install_test(rest: list[str]) -> int:
     # The whole suite on what pip resolved for [all], not on uv.lock's versions:
     # what users run (the package from the wheel, its dependencies from the index).
     python = str(base / "all" / "bin" / "python")
-    tools = ["pytest", "pytest-asyncio", "respx", "hypothesis"]
+    # What the tests import beyond the package and its extras (the dev group's test part).
+    tools = [
+        "pytest",
+        "pytest-asyncio",
+        "respx",
+        "hypothesis",
+        "opentelemetry-sdk",
+        "opentelemetry-instrumentation-aiohttp-client",
+    ]
     subprocess.run([python, "-m", "pip", "install", "--quiet", *tools], check=True)
     print("dev.py: the suite on the [all] install's dependencies", flush=True)
     suite = [python, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/install", *rest]
