@@ -17,7 +17,7 @@ import weakref
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 
-from ._hub import Hub, _as_tuple
+from ._hub import Hub
 from ._stream import ReplyStream
 from ._types import Attachment, ChatId, GenerationOptions, Prompt
 
@@ -85,15 +85,15 @@ async def generate_reply(
 
     Raises an `LLMHubError` subclass on any failure (see `llmhub.LLMHubError`).
     """
-    request = Prompt(
+    request = Prompt.of(
         chat_id,
         prompt,
         model,
-        user_id,
-        system,
-        tuple(attachments),
-        options,
-        fallbacks=_as_tuple(fallbacks),
+        user_id=user_id,
+        system=system,
+        attachments=attachments,
+        options=options,
+        fallbacks=fallbacks,
     )
     hub = await get_default_hub()
     return (await hub.ask(request)).text
@@ -111,15 +111,15 @@ def stream_reply(
     fallbacks: Sequence[str] | None = None,
 ) -> ReplyStream:
     """The streaming twin of `generate_reply`: `async for piece in stream_reply(...)`."""
-    request = Prompt(
+    request = Prompt.of(
         chat_id,
         prompt,
         model,
-        user_id,
-        system,
-        tuple(attachments),
-        options,
-        fallbacks=_as_tuple(fallbacks),
+        user_id=user_id,
+        system=system,
+        attachments=attachments,
+        options=options,
+        fallbacks=fallbacks,
     )
 
     async def open_stream() -> ReplyStream:

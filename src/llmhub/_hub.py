@@ -116,15 +116,15 @@ class Hub:
         fallbacks: Sequence[str] | None = None,
     ) -> str:
         """The reply's text. See `ask()`."""
-        request = Prompt(
+        request = Prompt.of(
             chat_id,
             prompt,
             model,
-            user_id,
-            system,
-            tuple(attachments),
-            options,
-            fallbacks=_as_tuple(fallbacks),
+            user_id=user_id,
+            system=system,
+            attachments=attachments,
+            options=options,
+            fallbacks=fallbacks,
         )
         return (await self.ask(request)).text
 
@@ -142,15 +142,15 @@ class Hub:
     ) -> Reply:
         """The whole `Reply` (usage, finish reason, reasoning). See `ask()`."""
         return await self.ask(
-            Prompt(
+            Prompt.of(
                 chat_id,
                 prompt,
                 model,
-                user_id,
-                system,
-                tuple(attachments),
-                options,
-                fallbacks=_as_tuple(fallbacks),
+                user_id=user_id,
+                system=system,
+                attachments=attachments,
+                options=options,
+                fallbacks=fallbacks,
             )
         )
 
@@ -168,15 +168,15 @@ class Hub:
     ) -> ReplyStream:
         """The streaming twin of `reply()`. See `stream()`."""
         return self.stream(
-            Prompt(
+            Prompt.of(
                 chat_id,
                 prompt,
                 model,
-                user_id,
-                system,
-                tuple(attachments),
-                options,
-                fallbacks=_as_tuple(fallbacks),
+                user_id=user_id,
+                system=system,
+                attachments=attachments,
+                options=options,
+                fallbacks=fallbacks,
             )
         )
 
@@ -403,7 +403,3 @@ async def _closing(chunks: AsyncIterator[StreamChunk]) -> AsyncIterator[AsyncIte
         aclose = getattr(chunks, "aclose", None)
         if aclose is not None:
             await aclose()
-
-
-def _as_tuple(fallbacks: Sequence[str] | None) -> tuple[str, ...] | None:
-    return None if fallbacks is None else tuple(fallbacks)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -87,6 +88,25 @@ class Prompt:
     #: timeouts, refused connections, long rate limits). `None`: the configured
     #: chain (`LLMHUB_FALLBACKS`); `()`: none.
     fallbacks: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(
+        cls,
+        chat_id: ChatId,
+        text: str,
+        model: str | None = None,
+        *,
+        user_id: int | None = None,
+        system: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        options: GenerationOptions | None = None,
+        fallbacks: Sequence[str] | None = None,
+    ) -> Prompt:
+        """A prompt from the keyword functions' arguments (lists become tuples)."""
+        chain = None if fallbacks is None else tuple(fallbacks)
+        return cls(
+            chat_id, text, model, user_id, system, tuple(attachments), options, fallbacks=chain
+        )
 
 
 @dataclass(frozen=True, slots=True)
