@@ -22,7 +22,7 @@ __all__ = ["COMMANDS", "DESCRIPTION", "SHORT_DESCRIPTION", "bot_commands", "make
 #: What an empty chat with the bot shows (at most 512 characters).
 DESCRIPTION = __(
     "I answer with large language models (Mistral, DeepSeek, Gemini): send me a question,"
-    " a photo or a document. /models chooses the model, /new starts over, /help lists"
+    " a voice message, a photo or a document. /models chooses the model, /new starts over, /help lists"
     " everything."
 )
 #: The bot's profile line (at most 120 characters).

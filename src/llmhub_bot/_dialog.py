@@ -8,7 +8,6 @@ short message for the user and the details for the admins.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import random
 import time
@@ -16,11 +15,10 @@ import time
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message, ReplyParameters
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 
 from llmhub import (
-    Attachment,
     AuthenticationError,
     ConfigurationError,
     ContentBlockedError,
@@ -40,7 +38,9 @@ from llmhub import (
 
 from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
+from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._metrics import Metrics
+from ._models_menu import may_choose
 from ._runtime import Runtime
 
 __all__ = ["fallback_note", "friendly_error", "make_router"]
@@ -110,35 +110,12 @@ async def _report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) ->
             log.warning("could not report to admin %s: %s", admin, error)
 
 
-async def _attachments(message: Message, bot: Bot, runtime: Runtime) -> list[Attachment] | str:
-    """The message's photo or document as bytes, or why it is refused."""
-    mime: str | None
-    name: str | None
-    if message.photo:
-        photo = message.photo[-1]  # the largest size
-        file_id, size, mime, name = photo.file_id, photo.file_size, "image/jpeg", None
-    elif message.document:
-        doc = message.document
-        file_id, size, mime, name = doc.file_id, doc.file_size, doc.mime_type, doc.file_name
-    else:
-        return []
-    limit = runtime.settings.bot_max_file_bytes
-    if size is not None and size > limit:
-        return _("This file is too large ({size} bytes; the limit is {limit}).").format(
-            size=size, limit=limit
-        )
-    if not mime:
-        return _("I cannot tell what kind of file this is.")
-    buffer = io.BytesIO()
-    await bot.download(file_id, destination=buffer)
-    return [Attachment(buffer.getvalue(), mime, name)]
-
-
-async def _answer(message: Message, text: str) -> None:
+async def _answer(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """A reply to `message`, sent also when the user deleted it meanwhile."""
     await message.answer(
         text,
         parse_mode=None,
+        reply_markup=markup,
         reply_parameters=ReplyParameters(
             message_id=message.message_id, allow_sending_without_reply=True
         ),
@@ -172,7 +149,10 @@ async def _converse(
     try:
         await _respond(message, text, bot, hub, runtime)
     except LLMHubError as exc:
-        await _answer(message, friendly_error(exc))
+        markup = None
+        if isinstance(exc, UnsupportedInputError) and exc.input_kind and exc.capable_models:
+            markup = switch_keyboard(exc.input_kind, exc.capable_models)
+        await _answer(message, friendly_error(exc), markup)
         if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
             await _report(bot, runtime, message.chat.id, exc)
 
@@ -181,7 +161,7 @@ async def _respond(
     message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     """Fetch the message's file, pick the view for the chat, and generate."""
-    attachments = await _attachments(message, bot, runtime)
+    attachments = await download(message, bot, runtime.settings.bot_max_file_bytes)
     if isinstance(attachments, str):
         await _answer(message, attachments)
         return
@@ -240,9 +220,48 @@ async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt, metric
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
 
 
+async def read_with(
+    query: CallbackQuery, callback_data: ReadWith, bot: Bot, hub: Hub, runtime: Runtime
+) -> None:
+    """A refusal's button: switch the chat to a model that reads the file, and answer
+    the file with it (Telegram includes the message the refusal replied to)."""
+    refusal = query.message
+    name = model_reading(hub, callback_data.kind, callback_data.key)
+    if not isinstance(refusal, Message) or name is None:
+        await query.answer(_("This menu is out of date; send /models again."), show_alert=True)
+        return
+    chat = refusal.chat
+    if not await may_choose(bot, runtime, chat.id, chat.type, query.from_user.id):
+        await query.answer(_("Only group admins change the model here."), show_alert=True)
+        return
+    await hub.set_chat_model(chat.id, name)
+    await query.answer(_("Model: {model}").format(model=name))
+    original = refusal.reply_to_message
+    if original is None:
+        text = _("This chat now uses {model}. The file is gone: send it again.")
+    else:
+        text = _("This chat now uses {model}.")
+    await refusal.edit_text(text.format(model=name), parse_mode=None)
+    if original is not None:
+        await _converse(original, None, bot, hub, runtime)
+
+
+#: Messages the model is asked to answer: text, and every kind of file.
+_ANSWERED = (
+    F.text & ~F.text.startswith("/")
+    | F.photo
+    | F.document
+    | F.voice
+    | F.audio
+    | F.video
+    | F.video_note
+)
+
+
 def make_router() -> Router:
     """This module's handlers on a router of their own (one per dispatcher)."""
     router = Router(name="dialog")
     router.message.register(ask, Command("ask"))
-    router.message.register(on_message, F.text & ~F.text.startswith("/") | F.photo | F.document)
+    router.message.register(on_message, _ANSWERED)
+    router.callback_query.register(read_with, ReadWith.filter())
     return router

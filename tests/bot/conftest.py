@@ -131,6 +131,30 @@ def shown(tg: FakeBotAPI, chat_id: int) -> list[str]:
     return list(result.values())
 
 
+def buttons(params: dict[str, Any]) -> list[dict[str, str]]:
+    """The inline buttons of a sent message's parameters, row after row."""
+    return [button for row in params["reply_markup"]["inline_keyboard"] for button in row]
+
+
+async def press(
+    world: World,
+    user: int,
+    params: dict[str, Any],
+    label: str,
+    *,
+    reply_to: dict[str, Any] | None = None,
+    **kw: Any,
+) -> None:
+    """Press the button `label` (a part of its text) of the message sent with `params`;
+    `reply_to` is the message that message answers, as Telegram includes it."""
+    button = next(b for b in buttons(params) if label in b["text"])
+    chat = int(params["chat_id"])
+    shown_message = world.tg._message(chat, params["_message_id"], str(params["text"]))
+    if reply_to is not None:
+        shown_message["reply_to_message"] = reply_to
+    await world.tg.push(world.tg.callback(user, button["callback_data"], shown_message, **kw))
+
+
 def scrape(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """Prometheus samples by (name, sorted labels), as a scraper reads them."""
     from prometheus_client.parser import text_string_to_metric_families

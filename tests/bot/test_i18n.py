@@ -7,6 +7,7 @@ import io
 import tempfile
 from pathlib import Path
 
+from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -38,6 +39,22 @@ def test_every_catalog_is_compiled_and_up_to_date() -> None:
             assert _messages(gettext.GNUTranslations(shipped)) == _compiled(po), (
                 f"{mo} is older than {po.name}: run `python3 dev.py sync`"
             )
+
+
+def test_every_message_the_bot_says_is_translated() -> None:
+    source = LOCALES.parent
+    said = {
+        message if isinstance(message, str) else message[0]
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(source), method_map=[("**.py", "python")], keywords={"_": None, "__": None}
+        )
+    }
+    assert len(said) > 80
+    for po in sorted(LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        with po.open("rb") as file:
+            catalog = read_po(file)
+        missing = sorted(m for m in said if not (catalog.get(m) and catalog.get(m).string))
+        assert missing == [], f"{po.parent.parent.name} lacks translations of {missing}"
 
 
 def test_starting_the_bot_leaves_nothing_in_the_temp_directory() -> None:

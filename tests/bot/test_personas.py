@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from llmhub.store import store_from_url
-from tests.bot.conftest import ADMIN, MEMBER, World, say
-
-
-def _buttons(params: dict[str, Any]) -> list[dict[str, str]]:
-    return [button for row in params["reply_markup"]["inline_keyboard"] for button in row]
+from tests.bot.conftest import ADMIN, MEMBER, World, buttons, say
 
 
 def _system_sent(world: World) -> str | None:
@@ -66,10 +61,10 @@ async def test_persona_menu_sets_a_preset_in_the_pickers_language(
 ) -> None:
     [menu] = await say(world, ADMIN, "/persona", language=language)
     params = world.tg.sent("sendMessage", ADMIN)[-1]
-    labels = [b["text"] for b in _buttons(params)]
+    labels = [b["text"] for b in buttons(params)]
     assert label in labels
     assert len(labels) == 7  # five presets, custom, none
-    target = next(b for b in _buttons(params) if b["text"] == label)
+    target = next(b for b in buttons(params) if b["text"] == label)
     shown_menu = world.tg._message(ADMIN, params["_message_id"], menu)
     await world.tg.push(
         world.tg.callback(ADMIN, target["callback_data"], shown_menu, language=language)

@@ -24,6 +24,8 @@ FILES = {
     "photo-1": b"\xff\xd8\xff\xe0 a tiny jpeg",
     "photo-2": b"\xff\xd8\xff\xe0 another one",
     "doc-1": b"%PDF-1.4 a tiny pdf",
+    "voice-1": b"OggS a short voice message",
+    "song-1": b"ID3 a short song",
 }
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
@@ -178,6 +180,38 @@ class FakeBotAPI:
             "file_name": f"{file_id}.pdf",
             "mime_type": mime,
             "file_size": size if size is not None else len(FILES[file_id]),
+        }
+        return update
+
+    def voice(
+        self, user_id: int, *, file_id: str = "voice-1", size: int | None = None, **kw: Any
+    ) -> dict[str, Any]:
+        """A voice message (no text); `size` may claim more than the file holds."""
+        update = self.message(user_id, "", **kw)
+        message = update["message"]
+        del message["text"]
+        message["voice"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "duration": 3,
+            "mime_type": "audio/ogg",
+            "file_size": size if size is not None else len(FILES[file_id]),
+        }
+        return update
+
+    def audio(self, user_id: int, caption: str, *, file_id: str = "song-1") -> dict[str, Any]:
+        """An audio file with a caption."""
+        update = self.message(user_id, caption)
+        message = update["message"]
+        del message["text"]
+        message["caption"] = caption
+        message["audio"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "duration": 5,
+            "mime_type": "audio/mpeg",
+            "file_name": f"{file_id}.mp3",
+            "file_size": len(FILES[file_id]),
         }
         return update
 

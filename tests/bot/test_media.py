@@ -1,0 +1,87 @@
+"""Voice messages, audio, photos and documents: each goes to the chat's model when
+it reads that kind; otherwise the user is told which models do, one tap away."""
+
+from __future__ import annotations
+
+import base64
+
+from tests.bot.conftest import ADMIN, World, buttons, press, rows, shown
+from tests.fakes.telegram_server import FILES
+
+
+def _audio_parts(request: dict[str, object]) -> list[str]:
+    messages = request["messages"]
+    assert isinstance(messages, list)
+    content = messages[-1]["content"]
+    return [p["input_audio"] for p in content if isinstance(p, dict) and p["type"] == "input_audio"]
+
+
+async def test_a_voice_message_reaches_an_audio_model_as_audio(world: World) -> None:
+    await world.hub.set_chat_model(ADMIN, "mistral/voxtral-mini-latest")
+    await world.tg.push(world.tg.voice(ADMIN))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+
+    [request] = world.llm.requests
+    assert request["model"] == "voxtral-mini-latest"
+    assert _audio_parts(request) == [base64.b64encode(FILES["voice-1"]).decode()]
+    assert [status for _, status, _ in rows(world.db)] == ["ok"]
+
+
+async def test_an_audio_file_keeps_its_caption_beside_the_sound(world: World) -> None:
+    await world.hub.set_chat_model(ADMIN, "mistral/voxtral-small-latest")
+    await world.tg.push(world.tg.audio(ADMIN, "what instrument is this?"))
+    await world.tg.wait_for(lambda tg: "echo: what instrument is this?" in shown(tg, ADMIN))
+    assert _audio_parts(world.llm.requests[0]) == [base64.b64encode(FILES["song-1"]).decode()]
+
+
+async def test_voice_to_a_text_only_model_offers_the_audio_models_and_one_tap_answers(
+    world: World,
+) -> None:
+    update = world.tg.voice(ADMIN)
+    await world.tg.push(update)
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    refusal = world.tg.sent("sendMessage", ADMIN)[0]
+    assert "cannot take this file" in refusal["text"]
+    labels = [b["text"] for b in buttons(refusal)]
+    assert labels == ["mistral/voxtral-small-latest", "mistral/voxtral-mini-latest"]
+    assert world.llm.requests == []
+
+    await press(world, ADMIN, refusal, "voxtral-small", reply_to=update["message"])
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 2)  # the answer
+
+    assert shown(world.tg, ADMIN)[0] == "This chat now uses mistral/voxtral-small-latest."
+
+    assert await world.hub.store.chat_model(str(ADMIN)) == "mistral/voxtral-small-latest"
+    [request] = world.llm.requests
+    assert request["model"] == "voxtral-small-latest"
+    assert _audio_parts(request) == [base64.b64encode(FILES["voice-1"]).decode()]
+
+
+async def test_the_refusal_and_its_buttons_speak_russian(world: World) -> None:
+    await world.tg.push(world.tg.voice(ADMIN, language="ru"))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    refusal = world.tg.sent("sendMessage", ADMIN)[0]
+    assert "Эта модель не принимает такой файл" in refusal["text"]
+    assert len(buttons(refusal)) == 2
+
+
+async def test_a_switch_without_the_original_message_asks_to_send_it_again(
+    world: World,
+) -> None:
+    await world.tg.push(world.tg.voice(ADMIN))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    refusal = world.tg.sent("sendMessage", ADMIN)[0]
+
+    await press(world, ADMIN, refusal, "voxtral-mini")  # the voice message was deleted
+    await world.tg.wait_for(lambda tg: world.tg.answered("answerCallbackQuery") == 1)
+    await world.tg.wait_for(lambda tg: any("send it again" in t for t in shown(tg, ADMIN)))
+    assert await world.hub.store.chat_model(str(ADMIN)) == "mistral/voxtral-mini-latest"
+    assert world.llm.requests == []
+
+
+async def test_a_voice_message_over_the_limit_is_not_downloaded(world: World) -> None:
+    await world.hub.set_chat_model(ADMIN, "mistral/voxtral-mini-latest")
+    await world.tg.push(world.tg.voice(ADMIN, size=50 * 1024 * 1024))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN)[0].startswith("This file is too large (52428800 bytes")
+    assert world.tg.sent("getFile") == []
