@@ -249,6 +249,7 @@ class Attempts:
             user_id=plan.prompt.user_id,
             context_turns=plan.context_turns,
             first_request_id=None if index == 0 else plan.first_id,
+            replaces=plan.prompt.replaces,
         )
         await self._store.log_request(record)
         return Sent(candidate.provider, candidate.request, record)

@@ -206,7 +206,12 @@ class Hub:
             cost = await chain.answered(
                 sent, reply.text, reply.finish_reason, reply.usage, model=reply.model
             )
-            return replace(reply, cost=cost, attempts=tuple(chain.attempts))
+            return replace(
+                reply,
+                cost=cost,
+                attempts=tuple(chain.attempts),
+                request_id=chain.plan.first_id,
+            )
         raise chain.give_up()
 
     def stream(self, prompt: Prompt) -> ReplyStream:
@@ -268,6 +273,7 @@ class Hub:
                 reasoning="".join(thoughts) or None,
                 cost=cost,
                 attempts=tuple(chain.attempts),
+                request_id=chain.plan.first_id,
             )
             return
         raise chain.give_up()
@@ -332,7 +338,7 @@ class Hub:
         chat = str(prompt.chat_id)
         provider, model_id = self.registry.resolve(await self.model_for(chat, prompt.model))
         turns = await self.store.recent_turns(
-            chat, self.settings.context_turns, self.settings.context_chars
+            chat, self.settings.context_turns, self.settings.context_chars, exclude=prompt.replaces
         )
         messages: list[Message] = []
         if prompt.system:

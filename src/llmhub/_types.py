@@ -88,6 +88,10 @@ class Prompt:
     #: timeouts, refused connections, long rate limits). `None`: the configured
     #: chain (`LLMHUB_FALLBACKS`); `()`: none.
     fallbacks: tuple[str, ...] | None = None
+    #: Regenerate: the id of an earlier exchange of this chat that this call answers
+    #: again. That exchange is left out of this call's context, and once this call
+    #: is answered it leaves the chat's context for good (the log keeps both).
+    replaces: str | None = None
 
     @classmethod
     def of(
@@ -171,6 +175,9 @@ class Reply:
     reasoning: str | None = None
     cost: float | None = None
     attempts: tuple[Attempt, ...] = ()
+    #: The logged exchange's id (its first request's, when another model answered):
+    #: give it as `Prompt.replaces` to have this answer generated again.
+    request_id: str | None = None
 
     @property
     def fell_back(self) -> bool:

@@ -37,11 +37,17 @@ from aiogram.types import Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from ._access import is_addressed
+from ._answer_buttons import QUEUED
 from ._metrics import Metrics
 from ._settings import BotSettings
 from ._state import BotState, QueuedUpdate
 
 __all__ = ["CONVEYED", "HANDED_OVER", "Conveyor"]
+
+
+def _asks_a_model(data: str | None) -> bool:
+    return data is not None and data.split(":", 1)[0] in QUEUED
+
 
 log = logging.getLogger("llmhub_bot.conveyor")
 
@@ -97,6 +103,11 @@ class Conveyor(BaseMiddleware):
         if stopped is not None:
             await self.stop(stopped.chat.id)
             return None
+        query = event.callback_query
+        if query is not None and isinstance(query.message, Message) and _asks_a_model(query.data):
+            # A button that asks the model: in the chat's queue, like a message.
+            chat = query.message.chat.id
+            return await self._admit(event, chat, query.from_user.id, query.message, counted=True)
         message = event.message
         if message is None:
             if not await self.state.first_sight(event.update_id):
@@ -108,13 +119,16 @@ class Conveyor(BaseMiddleware):
                     self.metrics.answered()
         if not is_addressed(message, await bot.me()):
             return None  # group chatter: neither queued nor logged
-        return await self._admit(event, message)
-
-    async def _admit(self, update: Update, message: Message) -> None:
-        chat_id = message.chat.id
-        user_id = message.from_user.id if message.from_user else chat_id
+        user_id = message.from_user.id if message.from_user else message.chat.id
         is_command = (message.text or "").startswith("/")
-        if not is_command:
+        return await self._admit(event, message.chat.id, user_id, message, counted=not is_command)
+
+    async def _admit(
+        self, update: Update, chat_id: int, user_id: int, message: Message, *, counted: bool
+    ) -> None:
+        """Queue the update in its chat; `counted` ones are under the per-user rate limit;
+        `message` is what a refusal replies to."""
+        if counted:
             per_minute = self.settings.bot_rate_limit_per_minute
             if not await self.state.allow(user_id, per_minute):
                 await message.reply(

@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
-from aiogram.types import Message, MessageEntity, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
 
 from ._markdown import MAX_MESSAGE, to_telegram
 
@@ -48,16 +48,24 @@ async def _send_part(
     text: str,
     entities: list[MessageEntity],
     reply: ReplyParameters | None,
+    markup: InlineKeyboardMarkup | None = None,
 ) -> Message:
     try:
         return await bot.send_message(
-            chat_id, text, entities=entities or None, parse_mode=None, reply_parameters=reply
+            chat_id,
+            text,
+            entities=entities or None,
+            parse_mode=None,
+            reply_parameters=reply,
+            reply_markup=markup,
         )
     except TelegramBadRequest as exc:
         if not entities or not _refused_entities(exc):
             raise
         log.warning("entities refused (%s); sending plain text", exc.message)
-        return await bot.send_message(chat_id, text, parse_mode=None, reply_parameters=reply)
+        return await bot.send_message(
+            chat_id, text, parse_mode=None, reply_parameters=reply, reply_markup=markup
+        )
 
 
 def _reply_to(message_id: int | None) -> ReplyParameters | None:
@@ -67,13 +75,20 @@ def _reply_to(message_id: int | None) -> ReplyParameters | None:
 
 
 async def send_long_message(
-    bot: Bot, chat_id: int, markdown: str, *, reply_to: int | None = None
+    bot: Bot,
+    chat_id: int,
+    markdown: str,
+    *,
+    reply_to: int | None = None,
+    markup: InlineKeyboardMarkup | None = None,
 ) -> list[Message]:
-    """Send `markdown` as one or more messages (`send_long_message`)."""
+    """Send `markdown` as one or more messages; `markup` goes under the last one."""
     sent: list[Message] = []
     reply = _reply_to(reply_to)
-    for text, entities in render(markdown):
-        sent.append(await _send_part(bot, chat_id, text, entities, reply))
+    parts = render(markdown)
+    for i, (text, entities) in enumerate(parts, 1):
+        last = markup if i == len(parts) else None
+        sent.append(await _send_part(bot, chat_id, text, entities, reply, last))
         reply = None
     return sent
 
@@ -150,10 +165,13 @@ class DraftView:
             )
             await self._instead.update(text)
 
-    async def finish(self, markdown: str) -> list[Message]:
+    async def finish(
+        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+    ) -> list[Message]:
+        """Send the final text; `markup` (buttons) goes under its last message."""
         if self._instead is not None:
-            return await self._instead.finish(markdown)
-        return await send_long_message(self.bot, self.chat_id, markdown)
+            return await self._instead.finish(markdown, markup)
+        return await send_long_message(self.bot, self.chat_id, markdown, markup=markup)
 
 
 class EditView:
@@ -189,7 +207,12 @@ class EditView:
         except TelegramAPIError as exc:
             log.info("preview skipped in chat %s: %s", self.chat_id, exc.message)
 
-    async def _edit(self, text: str, entities: list[MessageEntity] | None) -> None:
+    async def _edit(
+        self,
+        text: str,
+        entities: list[MessageEntity] | None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
         assert self._message is not None
         try:
             await self.bot.edit_message_text(
@@ -198,28 +221,45 @@ class EditView:
                 message_id=self._message.message_id,
                 entities=entities,
                 parse_mode=None,
+                reply_markup=markup,
             )
         except TelegramBadRequest as exc:
             if "not modified" in exc.message.lower():
+                if markup is not None:  # the text is final already; the buttons are not
+                    await self.bot.edit_message_reply_markup(
+                        chat_id=self.chat_id,
+                        message_id=self._message.message_id,
+                        reply_markup=markup,
+                    )
                 return
             if entities and _refused_entities(exc):
-                await self._edit(text, None)
+                await self._edit(text, None, markup)
                 return
             raise
 
-    async def finish(self, markdown: str) -> list[Message]:
+    async def finish(
+        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+    ) -> list[Message]:
+        """Put the final text in place; `markup` (buttons) goes under its last message."""
         parts = render(markdown)
         if self._message is None or not parts:
-            return await send_long_message(self.bot, self.chat_id, markdown, reply_to=self.reply_to)
+            return await send_long_message(
+                self.bot, self.chat_id, markdown, reply_to=self.reply_to, markup=markup
+            )
         first_text, first_entities = parts[0]
         try:
-            await self._edit(first_text, first_entities or None)
+            await self._edit(
+                first_text, first_entities or None, markup if len(parts) == 1 else None
+            )
         except TelegramBadRequest as exc:  # the preview was deleted, or is too old to edit
             log.info(
                 "preview not editable in chat %s (%s); sending anew", self.chat_id, exc.message
             )
-            return await send_long_message(self.bot, self.chat_id, markdown, reply_to=self.reply_to)
+            return await send_long_message(
+                self.bot, self.chat_id, markdown, reply_to=self.reply_to, markup=markup
+            )
         sent = [self._message]
-        for text, entities in parts[1:]:
-            sent.append(await _send_part(self.bot, self.chat_id, text, entities, None))
+        for i, (text, entities) in enumerate(parts[1:], 2):
+            last = markup if i == len(parts) else None
+            sent.append(await _send_part(self.bot, self.chat_id, text, entities, None, last))
         return sent

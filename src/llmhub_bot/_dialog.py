@@ -15,7 +15,7 @@ import time
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 
 from llmhub import (
@@ -36,14 +36,23 @@ from llmhub import (
     UnsupportedInputError,
 )
 
+from ._answer_buttons import answer_buttons, turn_key
 from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
-from ._metrics import Metrics
 from ._models_menu import may_choose
 from ._runtime import Runtime
 
-__all__ = ["fallback_note", "friendly_error", "make_router"]
+__all__ = [
+    "answer",
+    "converse",
+    "fallback_note",
+    "friendly_error",
+    "generate",
+    "make_router",
+    "make_view",
+    "report",
+]
 
 log = logging.getLogger("llmhub_bot.dialog")
 
@@ -94,7 +103,7 @@ def fallback_note(reply: Reply) -> str:
     return "↪ " + _("Answered by {model}: {reasons}.").format(model=reply.model, reasons=reasons)
 
 
-async def _report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) -> None:
+async def report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) -> None:
     details = (
         f"⚠️ {type(exc).__name__} in chat {chat_id}\n"
         f"provider: {exc.provider or '-'}, model: {exc.model or '-'}, request: {exc.request_id or '-'}\n"
@@ -110,7 +119,7 @@ async def _report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) ->
             log.warning("could not report to admin %s: %s", admin, error)
 
 
-async def _answer(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def answer(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
     """A reply to `message`, sent also when the user deleted it meanwhile."""
     await message.answer(
         text,
@@ -135,14 +144,14 @@ async def ask(
     if not command.args:
         await message.answer(_("Usage: /ask <question>"), parse_mode=None)
         return
-    await _converse(message, command.args, bot, hub, runtime)
+    await converse(message, command.args, bot, hub, runtime)
 
 
 async def on_message(message: Message, bot: Bot, hub: Hub, runtime: Runtime) -> None:
-    await _converse(message, None, bot, hub, runtime)
+    await converse(message, None, bot, hub, runtime)
 
 
-async def _converse(
+async def converse(
     message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     """Answer one message; the conveyor runs a chat's messages one at a time, in order."""
@@ -152,9 +161,9 @@ async def _converse(
         markup = None
         if isinstance(exc, UnsupportedInputError) and exc.input_kind and exc.capable_models:
             markup = switch_keyboard(exc.input_kind, exc.capable_models)
-        await _answer(message, friendly_error(exc), markup)
+        await answer(message, friendly_error(exc), markup)
         if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
-            await _report(bot, runtime, message.chat.id, exc)
+            await report(bot, runtime, message.chat.id, exc)
 
 
 async def _respond(
@@ -163,7 +172,7 @@ async def _respond(
     """Fetch the message's file, pick the view for the chat, and generate."""
     attachments = await download(message, bot, runtime.settings.bot_max_file_bytes)
     if isinstance(attachments, str):
-        await _answer(message, attachments)
+        await answer(message, attachments)
         return
     me = await bot.me()
     chat_id = message.chat.id
@@ -176,18 +185,30 @@ async def _respond(
         # The same id if this message is answered again after a crash: one pair of rows.
         request_id=f"tg-{me.id}-{chat_id}-{message.message_id}",
     )
+    await generate(hub, make_view(bot, runtime, message.chat, message.message_id), prompt, runtime)
+
+
+def make_view(bot: Bot, runtime: Runtime, chat: Chat, reply_to: int | None) -> DraftView | EditView:
+    """How the chat sees the answer grow: a draft in private chats (where the Bot API
+    server takes drafts), else an edited message (replying to `reply_to` in groups)."""
     interval = runtime.settings.bot_stream_interval
-    view: DraftView | EditView
-    if message.chat.type != "private":
-        view = EditView(bot, chat_id, interval, reply_to=message.message_id)
-    elif runtime.drafts:
-        view = DraftView(bot, chat_id, random.randint(1, 2**31 - 1), runtime)
-    else:
-        view = EditView(bot, chat_id, interval, reply_to=None)
-    await _generate(hub, view, prompt, runtime.metrics)
+    if chat.type != "private":
+        return EditView(bot, chat.id, interval, reply_to=reply_to)
+    if runtime.drafts:
+        return DraftView(bot, chat.id, random.randint(1, 2**31 - 1), runtime)
+    return EditView(bot, chat.id, interval, reply_to=None)
 
 
-async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt, metrics: Metrics) -> None:
+#: The finish reasons of an answer cut by the model's output limit (OpenAI-style, Gemini).
+_CUT = frozenset({"length", "max_tokens"})
+
+
+async def generate(
+    hub: Hub, view: DraftView | EditView, prompt: Prompt, runtime: Runtime
+) -> list[Message]:
+    """Stream the answer into `view`, then put the final text in place with its
+    buttons; the messages that hold it."""
+    metrics = runtime.metrics
     text = ""
     started = time.perf_counter()
     first_chunk: float | None = None
@@ -212,12 +233,21 @@ async def _generate(hub: Hub, view: DraftView | EditView, prompt: Prompt, metric
         raise
     final = text if text.strip() else _("(the model returned an empty answer)")
     reply = stream.reply
-    if reply is not None and reply.fell_back:
-        final += "\n\n" + fallback_note(reply)
-    await view.finish(final)
+    markup = None
+    if reply is not None:
+        if reply.fell_back:
+            final += "\n\n" + fallback_note(reply)
+        if reply.request_id is not None:
+            markup = answer_buttons(
+                turn_key(reply.request_id),
+                again=not prompt.attachments,
+                cut=reply.finish_reason in _CUT,
+            )
+    sent = await view.finish(final, markup)
     if reply is not None:
         metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
+    return sent
 
 
 async def read_with(
@@ -243,7 +273,7 @@ async def read_with(
         text = _("This chat now uses {model}.")
     await refusal.edit_text(text.format(model=name), parse_mode=None)
     if original is not None:
-        await _converse(original, None, bot, hub, runtime)
+        await converse(original, None, bot, hub, runtime)
 
 
 #: Messages the model is asked to answer: text, and every kind of file.

@@ -9,6 +9,7 @@ The key is resolved against the models the store has seen listed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -21,7 +22,16 @@ from llmhub import Hub, LLMHubError
 
 from ._runtime import Runtime
 
-__all__ = ["ModelPage", "ModelPick", "make_router"]
+__all__ = [
+    "ModelPage",
+    "ModelPick",
+    "catalogue",
+    "make_router",
+    "may_choose",
+    "model_key",
+    "model_of",
+    "paged_models",
+]
 
 PAGE = 8
 
@@ -35,13 +45,13 @@ def model_key(name: str) -> str:
     return hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
 
 
-async def _catalogue(hub: Hub) -> list[str]:
+async def catalogue(hub: Hub) -> list[str]:
     """Every configured provider's models now, as `provider/model` (noted in the store)."""
     catalog = await hub.list_models()
     return [f"{p}/{m}" for p, models in catalog.by_provider.items() for m in models]
 
 
-async def _model_of(hub: Hub, key: str) -> str | None:
+async def model_of(hub: Hub, key: str) -> str | None:
     """The model a button's key names, among every model the store has seen listed."""
     for provider, models in (await hub.store.known_models()).items():
         for model in models:
@@ -55,20 +65,33 @@ class ModelPage(CallbackData, prefix="mpg"):
     page: int
 
 
-def _keyboard(models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
+def paged_models(
+    models: list[str],
+    page: int,
+    current: str | None,
+    pick: Callable[[str], CallbackData],
+    turn: Callable[[int], CallbackData],
+) -> InlineKeyboardBuilder:
+    """A page of `models`, one button each (`pick(key)`), and ◀ ▶ (`turn(page)`)."""
     builder = InlineKeyboardBuilder()
     start = page * PAGE
     for name in models[start : start + PAGE]:
         mark = "✅ " if name == current else ""
-        builder.button(text=f"{mark}{name}", callback_data=ModelPick(key=model_key(name)))
+        builder.button(text=f"{mark}{name}", callback_data=pick(model_key(name)))
     builder.adjust(1)
     nav = InlineKeyboardBuilder()
     if page > 0:
-        nav.button(text="◀", callback_data=ModelPage(page=page - 1))
+        nav.button(text="◀", callback_data=turn(page - 1))
     if start + PAGE < len(models):
-        nav.button(text="▶", callback_data=ModelPage(page=page + 1))
+        nav.button(text="▶", callback_data=turn(page + 1))
     builder.attach(nav)
-    return builder.as_markup()
+    return builder
+
+
+def _keyboard(models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
+    return paged_models(
+        models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
+    ).as_markup()
 
 
 async def may_choose(
@@ -83,7 +106,7 @@ async def may_choose(
 
 
 async def show(message: Message, hub: Hub) -> None:
-    models = await _catalogue(hub)
+    models = await catalogue(hub)
     if not models:
         await message.answer(
             _("No provider is reachable right now; try again later."), parse_mode=None
@@ -99,7 +122,7 @@ async def show(message: Message, hub: Hub) -> None:
 
 async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
     if isinstance(query.message, Message):
-        models = await _catalogue(hub)
+        models = await catalogue(hub)
         current = await hub.store.chat_model(str(query.message.chat.id))
         await query.message.edit_reply_markup(
             reply_markup=_keyboard(models, callback_data.page, current)
@@ -111,7 +134,7 @@ async def pick(
     query: CallbackQuery, callback_data: ModelPick, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     message = query.message
-    name = await _model_of(hub, callback_data.key)
+    name = await model_of(hub, callback_data.key)
     if not isinstance(message, Message) or name is None:
         await query.answer(_("This menu is out of date; send /models again."), show_alert=True)
         return

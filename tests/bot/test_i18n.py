@@ -53,7 +53,8 @@ def test_every_message_the_bot_says_is_translated() -> None:
     for po in sorted(LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with po.open("rb") as file:
             catalog = read_po(file)
-        missing = sorted(m for m in said if not (catalog.get(m) and catalog.get(m).string))
+        translated = {message.id for message in catalog if message.id and message.string}
+        missing = sorted(said - translated)
         assert missing == [], f"{po.parent.parent.name} lacks translations of {missing}"
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmhub import cli
+from llmhub.store import SCHEMA_VERSION
 from llmhub.testing import scripted_hub
 from tests.services import fresh_postgres_database
 
@@ -63,7 +64,8 @@ async def test_db_migrate_and_logs_work_on_postgres(
 ) -> None:
     async with fresh_postgres_database() as url:
         assert await asyncio.to_thread(cli.main, ["db", "migrate", url]) == 0
-        assert "schema version 4 (this llmhub: 4)" in capsys.readouterr().out
+        latest = SCHEMA_VERSION
+        assert f"schema version {latest} (this llmhub: {latest})" in capsys.readouterr().out
         await _history(url, 2)
         monkeypatch.setenv("LLMHUB_DATABASE_URL", url)
         assert await asyncio.to_thread(cli.main, ["logs", "-n", "5"]) == 0

@@ -17,6 +17,7 @@ from llmhub import (
     GenerationOptions,
     Hub,
     ModelNotFoundError,
+    Prompt,
     PromptTooLongError,
     ProviderRegistry,
     ProviderUnavailableError,
@@ -72,6 +73,31 @@ async def test_earlier_turns_are_sent_as_context_until_reset(tmp_path: Path) -> 
         assert (await hub.context_info(1)).turns == 0
         await hub.generate_reply(1, "third")
         assert [m.content for m in provider.requests[-1].messages] == ["third"]
+
+
+async def test_a_regeneration_replaces_its_turn_once_answered(database_url: str) -> None:
+    async with scripted_hub(database_url) as (hub, provider):
+        await hub.generate_reply(1, "first")
+        second = await hub.reply(1, "second")
+        provider.reply = lambda request: "a better second"
+        again = Prompt(1, "second", replaces=second.request_id, request_id="again-1")
+        # A failure replaces nothing: the chat keeps the answer it had.
+        provider.error = ProviderUnavailableError("down")
+        with pytest.raises(ProviderUnavailableError):
+            await hub.ask(again)
+        sent = [m.content for m in provider.requests[-1].messages]
+        assert sent == ["first", "echo: first", "second"]  # not the answer it replaces
+        assert [t.reply for t in await hub.store.recent_turns("1", 10, 10_000)] == [
+            "echo: first",
+            "echo: second",
+        ]
+        provider.error = None
+        reply = await hub.ask(again)
+        assert reply.text == "a better second"
+        await hub.generate_reply(1, "third")
+        sent = [m.content for m in provider.requests[-1].messages]
+        assert sent == ["first", "echo: first", "second", "a better second", "third"]
+        assert len(await hub.store.recent_exchanges(chat_id="1")) == 4  # the log keeps all
 
 
 async def test_context_is_bounded_by_turns_and_characters(tmp_path: Path) -> None:

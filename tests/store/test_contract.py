@@ -51,6 +51,41 @@ async def test_turns_are_the_chats_own_oldest_first_and_bounded(store: Store) ->
     assert (await store.context_info("a", 10, 10_000)).turns == 3
 
 
+async def test_an_answered_regeneration_replaces_its_turn_and_the_log_keeps_both(
+    store: Store,
+) -> None:
+    for i in (1, 2):
+        await store.log_request(_request(i))
+        await store.log_response(_response(i))
+    assert [t.request_id for t in await store.recent_turns("c", 10, 10_000)] == ["r1", "r2"]
+    # Under way: the regeneration's own context leaves r2 out, others still see it.
+    assert [t.prompt for t in await store.recent_turns("c", 1, 10_000, exclude="r2")] == [
+        "prompt 1"
+    ]
+    again = RequestRecord("r3", "c", "fake", "m", "prompt 2", time.time(), replaces="r2")
+    await store.log_request(again)
+    assert [t.request_id for t in await store.recent_turns("c", 10, 10_000)] == ["r1", "r2"]
+    # A failed regeneration replaces nothing; an answered one does.
+    await store.log_response(_response(3, "error"))
+    assert [t.request_id for t in await store.recent_turns("c", 10, 10_000)] == ["r1", "r2"]
+    await store.log_response(_response(3))
+    turns = await store.recent_turns("c", 10, 10_000)
+    assert [(t.request_id, t.reply) for t in turns] == [("r1", "reply 1"), ("r3", "reply 3")]
+    assert len(await store.recent_exchanges()) == 3
+
+
+async def test_a_fallbacks_answer_is_one_turn_under_the_first_requests_id(store: Store) -> None:
+    await store.log_request(_request(1))
+    await store.log_response(_response(1, "error"))
+    fallback = RequestRecord(
+        "r1.1", "c", "fake", "m", "prompt 1", time.time(), first_request_id="r1"
+    )
+    await store.log_request(fallback)
+    await store.log_response(ResponseRecord("r1.1", "ok", "reply", time.time(), 1.0))
+    [turn] = await store.recent_turns("c", 10, 10_000)
+    assert (turn.request_id, turn.reply) == ("r1", "reply")
+
+
 async def test_reset_context_hides_earlier_turns_but_keeps_the_log(store: Store) -> None:
     await store.log_request(_request(1))
     await store.log_response(_response(1))

@@ -87,9 +87,14 @@ class Store(ABC):
     # Portable SQL over `fetch` / `execute`; a backend may do better where it pays.
 
     @abstractmethod
-    async def recent_turns(self, chat_id: str, max_turns: int, max_chars: int) -> list[Turn]:
+    async def recent_turns(
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+    ) -> list[Turn]:
         """The chat's latest successful exchanges since its context was reset, oldest
-        first, at most `max_turns` of them and `max_chars` characters together."""
+        first, at most `max_turns` of them and `max_chars` characters together.
+
+        An exchange replaced by an answered regeneration is left out, and so is
+        `exclude` (the exchange a regeneration under way replaces)."""
 
     async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
         """The latest requests with their responses, newest first."""

@@ -167,5 +167,20 @@ ALTER TABLE chats ADD COLUMN system_prompt TEXT;
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4)
+# A regenerated answer names the exchange it replaces; the turns query leaves out
+# an exchange once a request replacing it has been answered, so the switch happens
+# with the new answer's row, in one write.
+_V5 = Migration(
+    "a request that answers an earlier one again (regenerate)",
+    sqlite="""
+ALTER TABLE requests ADD COLUMN replaces TEXT;
+CREATE INDEX requests_replaces ON requests (replaces) WHERE replaces IS NOT NULL;
+""",
+    postgres="""
+ALTER TABLE requests ADD COLUMN replaces TEXT;
+CREATE INDEX requests_replaces ON requests (replaces) WHERE replaces IS NOT NULL;
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -34,6 +34,9 @@ class RequestRecord:
     context_turns: int = 0
     #: Set on a fallback attempt: the id of the request it stands in for.
     first_request_id: str | None = None
+    #: Set when this request answers an earlier one again (regenerate): that
+    #: exchange's id. Once this one is answered, the earlier one leaves the context.
+    replaces: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,8 @@ class Turn:
 
     prompt: str
     reply: str
+    #: The exchange's id: its first request's (a fallback's answer carries the first's).
+    request_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,14 +108,22 @@ class ProviderStats:
     cost_usd: float | None = None
 
 
-def turns_within(newest_first: Iterable[tuple[str, str]], max_chars: int) -> list[Turn]:
-    """The newest (prompt, reply) pairs that fit in `max_chars` together, oldest first."""
+def turns_within(
+    newest_first: Iterable[tuple[str, str, str]],
+    max_chars: int,
+    max_turns: int,
+    exclude: str | None = None,
+) -> list[Turn]:
+    """The newest (prompt, reply, id) rows that fit in `max_turns` and `max_chars`
+    together, but the exchange `exclude`, oldest first."""
     kept: list[Turn] = []
     used = 0
-    for prompt, reply in newest_first:
+    for prompt, reply, request_id in newest_first:
+        if request_id == exclude:
+            continue
         used += len(prompt) + len(reply)
-        if used > max_chars:
+        if used > max_chars or len(kept) == max_turns:
             break
-        kept.append(Turn(prompt=prompt, reply=reply))
+        kept.append(Turn(prompt=prompt, reply=reply, request_id=request_id))
     kept.reverse()
     return kept

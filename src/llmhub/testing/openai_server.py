@@ -35,6 +35,7 @@ class Behaviour:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     text: str | None = None  # the reply; default "echo: <prompt>"
+    finish: str = "stop"  # the finish reason ("length": cut by the output limit)
     reasoning: str | None = None  # sent as reasoning_content first
     keepalive: int = 0  # ": keep-alive" comments before the first chunk
     cut_after: int | None = None  # stream: drop the connection after N chunks
@@ -209,7 +210,9 @@ class FakeOpenAIServer:
                     "id": "cmpl-1",
                     "object": "chat.completion",
                     "model": payload.get("model"),
-                    "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+                    "choices": [
+                        {"index": 0, "message": message, "finish_reason": behaviour.finish}
+                    ],
                     "usage": usage,
                 }
             )
@@ -282,11 +285,11 @@ class FakeOpenAIServer:
                 return response
             await response.write(event({"content": word if i == 0 else " " + word}))
         if separate_usage:
-            await response.write(event({"content": ""}, finish="stop"))
+            await response.write(event({"content": ""}, finish=behaviour.finish))
             final = {"id": "cmpl-1", "choices": [], "usage": usage}
             await response.write(f"data: {json.dumps(final)}\n\n".encode())
         else:
-            await response.write(event({"content": ""}, finish="stop", usage=usage))
+            await response.write(event({"content": ""}, finish=behaviour.finish, usage=usage))
         if not behaviour.no_done:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()

@@ -33,6 +33,7 @@ _REQUEST_COLUMNS = {
     "prompt": "text",
     "context_turns": "integer",
     "first_request_id": "text",
+    "replaces": "text",
 }
 _RESPONSE_COLUMNS = {
     "request_id": "text",
@@ -63,8 +64,8 @@ def _updates(columns: Sequence[str]) -> str:
 # Built from the constant column lists above, never from input.
 _REQUESTS = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"  # noqa: S608
-    " context_turns, first_request_id) SELECT id, chat_id, user_id, provider, model, prompt,"
-    " EXTRACT(EPOCH FROM clock_timestamp()), context_turns, first_request_id"
+    " context_turns, first_request_id, replaces) SELECT id, chat_id, user_id, provider, model,"
+    " prompt, EXTRACT(EPOCH FROM clock_timestamp()), context_turns, first_request_id, replaces"
     f" FROM {_unnest(_REQUEST_COLUMNS)}"
     f" ON CONFLICT (id) DO UPDATE SET {_updates([*_REQUEST_COLUMNS][1:])},"
     " created_at = excluded.created_at"

@@ -50,9 +50,12 @@ log = logging.getLogger("llmhub.store")
 MIGRATION_LOCK = 0x6C6C6D687562
 
 _TURNS = (
-    "SELECT q.prompt, r.text FROM requests q JOIN responses r ON r.request_id = q.id"
+    "SELECT q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id"
+    " FROM requests q JOIN responses r ON r.request_id = q.id"
     " WHERE q.chat_id = %(chat)s AND r.status = 'ok' AND q.created_at >"
     " COALESCE((SELECT context_since FROM chats WHERE chat_id = %(chat)s), 0)"
+    " AND NOT EXISTS (SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id"
+    " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
     " ORDER BY q.created_at DESC, q.id DESC LIMIT %(limit)s"
 )
 _Pool: TypeAlias = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]
@@ -298,6 +301,7 @@ class PostgresStore(Store):
                     "prompt": record.prompt,
                     "context_turns": record.context_turns,
                     "first_request_id": record.first_request_id,
+                    "replaces": record.replaces,
                 },
             )
         )
@@ -321,11 +325,19 @@ class PostgresStore(Store):
             },
         )
 
-    async def recent_turns(self, chat_id: str, max_turns: int, max_chars: int) -> list[Turn]:
+    async def recent_turns(
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+    ) -> list[Turn]:
         if max_turns <= 0:
             return []
-        rows = await self._fetch(_TURNS, {"chat": chat_id, "limit": max_turns})
-        return turns_within(((row["prompt"], row["text"]) for row in rows), max_chars)
+        limit = max_turns + (exclude is not None)
+        rows = await self._fetch(_TURNS, {"chat": chat_id, "limit": limit})
+        return turns_within(
+            ((row["prompt"], row["text"], row["turn_id"]) for row in rows),
+            max_chars,
+            max_turns,
+            exclude,
+        )
 
     async def reset_context(self, chat_id: str) -> None:
         # The server's clock, as `requests.created_at` is.

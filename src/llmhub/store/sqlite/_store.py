@@ -52,11 +52,12 @@ T = TypeVar("T")
 
 _INSERT_REQUEST = (
     "INSERT INTO requests (id, chat_id, user_id, provider, model, prompt, created_at,"
-    " context_turns, first_request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " context_turns, first_request_id, replaces) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (id) DO UPDATE SET"
     " chat_id = excluded.chat_id, user_id = excluded.user_id, provider = excluded.provider,"
     " model = excluded.model, prompt = excluded.prompt, created_at = excluded.created_at,"
-    " context_turns = excluded.context_turns, first_request_id = excluded.first_request_id"
+    " context_turns = excluded.context_turns, first_request_id = excluded.first_request_id,"
+    " replaces = excluded.replaces"
 )
 _INSERT_RESPONSE = (
     "INSERT INTO responses (request_id, status, text, created_at, latency_ms, finish_reason,"
@@ -83,7 +84,7 @@ class _TurnsRead:
 
     chat_id: str
     max_turns: int
-    done: asyncio.Future[list[tuple[str, str]]]
+    done: asyncio.Future[list[tuple[str, str, str]]]
 
 
 _STOP = _Write("", ())
@@ -351,6 +352,7 @@ class SQLiteStore(Store):
                     record.created_at,
                     record.context_turns,
                     record.first_request_id,
+                    record.replaces,
                 ),
             )
         )
@@ -376,19 +378,26 @@ class SQLiteStore(Store):
 
     # -- chats -------------------------------------------------------------------------
 
-    async def _turn_rows(self, chat_id: str, max_turns: int) -> list[tuple[str, str]]:
+    async def _turn_rows(self, chat_id: str, max_turns: int) -> list[tuple[str, str, str]]:
         """Newest first, through the writer's queue (see the module's docstring)."""
         if max_turns <= 0:
             return []
-        done: asyncio.Future[list[tuple[str, str]]] = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[list[tuple[str, str, str]]] = (
+            asyncio.get_running_loop().create_future()
+        )
         self._enqueue(_TurnsRead(chat_id, max_turns, done))
         try:
             return await done
         except Exception as exc:
             raise StoreError(f"could not read from {self.path!r}: {exc}") from exc
 
-    async def recent_turns(self, chat_id: str, max_turns: int, max_chars: int) -> list[Turn]:
-        return turns_within(await self._turn_rows(chat_id, max_turns), max_chars)
+    async def recent_turns(
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+    ) -> list[Turn]:
+        if max_turns <= 0:
+            return []
+        rows = await self._turn_rows(chat_id, max_turns + (exclude is not None))
+        return turns_within(rows, max_chars, max_turns, exclude)
 
     async def ping(self) -> bool:
         try:

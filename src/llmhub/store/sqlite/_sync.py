@@ -23,13 +23,16 @@ log = logging.getLogger("llmhub.store")
 
 # One query for every chat whose turns are asked in the same batch.
 _TURNS_OF_CHATS = """
-SELECT chat_id, prompt, text FROM (
-    SELECT q.chat_id, q.prompt, r.text, ROW_NUMBER() OVER (
-        PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
+SELECT chat_id, prompt, text, turn_id FROM (
+    SELECT q.chat_id, q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id,
+        ROW_NUMBER() OVER (PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
     FROM requests q
     JOIN responses r ON r.request_id = q.id
     LEFT JOIN chats c ON c.chat_id = q.chat_id
     WHERE q.chat_id IN ({marks}) AND r.status = 'ok' AND q.created_at > COALESCE(c.context_since, 0)
+    AND NOT EXISTS (
+        SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id
+        WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')
 ) WHERE n <= ? ORDER BY chat_id, n
 """
 
@@ -106,7 +109,7 @@ class BatchResult:
     """Per write: `None` when written, else its error. Per chat asked: its turns, newest first."""
 
     write_errors: list[sqlite3.Error | None]
-    turns: dict[str, list[tuple[str, str]]]
+    turns: dict[str, list[tuple[str, str, str]]]
 
 
 def run_batch(
@@ -132,9 +135,11 @@ def run_batch(
                     db.execute(sql, params)
                 except sqlite3.Error as exc:
                     errors[i] = exc
-    turns: dict[str, list[tuple[str, str]]] = {chat: [] for chat in chats}
+    turns: dict[str, list[tuple[str, str, str]]] = {chat: [] for chat in chats}
     if chats:
         sql = _TURNS_OF_CHATS.format(marks=", ".join("?" * len(chats)))
         for row in db.execute(sql, [*chats, max_turns]):
-            turns[str(row["chat_id"])].append((str(row["prompt"]), str(row["text"])))
+            turns[str(row["chat_id"])].append(
+                (str(row["prompt"]), str(row["text"]), str(row["turn_id"]))
+            )
     return BatchResult(errors, turns)
