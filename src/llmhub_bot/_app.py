@@ -16,7 +16,15 @@ from aiohttp import web
 
 from llmhub import Hub, load_environment, read_settings
 
-from . import _access, _commands, _dialog, _models_menu, _personas, _regenerate
+from . import (
+    _access,
+    _budget_commands,
+    _commands,
+    _dialog,
+    _models_menu,
+    _personas,
+    _regenerate,
+)
 from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
@@ -92,6 +100,7 @@ def create_bot_and_dispatcher(
     dispatcher.include_routers(
         _access.make_router(),
         _commands.make_router(),
+        _budget_commands.make_router(),
         _models_menu.make_router(),
         _personas.make_router(),
         _regenerate.make_router(),

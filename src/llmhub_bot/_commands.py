@@ -1,5 +1,5 @@
 """/start, /help, /ping, /model, /new, /clear, /context, /stats (/persona and /system
-are in `_personas`, /models in `_models_menu`)."""
+are in `_personas`, /models in `_models_menu`, /usage and /limit in `_budget_commands`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from aiogram.utils.i18n import lazy_gettext as __
 import llmhub
 from llmhub import Hub, LLMHubError, format_usd
 
+from . import _budgets as budgets
+from ._budget_commands import spent_line
 from ._runtime import Runtime
 from ._users import Users
 
@@ -41,8 +43,10 @@ COMMANDS: list[tuple[str, object]] = [
     ("clear", __("forget this chat's context (same as /new)")),
     ("context", __("what the next request will carry")),
     ("ask", __("ask in a group: /ask <question>")),
+    ("usage", __("your tokens and cost today and this month, and your limits")),
     ("ping", __("is the bot alive?")),
-    ("stats", __("usage per provider (admins)")),
+    ("stats", __("usage per provider and top users (admins)")),
+    ("limit", __("set a user's limits: /limit <id|@name|all> 200k/day $5/month (admins)")),
 ]
 
 
@@ -136,6 +140,12 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
         lines.append(line)
     if not rows:
         lines.append(_("No requests yet."))
+    top = await budgets.top_users(hub.store, time.time())
+    if top:
+        lines.append(_("Top users this month:"))
+        for user, username, spent in top:
+            name = f"{user} @{username}" if username else str(user)
+            lines.append(f"{name}: {spent_line(spent)}")
     await message.answer("\n".join(lines), parse_mode=None)
 
 

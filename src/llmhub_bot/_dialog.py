@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -36,6 +37,7 @@ from llmhub import (
     UnsupportedInputError,
 )
 
+from . import _budgets as budgets
 from ._answer_buttons import answer_buttons, turn_key
 from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
@@ -49,6 +51,7 @@ __all__ = [
     "fallback_note",
     "friendly_error",
     "generate",
+    "limit_message",
     "make_router",
     "make_view",
     "report",
@@ -203,11 +206,56 @@ def make_view(bot: Bot, runtime: Runtime, chat: Chat, reply_to: int | None) -> D
 _CUT = frozenset({"length", "max_tokens"})
 
 
+def limit_message(refusal: budgets.Refusal, now: float) -> str:
+    """What a user over a limit reads: which limit, and when it resets."""
+    left = max(int(refusal.resets_at.timestamp() - now), 60)
+    return _(
+        "You have reached your limit of {limit}. It resets at {time} UTC (in {hours} h"
+        " {minutes} min); /usage shows what you used."
+    ).format(
+        limit=budgets.limit_label(refusal.limit, refusal.value),
+        time=refusal.resets_at.strftime("%Y-%m-%d %H:%M"),
+        hours=left // 3600,
+        minutes=left % 3600 // 60,
+    )
+
+
 async def generate(
     hub: Hub, view: DraftView | EditView, prompt: Prompt, runtime: Runtime
 ) -> list[Message]:
-    """Stream the answer into `view`, then put the final text in place with its
-    buttons; the messages that hold it."""
+    """Within the user's budget, stream the answer into `view`, then put the final
+    text in place with its buttons; the messages that hold it."""
+    user, request_id = prompt.user_id, prompt.request_id
+    if user is None or request_id is None:
+        return await _stream_into(hub, view, prompt, runtime)
+    now = time.time()
+    refusal = await budgets.hold(hub, runtime.settings, prompt, user, request_id, now)
+    if refusal is not None:
+        runtime.metrics.outcome("over_limit")
+        return await view.finish(limit_message(refusal, now))
+    settled = False
+
+    async def count(reply: Reply | None) -> None:
+        nonlocal settled
+        settled = True
+        await budgets.settle(hub.store, user, request_id, reply, time.time())
+
+    try:
+        return await _stream_into(hub, view, prompt, runtime, count)
+    finally:
+        if not settled:  # failed, stopped, handed over: the hold goes, nothing is counted
+            await asyncio.shield(budgets.settle(hub.store, user, request_id, None, time.time()))
+
+
+async def _stream_into(
+    hub: Hub,
+    view: DraftView | EditView,
+    prompt: Prompt,
+    runtime: Runtime,
+    answered: Callable[[Reply | None], Awaitable[None]] | None = None,
+) -> list[Message]:
+    """Stream the answer into `view`; once it is whole, `answered(reply)` (counted
+    before it is shown), then the final text with its buttons."""
     metrics = runtime.metrics
     text = ""
     started = time.perf_counter()
@@ -233,6 +281,8 @@ async def generate(
         raise
     final = text if text.strip() else _("(the model returned an empty answer)")
     reply = stream.reply
+    if answered is not None:
+        await answered(reply)
     markup = None
     if reply is not None:
         if reply.fell_back:

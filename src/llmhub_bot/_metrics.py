@@ -8,7 +8,7 @@ when scraped through one address.
 
 - `llmhub_bot_updates_received_total`, `llmhub_bot_updates_answered_total`
 - `llmhub_bot_replies_total{outcome}`: ok, fallback (another model answered),
-  error, stopped (by the user's stop button)
+  error, stopped (by the user's stop button), over_limit (a budget refused it)
 - `llmhub_llm_latency_seconds{provider,model}`: a whole reply;
   `llmhub_llm_first_chunk_seconds{provider,model}`: its first piece
 - `llmhub_llm_tokens_total{provider,model,kind}` (kind: input, output),
@@ -117,7 +117,7 @@ class Metrics:
             self.cost.labels(*labels).inc(reply.cost)
 
     def outcome(self, outcome: str) -> None:
-        """A reply that did not complete: "error" or "stopped"."""
+        """A reply that did not complete: "error", "stopped" or "over_limit"."""
         self.replies.labels(outcome).inc()
 
     def exposition(self) -> bytes:

@@ -37,6 +37,14 @@ class BotSettings(BaseSettings):
     bot_chat_lease_seconds: float = Field(default=30.0, gt=0)
     #: Seconds a stopping process lets answers under way finish before handing them back.
     bot_shutdown_grace: float = Field(default=25.0, ge=0)
+    #: Everyone's default limits per user, per UTC day and month (unset: none); admins
+    #: have none, and `/limit` sets a user's own or everyone's in the store.
+    bot_limit_tokens_day: int | None = Field(default=None, ge=0)
+    bot_limit_tokens_month: int | None = Field(default=None, ge=0)
+    bot_limit_usd_day: float | None = Field(default=None, ge=0)
+    bot_limit_usd_month: float | None = Field(default=None, ge=0)
+    #: Tokens an answer under way holds against a limit, besides its prompt's.
+    bot_limit_hold_tokens: int = Field(default=1000, ge=0)
     #: Polling mode: serve Prometheus metrics at /metrics on this port (unset: not
     #: served). Webhook mode serves them on the webhook's own port.
     bot_metrics_port: int | None = None

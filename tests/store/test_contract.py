@@ -8,7 +8,7 @@ import time
 import pytest
 
 from llmhub import ProviderUnavailableError, StoreError
-from llmhub.store import SCHEMA_VERSION, RequestRecord, ResponseRecord, Store
+from llmhub.store import SCHEMA_VERSION, RequestRecord, ResponseRecord, Store, store_from_url
 from llmhub.testing import scripted_hub
 
 
@@ -211,3 +211,25 @@ async def test_a_request_tried_again_under_its_own_id_leaves_one_pair(database_u
         )
     assert reply.text == "echo: once"
     assert rows == [{"id": "update-77", "status": "ok", "text": "echo: once"}]
+
+
+_HOLD_IF_ROOM = (
+    "INSERT INTO usage_holds (request_id, user_id, tokens, usd, created_at)"
+    " SELECT :id, 1, 1, 0, 0"
+    " WHERE (SELECT COUNT(*) FROM usage_holds WHERE user_id = 1) < 5"
+    " RETURNING request_id"
+)
+
+
+async def test_exclusive_conditional_writes_are_exact_across_stores(database_url: str) -> None:
+    # Two stores on one database stand for two processes; 40 writes race for 5 places.
+    async with store_from_url(database_url) as one, store_from_url(database_url) as two:
+        results = await asyncio.gather(
+            *(
+                (one if i % 2 else two).execute_exclusive(77, _HOLD_IF_ROOM, {"id": f"h{i}"})
+                for i in range(40)
+            )
+        )
+        assert sum(len(rows) for rows in results) == 5
+        assert await _count(one, "SELECT COUNT(*) FROM usage_holds") == 5
+        assert all(rows == [{"request_id": rows[0]["request_id"]}] for rows in results if rows)

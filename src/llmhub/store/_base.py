@@ -73,6 +73,18 @@ class Store(ABC):
     async def execute_many(self, sql: str, rows: Sequence[Mapping[str, Any]]) -> None:
         """Run one statement for every row, all in one transaction."""
 
+    @abstractmethod
+    async def execute_exclusive(
+        self, key: int, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Run one statement in a transaction of its own while no other caller, in
+        this process or any other, runs one under the same `key`; the rows it returns
+        (`RETURNING`). What a conditional write needs to be exact under concurrency:
+        its condition reads what every earlier such write left.
+
+        PostgreSQL takes a transaction-level advisory lock on `key` first; SQLite
+        takes the database's write lock (`BEGIN IMMEDIATE`), which excludes all."""
+
     # -- the log ------------------------------------------------------------------
 
     @abstractmethod

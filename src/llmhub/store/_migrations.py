@@ -182,5 +182,67 @@ CREATE INDEX requests_replaces ON requests (replaces) WHERE replaces IS NOT NULL
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5)
+# Budgets: limits per user (user 0: everyone's default), what each used per day
+# ("2026-11-29") and month ("2026-11"), and what answers under way hold. Counters,
+# not sums over the log: a user's own rows may be deleted (/forget_me) while
+# what they used still counts.
+_V6 = Migration(
+    "usage limits, counters and holds (budgets)",
+    sqlite="""
+CREATE TABLE usage_limits (
+    user_id       INTEGER PRIMARY KEY,
+    tokens_day    INTEGER,
+    tokens_month  INTEGER,
+    usd_day       REAL,
+    usd_month     REAL,
+    updated_at    REAL NOT NULL
+);
+CREATE TABLE usage_counters (
+    user_id   INTEGER NOT NULL,
+    period    TEXT NOT NULL,
+    requests  INTEGER NOT NULL DEFAULT 0,
+    tokens    INTEGER NOT NULL DEFAULT 0,
+    usd       REAL NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, period)
+);
+CREATE TABLE usage_holds (
+    request_id  TEXT PRIMARY KEY,
+    user_id     INTEGER NOT NULL,
+    tokens      INTEGER NOT NULL,
+    usd         REAL NOT NULL,
+    created_at  REAL NOT NULL
+);
+CREATE INDEX usage_holds_user ON usage_holds (user_id);
+CREATE INDEX usage_counters_period ON usage_counters (period);
+""",
+    postgres="""
+CREATE TABLE usage_limits (
+    user_id       BIGINT PRIMARY KEY,
+    tokens_day    BIGINT,
+    tokens_month  BIGINT,
+    usd_day       DOUBLE PRECISION,
+    usd_month     DOUBLE PRECISION,
+    updated_at    DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE usage_counters (
+    user_id   BIGINT NOT NULL,
+    period    TEXT NOT NULL,
+    requests  INTEGER NOT NULL DEFAULT 0,
+    tokens    BIGINT NOT NULL DEFAULT 0,
+    usd       DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (user_id, period)
+);
+CREATE TABLE usage_holds (
+    request_id  TEXT PRIMARY KEY,
+    user_id     BIGINT NOT NULL,
+    tokens      BIGINT NOT NULL,
+    usd         DOUBLE PRECISION NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX usage_holds_user ON usage_holds (user_id);
+CREATE INDEX usage_counters_period ON usage_counters (period);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -220,6 +220,19 @@ class PostgresStore(Store):
             self._enqueue(_Write(statement, params))
         await self._write(statement, rows[-1])
 
+    async def execute_exclusive(
+        self, key: int, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        try:
+            async with self._pool_or_raise().connection() as conn, conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                # A statement of its own after the lock: its snapshot sees every
+                # write committed by the lock's previous holder.
+                cursor = await conn.execute(to_pyformat(sql), params or {})
+                return await cursor.fetchall() if cursor.description else []
+        except psycopg.Error as exc:
+            raise StoreError(f"could not write to {self.url}: {exc}") from None
+
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:
             return await _current_version(conn)

@@ -243,6 +243,20 @@ class SQLiteStore(Store):
             self._enqueue(_Write(sql, params))
         await self._write(sql, rows[-1])  # the batch is in order: the last one waits for all
 
+    async def execute_exclusive(
+        self, key: int, sql: str, params: Mapping[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        # On the store's thread, on the reading connection: the writer's batches
+        # never hold the write lock between two of its calls.
+        db = self._reader or self._db
+        if db is None:
+            raise ConfigurationError("the store is not open; call `await store.open()` first")
+        try:
+            rows = await self._call(_sync.exclusive, db, sql, params or {})
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
+        return [dict(row) for row in rows]
+
     async def schema_version(self) -> int:
         [row] = await self.fetch("PRAGMA user_version")
         return int(row["user_version"])

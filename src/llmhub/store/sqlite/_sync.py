@@ -17,7 +17,7 @@ from typing import Any
 from ..._exceptions import ConfigurationError
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 
-__all__ = ["BatchResult", "checkpoint", "connect", "reader", "run_batch"]
+__all__ = ["BatchResult", "checkpoint", "connect", "exclusive", "reader", "run_batch"]
 
 log = logging.getLogger("llmhub.store")
 
@@ -110,6 +110,18 @@ class BatchResult:
 
     write_errors: list[sqlite3.Error | None]
     turns: dict[str, list[tuple[str, str, str]]]
+
+
+def exclusive(db: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -> list[sqlite3.Row]:
+    """Run `sql` under the database's write lock, in a transaction of its own."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        rows = db.execute(sql, params).fetchall()
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return rows
 
 
 def run_batch(
