@@ -5,7 +5,7 @@ a position or anything kept in memory: the handler checks that the exchange is
 still the chat's latest turn, on whichever replica receives the press, so a
 button on an old answer says so instead of doing something surprising.
 
-The presses that ask a model (`QUEUED`) go through the chat's queue like
+The presses that ask a model go through the chat's queue like
 messages: they are answered in order with the chat's other messages, can be
 stopped, and are answered again by another replica if this one dies.
 """
@@ -20,7 +20,6 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 __all__ = [
-    "QUEUED",
     "Again",
     "AgainWith",
     "ChooseAgain",
@@ -68,10 +67,6 @@ class ShowButtons(CallbackData, prefix="ab"):
 
     turn: str
     cut: bool
-
-
-#: The presses answered through the chat's queue (they call a model).
-QUEUED = frozenset({Again.__prefix__, AgainWith.__prefix__, Continue.__prefix__})
 
 
 def answer_buttons(turn: str, *, again: bool, cut: bool) -> InlineKeyboardMarkup | None:

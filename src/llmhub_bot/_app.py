@@ -22,6 +22,7 @@ from . import (
     _commands,
     _dialog,
     _models_menu,
+    _own_data,
     _personas,
     _regenerate,
 )
@@ -101,6 +102,7 @@ def create_bot_and_dispatcher(
         _access.make_router(),
         _commands.make_router(),
         _budget_commands.make_router(),
+        _own_data.make_router(),
         _models_menu.make_router(),
         _personas.make_router(),
         _regenerate.make_router(),

@@ -44,6 +44,8 @@ COMMANDS: list[tuple[str, object]] = [
     ("context", __("what the next request will carry")),
     ("ask", __("ask in a group: /ask <question>")),
     ("usage", __("your tokens and cost today and this month, and your limits")),
+    ("export", __("this conversation as a Markdown file")),
+    ("forget_me", __("delete everything the bot keeps of yours")),
     ("ping", __("is the bot alive?")),
     ("stats", __("usage per provider and top users (admins)")),
     ("limit", __("set a user's limits: /limit <id|@name|all> 200k/day $5/month (admins)")),

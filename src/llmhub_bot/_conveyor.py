@@ -37,15 +37,23 @@ from aiogram.types import Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from ._access import is_addressed
-from ._answer_buttons import QUEUED
+from ._answer_buttons import Again, AgainWith, Continue
 from ._metrics import Metrics
+from ._own_data import ForgetMe
 from ._settings import BotSettings
 from ._state import BotState, QueuedUpdate
 
 __all__ = ["CONVEYED", "HANDED_OVER", "Conveyor"]
 
 
-def _asks_a_model(data: str | None) -> bool:
+#: The buttons answered through the chat's queue, like messages: those that ask a
+#: model, and the confirmation of /forget_me (after any answer under way).
+QUEUED = frozenset(
+    {Again.__prefix__, AgainWith.__prefix__, Continue.__prefix__, ForgetMe.__prefix__}
+)
+
+
+def _queued(data: str | None) -> bool:
     return data is not None and data.split(":", 1)[0] in QUEUED
 
 
@@ -104,8 +112,8 @@ class Conveyor(BaseMiddleware):
             await self.stop(stopped.chat.id)
             return None
         query = event.callback_query
-        if query is not None and isinstance(query.message, Message) and _asks_a_model(query.data):
-            # A button that asks the model: in the chat's queue, like a message.
+        if query is not None and isinstance(query.message, Message) and _queued(query.data):
+            # A button that asks the model, or forgets: in the chat's queue.
             chat = query.message.chat.id
             return await self._admit(event, chat, query.from_user.id, query.message, counted=True)
         message = event.message

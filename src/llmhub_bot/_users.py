@@ -69,6 +69,14 @@ class Users:
             {"id": user_id, "status": status, "now": now},
         )
 
+    async def forget_names(self, user_id: int) -> None:
+        """Drop what identifies the user but their id, which their access decision needs."""
+        await self.store.execute(
+            "UPDATE users SET username = NULL, full_name = NULL, language = NULL,"
+            " updated_at = :now WHERE id = :id",
+            {"id": user_id, "now": time.time()},
+        )
+
     async def count(self) -> dict[str, int]:
         """Users by status."""
         rows = await self.store.fetch("SELECT status, COUNT(*) AS n FROM users GROUP BY status")

@@ -263,9 +263,16 @@ class FakeBotAPI:
         method = request.match_info["method"]
         form = await request.post()
         params: dict[str, Any] = {}
+        files: dict[str, dict[str, Any]] = {}
         for key, value in form.items():
+            if isinstance(value, web.FileField):  # an upload (sendDocument): its name and bytes
+                files[key] = {"filename": value.filename, "data": value.file.read()}
+                continue
             text = str(value)
             params[key] = json.loads(text) if key in _JSON_FIELDS else text
+        for key, value in params.items():  # "attach://<field>" names the upload's field
+            if isinstance(value, str) and value.startswith("attach://"):
+                params[key] = files[value.removeprefix("attach://")]
         if method == "getUpdates":
             return self._ok(await self._get_updates(params))
         refusal = self._refusal(method)
@@ -377,6 +384,18 @@ class FakeBotAPI:
             self._texts[(chat_id, message_id)] = text
             params["_message_id"] = message_id  # so a test can press this message's buttons
             return self._ok(self._message(chat_id, message_id, text))
+        if method == "sendDocument":
+            chat_id = int(params["chat_id"])
+            message = self._message(chat_id, next(self._message_ids), "")
+            del message["text"]
+            upload = params["document"]
+            message["document"] = {
+                "file_id": f"sent-{message['message_id']}",
+                "file_unique_id": f"u-sent-{message['message_id']}",
+                "file_name": upload["filename"],
+                "file_size": len(upload["data"]),
+            }
+            return self._ok(message)
         if method == "sendMessageDraft":
             text = str(params.get("text", ""))
             if _utf16(text) > 4096:

@@ -233,3 +233,55 @@ async def test_exclusive_conditional_writes_are_exact_across_stores(database_url
         assert sum(len(rows) for rows in results) == 5
         assert await _count(one, "SELECT COUNT(*) FROM usage_holds") == 5
         assert all(rows == [{"request_id": rows[0]["request_id"]}] for rows in results if rows)
+
+
+async def test_a_script_is_all_or_nothing(store: Store) -> None:
+    await store.log_request(_request(1))
+    await store.log_response(_response(1))
+    with pytest.raises(StoreError):
+        await store.execute_script(
+            [
+                ("DELETE FROM responses", {}),
+                ("INSERT INTO no_such_table VALUES (1)", {}),
+            ]
+        )
+    assert await _count(store, "SELECT COUNT(*) FROM responses") == 1
+
+
+async def test_the_conversation_is_the_context_whole_oldest_first(store: Store) -> None:
+    for i in range(4):
+        await store.log_request(_request(i))
+        await store.log_response(_response(i, "ok" if i != 2 else "error"))
+    again = RequestRecord("r9", "c", "fake", "m", "prompt 3", time.time(), replaces="r3")
+    await store.log_request(again)
+    await store.log_response(_response(9))
+    await store.log_request(_request(5, chat="other"))
+    await store.log_response(_response(5))
+    exchanges = await store.conversation("c")
+    assert [(e.request_id, e.text) for e in exchanges] == [
+        ("r0", "reply 0"),
+        ("r1", "reply 1"),
+        ("r9", "reply 9"),
+    ]
+    assert exchanges[0].user_id == 2**40
+    await store.reset_context("c")
+    assert await store.conversation("c") == []
+
+
+async def test_a_forgotten_user_leaves_only_counts(store: Store) -> None:
+    for i, user in enumerate([7, 7, 8]):
+        record = RequestRecord(f"r{i}", "7", "fake", "m", f"secret {i}", time.time(), user_id=user)
+        await store.log_request(record)
+        await store.log_response(_response(i, "ok" if i else "error"))
+    await store.set_chat_system("7", "call me Ishmael")
+    before = await store.provider_stats(0)
+
+    assert await store.forget_user(7) == 2
+
+    assert await _count(store, "SELECT COUNT(*) FROM requests WHERE user_id = 7") == 0
+    assert await _count(store, "SELECT COUNT(*) FROM responses") == 1
+    assert await store.chat_system("7") is None
+    rows = await store.fetch("SELECT prompt FROM requests")
+    assert rows == [{"prompt": "secret 2"}]  # another user's row stays
+    assert await store.provider_stats(0) == before  # the statistics keep the counts
+    assert await store.forget_user(7) == 0

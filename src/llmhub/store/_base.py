@@ -85,6 +85,10 @@ class Store(ABC):
         PostgreSQL takes a transaction-level advisory lock on `key` first; SQLite
         takes the database's write lock (`BEGIN IMMEDIATE`), which excludes all."""
 
+    @abstractmethod
+    async def execute_script(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """Run the statements in order, all in one transaction: all or none."""
+
     # -- the log ------------------------------------------------------------------
 
     @abstractmethod
@@ -114,12 +118,65 @@ class Store(ABC):
         rows = await self.fetch(
             "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - `where` is one of two constants
             " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
-            " q.first_request_id FROM requests q"
+            " q.first_request_id, q.user_id FROM requests q"
             f" LEFT JOIN responses r ON r.request_id = q.id {where}"
             " ORDER BY q.created_at DESC, q.id DESC LIMIT :limit",
             {"chat_id": chat_id, "limit": limit},
         )
         return [Exchange(**row) for row in rows]
+
+    async def conversation(self, chat_id: str, limit: int = 10_000) -> list[Exchange]:
+        """The chat's current conversation, oldest first: every answered exchange since
+        its context was reset, but those a regeneration replaced."""
+        rows = await self.fetch(
+            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"
+            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
+            " q.first_request_id, q.user_id FROM requests q"
+            " JOIN responses r ON r.request_id = q.id"
+            " LEFT JOIN chats c ON c.chat_id = q.chat_id"
+            " WHERE q.chat_id = :chat AND r.status = 'ok'"
+            " AND q.created_at > COALESCE(c.context_since, 0)"
+            " AND NOT EXISTS (SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id"
+            " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
+            " ORDER BY q.created_at, q.id LIMIT :limit",
+            {"chat": chat_id, "limit": limit},
+        )
+        return [Exchange(**row) for row in rows]
+
+    async def forget_user(self, user_id: int) -> int:
+        """Delete a user's requests and responses, and their private chat's settings;
+        their totals per provider and day stay, without them, in `forgotten_usage`.
+        How many requests went."""
+        [row] = await self.fetch(
+            "SELECT COUNT(*) AS n FROM requests WHERE user_id = :user", {"user": user_id}
+        )
+        mine = "SELECT id FROM requests WHERE user_id = :user"
+        # The UTC day a request was made on, as a Unix time (floor division).
+        day = (
+            "CAST(q.created_at / 86400 AS INTEGER) * 86400"
+            if self.dialect == "sqlite"
+            else "FLOOR(q.created_at / 86400) * 86400"
+        )
+        params = {"user": user_id}
+        await self.execute_script(
+            [
+                (
+                    "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens,"  # noqa: S608 - `day` is one of two constants
+                    " completion_tokens, cost_usd)"
+                    f" SELECT q.provider, {day}, COUNT(*),"
+                    " COALESCE(SUM(CASE WHEN r.status = 'error' THEN 1 ELSE 0 END), 0),"
+                    " COALESCE(SUM(r.prompt_tokens), 0), COALESCE(SUM(r.completion_tokens), 0),"
+                    " SUM(r.cost_usd) FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
+                    " WHERE q.user_id = :user"
+                    f" GROUP BY q.provider, {day}",
+                    params,
+                ),
+                (f"DELETE FROM responses WHERE request_id IN ({mine})", params),  # noqa: S608 - constant
+                ("DELETE FROM requests WHERE user_id = :user", params),
+                ("DELETE FROM chats WHERE chat_id = :chat", {"chat": str(user_id)}),
+            ]
+        )
+        return int(row["n"])
 
     async def reset_context(self, chat_id: str) -> None:
         """Start the chat's context afresh; earlier rows stay in the log."""
@@ -190,14 +247,21 @@ class Store(ABC):
 
     async def provider_stats(self, since: float) -> list[ProviderStats]:
         """Requests, errors and tokens per provider since a Unix time."""
+        # Forgotten users' requests count by their day: a day that began before
+        # `since` is left out with them.
         rows = await self.fetch(
-            "SELECT q.provider, COUNT(*) AS requests,"
-            " COALESCE(SUM(CASE WHEN r.status = 'error' THEN 1 ELSE 0 END), 0) AS errors,"
-            " COALESCE(SUM(r.prompt_tokens), 0) AS prompt_tokens,"
-            " COALESCE(SUM(r.completion_tokens), 0) AS completion_tokens,"
-            " SUM(r.cost_usd) AS cost_usd"
+            "SELECT provider, SUM(requests) AS requests, SUM(errors) AS errors,"
+            " SUM(prompt_tokens) AS prompt_tokens, SUM(completion_tokens) AS completion_tokens,"
+            " SUM(cost_usd) AS cost_usd FROM ("
+            " SELECT q.provider, 1 AS requests,"
+            " CASE WHEN r.status = 'error' THEN 1 ELSE 0 END AS errors,"
+            " COALESCE(r.prompt_tokens, 0) AS prompt_tokens,"
+            " COALESCE(r.completion_tokens, 0) AS completion_tokens, r.cost_usd"
             " FROM requests q LEFT JOIN responses r ON r.request_id = q.id"
-            " WHERE q.created_at >= :since GROUP BY q.provider ORDER BY q.provider",
+            " WHERE q.created_at >= :since"
+            " UNION ALL SELECT provider, requests, errors, prompt_tokens, completion_tokens,"
+            " cost_usd FROM forgotten_usage WHERE day >= :since"
+            ") AS totals GROUP BY provider ORDER BY provider",
             {"since": since},
         )
         return [

@@ -244,5 +244,35 @@ CREATE INDEX usage_counters_period ON usage_counters (period);
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+# A user who asks to be forgotten leaves only counts: their rows go, their totals
+# per provider and UTC day stay here, and the statistics add them in.
+_V7 = Migration(
+    "the totals of forgotten users' requests",
+    sqlite="""
+CREATE TABLE forgotten_usage (
+    provider           TEXT NOT NULL,
+    day                REAL NOT NULL,
+    requests           INTEGER NOT NULL,
+    errors             INTEGER NOT NULL,
+    prompt_tokens      INTEGER NOT NULL,
+    completion_tokens  INTEGER NOT NULL,
+    cost_usd           REAL
+);
+CREATE INDEX forgotten_usage_day ON forgotten_usage (day);
+""",
+    postgres="""
+CREATE TABLE forgotten_usage (
+    provider           TEXT NOT NULL,
+    day                DOUBLE PRECISION NOT NULL,
+    requests           INTEGER NOT NULL,
+    errors             INTEGER NOT NULL,
+    prompt_tokens      BIGINT NOT NULL,
+    completion_tokens  BIGINT NOT NULL,
+    cost_usd           DOUBLE PRECISION
+);
+CREATE INDEX forgotten_usage_day ON forgotten_usage (day);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -93,6 +93,7 @@ class Exchange:
     error_type: str | None
     cost_usd: float | None = None
     first_request_id: str | None = None
+    user_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

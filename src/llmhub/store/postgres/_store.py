@@ -223,15 +223,29 @@ class PostgresStore(Store):
     async def execute_exclusive(
         self, key: int, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
+        return await self._transaction(key, [(sql, params or {})])
+
+    async def execute_script(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        await self._transaction(None, statements)
+
+    async def _transaction(
+        self, key: int | None, statements: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """The statements in one transaction, under the advisory lock `key` if given;
+        the last one's rows."""
+        rows: list[dict[str, Any]] = []
         try:
             async with self._pool_or_raise().connection() as conn, conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
-                # A statement of its own after the lock: its snapshot sees every
-                # write committed by the lock's previous holder.
-                cursor = await conn.execute(to_pyformat(sql), params or {})
-                return await cursor.fetchall() if cursor.description else []
+                if key is not None:
+                    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
+                # Each statement after the lock has a snapshot of its own, which sees
+                # every write committed by the lock's previous holder.
+                for sql, params in statements:
+                    cursor = await conn.execute(to_pyformat(sql), params)
+                    rows = await cursor.fetchall() if cursor.description else []
         except psycopg.Error as exc:
             raise StoreError(f"could not write to {self.url}: {exc}") from None
+        return rows
 
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:

@@ -246,13 +246,22 @@ class SQLiteStore(Store):
     async def execute_exclusive(
         self, key: int, sql: str, params: Mapping[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        # On the store's thread, on the reading connection: the writer's batches
-        # never hold the write lock between two of its calls.
+        return await self._exclusive([(sql, params or {})])
+
+    async def execute_script(self, statements: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        await self._exclusive(statements)
+
+    async def _exclusive(
+        self, statements: Sequence[tuple[str, Mapping[str, Any]]]
+    ) -> list[dict[str, Any]]:
+        """One transaction under the write lock (which excludes every other writer), on
+        the store's thread and the reading connection: the writer's batches never hold
+        the lock between two of its calls, and queued writes go on meanwhile."""
         db = self._reader or self._db
         if db is None:
             raise ConfigurationError("the store is not open; call `await store.open()` first")
         try:
-            rows = await self._call(_sync.exclusive, db, sql, params or {})
+            rows = await self._call(_sync.exclusive, db, statements)
         except sqlite3.Error as exc:
             raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
         return [dict(row) for row in rows]

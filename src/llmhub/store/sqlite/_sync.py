@@ -112,11 +112,16 @@ class BatchResult:
     turns: dict[str, list[tuple[str, str, str]]]
 
 
-def exclusive(db: sqlite3.Connection, sql: str, params: Mapping[str, Any]) -> list[sqlite3.Row]:
-    """Run `sql` under the database's write lock, in a transaction of its own."""
+def exclusive(
+    db: sqlite3.Connection, statements: Sequence[tuple[str, Mapping[str, Any]]]
+) -> list[sqlite3.Row]:
+    """Run `statements` under the database's write lock, in one transaction of their
+    own; the last one's rows."""
     db.execute("BEGIN IMMEDIATE")
+    rows: list[sqlite3.Row] = []
     try:
-        rows = db.execute(sql, params).fetchall()
+        for sql, params in statements:
+            rows = db.execute(sql, params).fetchall()
     except BaseException:
         db.execute("ROLLBACK")
         raise
