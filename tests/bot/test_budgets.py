@@ -178,3 +178,14 @@ async def test_holds_from_two_processes_stay_within_the_limit(database_url: str)
         day, month = await spent(two.store, 9, now)
         assert (day.tokens, month.tokens, day.requests) == (30, 30, 1)
         assert await hold(two, settings, Prompt(9, "hi"), 9, "r-next", now) is None
+
+
+async def test_limit_and_the_top_users_speak_russian(world: World) -> None:
+    await say(world, MEMBER, "раз два")
+    [done] = await say(world, ADMIN, f"/limit {MEMBER} 50k/day", language="ru")
+    assert done.startswith(f"Пользователь {MEMBER}:\nСегодня (UTC): токенов: ")
+    assert "лимиты: 50k/day;" in done
+    [stats] = await say(world, ADMIN, "/stats", language="ru")
+    assert f"Самые активные пользователи в этом месяце:\n{MEMBER}: токенов: " in stats
+    [usage] = await say(world, ADMIN, "/usage", language="ru")
+    assert "лимиты: нет" in usage  # admins have none
