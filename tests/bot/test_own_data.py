@@ -58,6 +58,10 @@ def test_a_group_export_names_each_author() -> None:
     with i18n.context(), i18n.use_locale("en"):
         text = conversation_markdown([exchange], "Team", private=False, now=0.0)
     assert "**User 42** · 1970-01-01 00:00 UTC\n\nhi\n\n**mistral/m**\n\nhello\n" in text
+    voice = Exchange("r2", "-5", "mistral", "m", "", 0.0, "ok", "heard", 1.0, 3, None)
+    with i18n.context(), i18n.use_locale("ru"):
+        text = conversation_markdown([voice], "Team", private=False, now=0.0)
+    assert "**Вы** · 1970-01-01 00:00 UTC\n\n(файл; бот не хранит файлы)\n" in text
 
 
 def _count(world: World, sql: str) -> int:
