@@ -142,23 +142,33 @@ class FakeBotAPI:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         return {"message": message}
 
-    def photo(self, user_id: int, caption: str, *, file_id: str = "photo-1") -> dict[str, Any]:
-        """A photo message; its bytes are `FILES[file_id]`."""
-        update = self.message(user_id, caption)
+    def _with_file(
+        self, user_id: int, caption: str, kind: str, file: object, **kw: Any
+    ) -> dict[str, Any]:
+        """A message carrying `file` as its `kind` ("photo", "voice", ...), with `caption`."""
+        update = self.message(user_id, caption, **kw)
         message = update["message"]
         del message["text"]
-        message["caption"] = caption
-        size = len(FILES[file_id])
-        message["photo"] = [
-            {
-                "file_id": file_id,
-                "file_unique_id": f"u-{file_id}",
-                "width": 8,
-                "height": 8,
-                "file_size": size,
-            }
-        ]
+        if caption:
+            message["caption"] = caption
+        message[kind] = file
         return update
+
+    @staticmethod
+    def _file_object(file_id: str, size: int | None = None, **fields: Any) -> dict[str, Any]:
+        """A file as an update describes it; `size` may claim more than it holds."""
+        claimed = size if size is not None else len(FILES[file_id])
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u-{file_id}",
+            "file_size": claimed,
+            **fields,
+        }
+
+    def photo(self, user_id: int, caption: str, *, file_id: str = "photo-1") -> dict[str, Any]:
+        """A photo message; its bytes are `FILES[file_id]`."""
+        size = self._file_object(file_id, width=8, height=8)
+        return self._with_file(user_id, caption, "photo", [size])
 
     def document(
         self,
@@ -170,50 +180,22 @@ class FakeBotAPI:
         size: int | None = None,
     ) -> dict[str, Any]:
         """A document message; `size` may claim more than the file holds (for limits)."""
-        update = self.message(user_id, caption)
-        message = update["message"]
-        del message["text"]
-        message["caption"] = caption
-        message["document"] = {
-            "file_id": file_id,
-            "file_unique_id": f"u-{file_id}",
-            "file_name": f"{file_id}.pdf",
-            "mime_type": mime,
-            "file_size": size if size is not None else len(FILES[file_id]),
-        }
-        return update
+        file = self._file_object(file_id, size, file_name=f"{file_id}.pdf", mime_type=mime)
+        return self._with_file(user_id, caption, "document", file)
 
     def voice(
         self, user_id: int, *, file_id: str = "voice-1", size: int | None = None, **kw: Any
     ) -> dict[str, Any]:
         """A voice message (no text); `size` may claim more than the file holds."""
-        update = self.message(user_id, "", **kw)
-        message = update["message"]
-        del message["text"]
-        message["voice"] = {
-            "file_id": file_id,
-            "file_unique_id": f"u-{file_id}",
-            "duration": 3,
-            "mime_type": "audio/ogg",
-            "file_size": size if size is not None else len(FILES[file_id]),
-        }
-        return update
+        file = self._file_object(file_id, size, duration=3, mime_type="audio/ogg")
+        return self._with_file(user_id, "", "voice", file, **kw)
 
     def audio(self, user_id: int, caption: str, *, file_id: str = "song-1") -> dict[str, Any]:
         """An audio file with a caption."""
-        update = self.message(user_id, caption)
-        message = update["message"]
-        del message["text"]
-        message["caption"] = caption
-        message["audio"] = {
-            "file_id": file_id,
-            "file_unique_id": f"u-{file_id}",
-            "duration": 5,
-            "mime_type": "audio/mpeg",
-            "file_name": f"{file_id}.mp3",
-            "file_size": len(FILES[file_id]),
-        }
-        return update
+        file = self._file_object(
+            file_id, duration=5, mime_type="audio/mpeg", file_name=f"{file_id}.mp3"
+        )
+        return self._with_file(user_id, caption, "audio", file)
 
     def stopped(self, chat_id: int, draft_id: int) -> dict[str, Any]:
         """The user pressed the stop button of a streamed draft."""
