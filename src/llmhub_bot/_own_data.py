@@ -11,10 +11,12 @@ under way there, so no answer is logged after its request was deleted.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import UTC, datetime
 
 from aiogram import Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -115,7 +117,10 @@ async def confirmed(query: CallbackQuery, callback_data: ForgetMe, hub: Hub) -> 
         text = _("Done: {count} of your messages and the answers to them are deleted.").format(
             count=deleted
         )
-    await query.answer()
+    # Answered late (it waited in the chat's queue, or another replica took the chat
+    # over), the press may be too old to answer: the edit below still tells the user.
+    with contextlib.suppress(TelegramAPIError):
+        await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(text, parse_mode=None)
 

@@ -108,3 +108,13 @@ async def test_forget_me_cancelled_deletes_nothing(world: World) -> None:
     await press(world, MEMBER, asked, "Отмена", language="ru")
     await world.tg.wait_for(lambda tg: "Ничего не удалено." in shown(tg, MEMBER))
     assert _count(world, "SELECT COUNT(*) FROM requests") == 1
+
+
+async def test_a_confirmation_answered_too_late_for_telegram_still_forgets(world: World) -> None:
+    await say(world, MEMBER, "my secret")
+    await say(world, MEMBER, "/forget_me")
+    asked = world.tg.sent("sendMessage", MEMBER)[-1]
+    world.tg.refuse("answerCallbackQuery", 400, "Bad Request: query is too old")
+    await press(world, MEMBER, asked, "Delete my data")
+    await world.tg.wait_for(lambda tg: any(t.startswith("Done: 1 ") for t in shown(tg, MEMBER)))
+    assert _count(world, "SELECT COUNT(*) FROM requests") == 0
