@@ -41,7 +41,6 @@ __all__ = [
     "hold",
     "limit_label",
     "limits_of",
-    "own_limits",
     "parse_limits",
     "periods",
     "set_limits",
@@ -117,25 +116,19 @@ def _env_limits(settings: BotSettings) -> Limits:
     )
 
 
-async def own_limits(store: Store, user_id: int) -> Limits:
-    """The limits set for `user_id` itself (`EVERYONE`: the default row)."""
-    rows = await store.fetch(
-        "SELECT tokens_day, tokens_month, usd_day, usd_month FROM usage_limits"
-        " WHERE user_id = :user",
-        {"user": user_id},
-    )
-    return Limits(**rows[0]) if rows else Limits()
-
-
 async def limits_of(store: Store, settings: BotSettings, user_id: int) -> Limits:
     """What applies to `user_id`: their own limits, else everyone's, else `BOT_LIMIT_*`;
     none for admins."""
     if user_id in settings.admin_ids:
         return Limits()
-    everyone = (await own_limits(store, EVERYONE)).over(_env_limits(settings))
-    if user_id == EVERYONE:
-        return everyone
-    return (await own_limits(store, user_id)).over(everyone)
+    rows = await store.fetch(  # one read per message: the user's row and everyone's
+        "SELECT user_id, tokens_day, tokens_month, usd_day, usd_month FROM usage_limits"
+        " WHERE user_id IN (:user, :everyone)",
+        {"user": user_id, "everyone": EVERYONE},
+    )
+    found = {int(row.pop("user_id")): Limits(**row) for row in rows}
+    everyone = found.get(EVERYONE, Limits()).over(_env_limits(settings))
+    return found.get(user_id, Limits()).over(everyone)
 
 
 async def set_limits(store: Store, user_id: int, limits: Limits) -> None:
@@ -227,13 +220,16 @@ class Refusal:
 
 
 async def hold(
-    hub: Hub, settings: BotSettings, prompt: Prompt, user_id: int, request_id: str, now: float
+    hub: Hub,
+    settings: BotSettings,
+    limits: Limits,
+    prompt: Prompt,
+    user_id: int,
+    request_id: str,
+    now: float,
 ) -> Refusal | None:
-    """Hold what the answer to `prompt` may use; `None` when held (or no limit
-    applies), else the limit the user reached."""
-    limits = await limits_of(hub.store, settings, user_id)
-    if not limits.any():
-        return None
+    """Hold what the answer to `prompt` may use under `limits` (the user's, some
+    set); `None` when held, else the limit the user reached."""
     prompt_tokens = len(prompt.text) // 4  # about four characters a token
     estimate = Usage(
         prompt_tokens=prompt_tokens,
@@ -288,10 +284,10 @@ async def hold(
 
 
 async def settle(
-    store: Store, user_id: int, request_id: str, reply: Reply | None, now: float
+    store: Store, user_id: int, request_id: str, reply: Reply | None, now: float, *, held: bool
 ) -> None:
-    """Count what the answer used and drop its hold (a failed answer's use is not known:
-    its hold goes, nothing is counted)."""
+    """Count what the answer used and drop its hold, if `held` (a failed answer's use is
+    not known: its hold goes, nothing is counted)."""
     if reply is not None:
         usage = reply.usage
         tokens = usage.total_tokens or (usage.prompt_tokens or 0) + (usage.completion_tokens or 0)
@@ -300,10 +296,11 @@ async def settle(
         await store.execute_many(
             _COUNT, [{**counts, "period": span.day}, {**counts, "period": span.month}]
         )
-    await store.execute(
-        "DELETE FROM usage_holds WHERE request_id = :request OR created_at < :lapsed",
-        {"request": request_id, "lapsed": now - HOLD_LAPSE},
-    )
+    if held:
+        await store.execute(
+            "DELETE FROM usage_holds WHERE request_id = :request OR created_at < :lapsed",
+            {"request": request_id, "lapsed": now - HOLD_LAPSE},
+        )
 
 
 async def spent(store: Store, user_id: int, now: float) -> tuple[Spent, Spent]:

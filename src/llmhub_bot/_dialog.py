@@ -229,22 +229,27 @@ async def generate(
     if user is None or request_id is None:
         return await _stream_into(hub, view, prompt, runtime)
     now = time.time()
-    refusal = await budgets.hold(hub, runtime.settings, prompt, user, request_id, now)
-    if refusal is not None:
-        runtime.metrics.outcome("over_limit")
-        return await view.finish(limit_message(refusal, now))
+    limits = await budgets.limits_of(hub.store, runtime.settings, user)
+    held = limits.any()
+    if held:
+        refusal = await budgets.hold(hub, runtime.settings, limits, prompt, user, request_id, now)
+        if refusal is not None:
+            runtime.metrics.outcome("over_limit")
+            return await view.finish(limit_message(refusal, now))
     settled = False
 
     async def count(reply: Reply | None) -> None:
         nonlocal settled
         settled = True
-        await budgets.settle(hub.store, user, request_id, reply, time.time())
+        await budgets.settle(hub.store, user, request_id, reply, time.time(), held=held)
 
     try:
         return await _stream_into(hub, view, prompt, runtime, count)
     finally:
-        if not settled:  # failed, stopped, handed over: the hold goes, nothing is counted
-            await asyncio.shield(budgets.settle(hub.store, user, request_id, None, time.time()))
+        if not settled and held:  # failed, stopped, handed over: the hold goes
+            await asyncio.shield(
+                budgets.settle(hub.store, user, request_id, None, time.time(), held=True)
+            )
 
 
 async def _stream_into(

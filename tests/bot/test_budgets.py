@@ -17,6 +17,7 @@ from llmhub_bot._budgets import (
     Limits,
     hold,
     limit_label,
+    limits_of,
     parse_limits,
     periods,
     set_limits,
@@ -164,9 +165,10 @@ async def test_holds_from_two_processes_stay_within_the_limit(database_url: str)
     async with scripted_hub(database_url) as (one, _), scripted_hub(database_url) as (two, _):
         await set_limits(one.store, 9, Limits(tokens_day=350, usd_month=1.0))
         now = time.time()
+        limits = await limits_of(one.store, settings, 9)
         refusals = await asyncio.gather(
             *(
-                hold(hub, settings, Prompt(9, "hi"), 9, f"r{i}", now)
+                hold(hub, settings, limits, Prompt(9, "hi"), 9, f"r{i}", now)
                 for i, hub in enumerate([one, two] * 10)
             )
         )
@@ -174,10 +176,11 @@ async def test_holds_from_two_processes_stay_within_the_limit(database_url: str)
         assert {r.limit for r in refusals if r is not None} == {"tokens_day"}
         # An answer settles: its real use counts, its hold goes.
         held = next(f"r{i}" for i, refusal in enumerate(refusals) if refusal is None)
-        await settle(one.store, 9, held, Reply("x", "fake-small", "fake", usage=_usage(30)), now)
+        reply = Reply("x", "fake-small", "fake", usage=_usage(30))
+        await settle(one.store, 9, held, reply, now, held=True)
         day, month = await spent(two.store, 9, now)
         assert (day.tokens, month.tokens, day.requests) == (30, 30, 1)
-        assert await hold(two, settings, Prompt(9, "hi"), 9, "r-next", now) is None
+        assert await hold(two, settings, limits, Prompt(9, "hi"), 9, "r-next", now) is None
 
 
 async def test_limit_and_the_top_users_speak_russian(world: World) -> None:
