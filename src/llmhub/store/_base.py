@@ -16,7 +16,14 @@ from ._records import (
     Turn,
 )
 
-__all__ = ["Store"]
+__all__ = ["NOT_REPLACED", "Store"]
+
+#: The condition every query of a chat's turns adds (`q` its requests): leave out an
+#: exchange once a request answering it again (`requests.replaces`) has its answer.
+NOT_REPLACED = (
+    "NOT EXISTS (SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id"
+    " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
+)
 
 
 class Store(ABC):
@@ -129,15 +136,13 @@ class Store(ABC):
         """The chat's current conversation, oldest first: every answered exchange since
         its context was reset, but those a regeneration replaced."""
         rows = await self.fetch(
-            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"
+            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - constants only
             " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
             " q.first_request_id, q.user_id FROM requests q"
             " JOIN responses r ON r.request_id = q.id"
             " LEFT JOIN chats c ON c.chat_id = q.chat_id"
             " WHERE q.chat_id = :chat AND r.status = 'ok'"
-            " AND q.created_at > COALESCE(c.context_since, 0)"
-            " AND NOT EXISTS (SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id"
-            " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
+            f" AND q.created_at > COALESCE(c.context_since, 0) AND {NOT_REPLACED}"
             " ORDER BY q.created_at, q.id LIMIT :limit",
             {"chat": chat_id, "limit": limit},
         )

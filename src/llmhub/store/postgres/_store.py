@@ -36,7 +36,7 @@ from psycopg.rows import dict_row
 
 from ..._exceptions import ConfigurationError, StoreError
 from .. import redact_url
-from .._base import Store
+from .._base import NOT_REPLACED, Store
 from .._batching import Writer
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
@@ -50,12 +50,11 @@ log = logging.getLogger("llmhub.store")
 MIGRATION_LOCK = 0x6C6C6D687562
 
 _TURNS = (
-    "SELECT q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id"
+    "SELECT q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id"  # noqa: S608 - constants only
     " FROM requests q JOIN responses r ON r.request_id = q.id"
     " WHERE q.chat_id = %(chat)s AND r.status = 'ok' AND q.created_at >"
     " COALESCE((SELECT context_since FROM chats WHERE chat_id = %(chat)s), 0)"
-    " AND NOT EXISTS (SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id"
-    " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
+    f" AND {NOT_REPLACED}"
     " ORDER BY q.created_at DESC, q.id DESC LIMIT %(limit)s"
 )
 _Pool: TypeAlias = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]

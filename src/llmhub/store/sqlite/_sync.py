@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..._exceptions import ConfigurationError
+from .._base import NOT_REPLACED
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 
 __all__ = ["BatchResult", "checkpoint", "connect", "exclusive", "reader", "run_batch"]
@@ -22,19 +23,17 @@ __all__ = ["BatchResult", "checkpoint", "connect", "exclusive", "reader", "run_b
 log = logging.getLogger("llmhub.store")
 
 # One query for every chat whose turns are asked in the same batch.
-_TURNS_OF_CHATS = """
+_TURNS_OF_CHATS = f"""
 SELECT chat_id, prompt, text, turn_id FROM (
     SELECT q.chat_id, q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id,
         ROW_NUMBER() OVER (PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
     FROM requests q
     JOIN responses r ON r.request_id = q.id
     LEFT JOIN chats c ON c.chat_id = q.chat_id
-    WHERE q.chat_id IN ({marks}) AND r.status = 'ok' AND q.created_at > COALESCE(c.context_since, 0)
-    AND NOT EXISTS (
-        SELECT 1 FROM requests n JOIN responses nr ON nr.request_id = n.id
-        WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')
+    WHERE q.chat_id IN ({{marks}}) AND r.status = 'ok' AND q.created_at > COALESCE(c.context_since, 0)
+    AND {NOT_REPLACED}
 ) WHERE n <= ? ORDER BY chat_id, n
-"""
+"""  # noqa: S608 - a constant
 
 
 def connect(path: str, synchronous: str, in_loop: bool = False) -> sqlite3.Connection:
