@@ -107,6 +107,9 @@ def fallback_note(reply: Reply) -> str:
 
 
 async def report(bot: Bot, runtime: Runtime, chat_id: int, exc: LLMHubError) -> None:
+    """Tell the admins of a failure, unless the user's own input caused it."""
+    if isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
+        return  # the user's own input: the reply told them, nothing for the admins
     details = (
         f"⚠️ {type(exc).__name__} in chat {chat_id}\n"
         f"provider: {exc.provider or '-'}, model: {exc.model or '-'}, request: {exc.request_id or '-'}\n"
@@ -165,8 +168,7 @@ async def converse(
         if isinstance(exc, UnsupportedInputError) and exc.input_kind and exc.capable_models:
             markup = switch_keyboard(exc.input_kind, exc.capable_models)
         await answer(message, friendly_error(exc), markup)
-        if not isinstance(exc, EmptyPromptError | PromptTooLongError | UnsupportedInputError):
-            await report(bot, runtime, message.chat.id, exc)
+        await report(bot, runtime, message.chat.id, exc)
 
 
 async def _respond(
