@@ -65,17 +65,17 @@ class Limits:
     usd_day: float | None = None
     usd_month: float | None = None
 
+    def chosen(self) -> dict[str, float]:
+        """The limits set, by name ("tokens_day", ...: the count, then the period)."""
+        return {f.name: value for f in fields(self) if (value := getattr(self, f.name)) is not None}
+
     def any(self) -> bool:
-        return any(getattr(self, f.name) is not None for f in fields(self))
+        return bool(self.chosen())
 
     def over(self, fallback: Limits) -> Limits:
         """These limits, with `fallback`'s where these set none."""
-        return Limits(
-            *(
-                mine if mine is not None else getattr(fallback, f.name)
-                for f, mine in ((f, getattr(self, f.name)) for f in fields(self))
-            )
-        )
+        mine = self.chosen()
+        return Limits(*(mine.get(f.name, getattr(fallback, f.name)) for f in fields(self)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +133,7 @@ async def limits_of(store: Store, settings: BotSettings, user_id: int) -> Limits
 
 async def set_limits(store: Store, user_id: int, limits: Limits) -> None:
     """Set the limits `limits` names (the others are kept)."""
-    chosen = [name for name in _LIMIT_COLUMNS if getattr(limits, name) is not None]
+    chosen = limits.chosen()
     if not chosen:
         return
     updates = ", ".join(f"{name} = excluded.{name}" for name in chosen)
@@ -236,23 +236,21 @@ async def hold(
         completion_tokens=settings.bot_limit_hold_tokens,
         total_tokens=prompt_tokens + settings.bot_limit_hold_tokens,
     )
+    chosen = limits.chosen()
     usd = 0.0
-    try:
-        provider, model = hub.registry.resolve(await hub.model_for(prompt.chat_id, prompt.model))
-        usd = provider.model_info(model).cost(estimate) or 0.0
-    except LLMHubError:
-        pass  # no model: the call fails on its own, after holding tokens only
+    if any(name.startswith("usd") for name in chosen):  # priced by the model asked
+        try:
+            model_name = await hub.model_for(prompt.chat_id, prompt.model)
+            provider, model = hub.registry.resolve(model_name)
+            usd = provider.model_info(model).cost(estimate) or 0.0
+        except LLMHubError:
+            pass  # no model: the call fails on its own, after holding tokens only
     span = periods(now)
-    conditions = []
-    checks = (
-        ("tokens_day", "tokens", "day"),
-        ("tokens_month", "tokens", "month"),
-        ("usd_day", "usd", "day"),
-        ("usd_month", "usd", "month"),
-    )
-    for name, column, period in checks:
-        if getattr(limits, name) is not None:
-            conditions.append(f"{_USED.format(column=column, period=period)} < :{name}")
+    conditions = [
+        f"{_USED.format(column=column, period=period)} < :{name}"
+        for name in chosen
+        for column, period in [name.split("_")]
+    ]
     rows = await hub.store.execute_exclusive(
         _lock_key(user_id),
         _HOLD.format(conditions=" AND ".join(conditions)),
@@ -271,16 +269,19 @@ async def hold(
     if rows:
         return None
     day, month = await spent(hub.store, user_id, now)
+    used = {
+        period: {"tokens": s.tokens, "usd": s.usd} for period, s in (("day", day), ("month", month))
+    }
     # The limit used up; else (answers under way hold the rest) the first one set.
     reached = [
         name
-        for name, column, period in checks
-        if getattr(limits, name) is not None
-        and getattr(day if period == "day" else month, column) >= getattr(limits, name)
-    ] or [name for name, _, _ in checks if getattr(limits, name) is not None]
+        for name, value in chosen.items()
+        for column, period in [name.split("_")]
+        if used[period][column] >= value
+    ] or list(chosen)
     limit = reached[0]
     resets = span.day_ends if limit.endswith("_day") else span.month_ends
-    return Refusal(limit, getattr(limits, limit), resets)
+    return Refusal(limit, chosen[limit], resets)
 
 
 async def settle(
