@@ -25,6 +25,13 @@ NOT_REPLACED = (
     " WHERE n.replaces = COALESCE(q.first_request_id, q.id) AND nr.status = 'ok')"
 )
 
+#: The columns of an `Exchange`, from `requests q` joined with `responses r`.
+_EXCHANGE = (
+    "q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"
+    " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
+    " q.first_request_id, q.user_id"
+)
+
 
 class Store(ABC):
     """Where requests and responses are logged, and per-chat state kept.
@@ -123,9 +130,7 @@ class Store(ABC):
         """The latest requests with their responses, newest first."""
         where = "WHERE q.chat_id = :chat_id" if chat_id is not None else ""
         rows = await self.fetch(
-            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - `where` is one of two constants
-            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
-            " q.first_request_id, q.user_id FROM requests q"
+            f"SELECT {_EXCHANGE} FROM requests q"  # noqa: S608 - `where` is one of two constants
             f" LEFT JOIN responses r ON r.request_id = q.id {where}"
             " ORDER BY q.created_at DESC, q.id DESC LIMIT :limit",
             {"chat_id": chat_id, "limit": limit},
@@ -136,9 +141,7 @@ class Store(ABC):
         """The chat's current conversation, oldest first: every answered exchange since
         its context was reset, but those a regeneration replaced."""
         rows = await self.fetch(
-            "SELECT q.id AS request_id, q.chat_id, q.provider, q.model, q.prompt, q.created_at,"  # noqa: S608 - constants only
-            " r.status, r.text, r.latency_ms, r.total_tokens, r.error_type, r.cost_usd,"
-            " q.first_request_id, q.user_id FROM requests q"
+            f"SELECT {_EXCHANGE} FROM requests q"  # noqa: S608 - constants only
             " JOIN responses r ON r.request_id = q.id"
             " LEFT JOIN chats c ON c.chat_id = q.chat_id"
             " WHERE q.chat_id = :chat AND r.status = 'ok'"
