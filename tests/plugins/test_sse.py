@@ -1,5 +1,5 @@
 """The event-stream reader, case by case from the HTML standard's interpretation rules,
-and against arbitrary cuts of the byte stream (aiohttp hands over lines whole)."""
+and against arbitrary cuts of the byte stream (it reads the bytes as they arrive)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from llmhub.openai_compat import iter_sse_data
+from llmhub.openai_compat import MAX_SSE_LINE_BYTES, SSELineTooLongError, iter_sse_data
 
 
-async def _lines(body: bytes) -> AsyncIterator[bytes]:
-    """Lines as `aiohttp.StreamReader` yields them: split after each LF, endings kept."""
-    for line in body.splitlines(keepends=True):
-        yield line
+async def _blocks(body: bytes, cuts: list[int] | None = None) -> AsyncIterator[bytes]:
+    """`body` cut at `cuts` (default: after every byte), as a network delivers it."""
+    points = sorted(set(cuts)) if cuts is not None else list(range(1, len(body)))
+    start = 0
+    for point in [*points, len(body)]:
+        if start < point <= len(body):
+            yield body[start:point]
+            start = point
 
 
-async def _events(body: bytes) -> list[bytes]:
-    return [data async for data in iter_sse_data(_lines(body))]
+async def _events(body: bytes, cuts: list[int] | None = None) -> list[bytes]:
+    return [data async for data in iter_sse_data(_blocks(body, cuts))]
 
 
 @pytest.mark.parametrize(
@@ -40,7 +44,38 @@ async def _events(body: bytes) -> list[bytes]:
     ],
 )
 async def test_events_follow_the_standard(body: bytes, events: list[bytes]) -> None:
-    assert await _events(body) == events
+    assert await _events(body) == events  # a byte at a time
+    assert await _events(body, []) == events  # all at once
+
+
+@given(st.data())
+async def test_any_cut_of_the_bytes_gives_the_same_events(data: st.DataObject) -> None:
+    payloads = data.draw(
+        st.lists(st.text(alphabet=st.characters(blacklist_categories=["Cs"])), max_size=6)
+    )
+    ending = data.draw(st.sampled_from([b"\n", b"\r\n"]))
+    body = b"".join(
+        b": ping"
+        + ending
+        + b"data: "
+        + p.replace("\r", "").replace("\n", "").encode()
+        + ending
+        + ending
+        for p in payloads
+    )
+    cuts = data.draw(st.lists(st.integers(0, len(body)), max_size=len(body) + 1))
+    expected = [p.replace("\r", "").replace("\n", "").encode() for p in payloads]
+    assert await _events(body, cuts) == expected
+
+
+async def test_a_line_that_never_ends_is_refused_not_kept() -> None:
+    async def endless() -> AsyncIterator[bytes]:
+        yield b"data: "
+        for _ in range(MAX_SSE_LINE_BYTES // 65_536 + 1):
+            yield b"x" * 65_536
+
+    with pytest.raises(SSELineTooLongError):
+        [data async for data in iter_sse_data(endless())]
 
 
 @given(

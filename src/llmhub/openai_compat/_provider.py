@@ -179,7 +179,7 @@ class OpenAICompatibleProvider(BaseProvider):
         finished = False
         try:
             try:
-                async for data in iter_sse_data(response.content):
+                async for data in iter_sse_data(response.content.iter_any()):
                     if data == b"[DONE]":
                         finished = True
                         break

@@ -2,9 +2,12 @@
 
 Streams are the path every bot reply takes, so they skip httpx: through
 httpx's text decoding and line splitting and httpx-sse's decoder, an event
-cost about twice what aiohttp's own line reader (in C) and this loop cost
-(`python3 dev.py bench streaming`; the README's Performance section). The
-loop follows the event-stream interpretation of the HTML standard
+cost about twice what this loop costs (`python3 dev.py bench streaming`; the
+README's Performance section). It takes the bytes as they arrive
+(`response.content.iter_any()`), one read per network chunk, and splits the
+lines itself: aiohttp's line reader is Python code run once per line, twice
+per event. The loop follows the event-stream interpretation of the HTML
+standard
 (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
 as far as these APIs use it:
 
@@ -21,26 +24,46 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 
-__all__ = ["iter_sse_data"]
+__all__ = ["MAX_SSE_LINE_BYTES", "SSELineTooLongError", "iter_sse_data"]
+
+#: The longest line kept waiting for its end (a server that never ends a line
+#: would otherwise fill the memory); far above any event these APIs send.
+MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 
 
-async def iter_sse_data(lines: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """The data of each event in `lines` (as `aiohttp.StreamReader` yields them)."""
+class SSELineTooLongError(ValueError):
+    """A line of the stream grew past `MAX_SSE_LINE_BYTES` without ending."""
+
+
+async def iter_sse_data(blocks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The data of each event in `blocks`: the stream's bytes cut anywhere (as
+    `aiohttp.StreamReader.iter_any()` yields them; whole lines work too)."""
     data: bytes | None = None
     more: list[bytes] = []  # the rare second and later data lines of one event
-    async for raw in lines:
-        line = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1] if raw.endswith(b"\n") else raw
-        if not line:
-            if data is not None:
-                yield b"\n".join([data, *more]) if more else data
-                data = None
-                more.clear()
-            continue
-        if line.startswith(b"data:"):
-            value = line[6:] if line.startswith(b"data: ") else line[5:]
-            if data is None:
-                data = value
-            else:
-                more.append(value)
+    rest = b""  # a line whose end has not arrived yet
+    async for block in blocks:
+        lines = (rest + block if rest else block).split(b"\n")
+        rest = lines.pop()
+        if len(rest) > MAX_SSE_LINE_BYTES:
+            raise SSELineTooLongError(f"a line of the stream passed {MAX_SSE_LINE_BYTES} bytes")
+        for raw in lines:
+            line = raw[:-1] if raw.endswith(b"\r") else raw
+            if not line:
+                if data is not None:
+                    yield b"\n".join([data, *more]) if more else data
+                    data = None
+                    more.clear()
+            elif line.startswith(b"data:"):
+                value = line[6:] if line.startswith(b"data: ") else line[5:]
+                if data is None:
+                    data = value
+                else:
+                    more.append(value)
+    if rest.startswith(b"data:"):  # the last line, cut off without its end
+        value = rest[6:] if rest.startswith(b"data: ") else rest[5:]
+        if data is None:
+            data = value
+        else:
+            more.append(value)
     if data is not None:
         yield b"\n".join([data, *more]) if more else data
