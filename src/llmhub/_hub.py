@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
+import os
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import replace
+from time import time_ns
 from typing import TYPE_CHECKING
 
 from ._attempts import Attempts, Candidate, Plan
@@ -239,7 +239,7 @@ class Hub:
                 chunks = sent.provider.stream(sent.request)
                 if sent.span is not None:
                     chunks = chain.traced(sent, chunks)
-                async with _closing(chunks):
+                try:
                     async for chunk in chunks:
                         if chunk.reasoning:
                             thoughts.append(chunk.reasoning)
@@ -250,6 +250,8 @@ class Hub:
                         if chunk.text:
                             parts.append(chunk.text)
                             yield chunk.text
+                finally:  # however it ends, so the provider's connection is released at once
+                    await _close(chunks)
             except (GeneratorExit, asyncio.CancelledError):
                 await chain.cancelled(sent, "".join(parts))
                 raise
@@ -357,7 +359,7 @@ class Hub:
         return Plan(
             prompt=prompt,
             chat_id=chat,
-            first_id=prompt.request_id or uuid.uuid4().hex,
+            first_id=prompt.request_id or new_request_id(),
             context_turns=len(turns),
             candidates=(Candidate(provider, request), *self._fallbacks(prompt, provider, request)),
         )
@@ -400,12 +402,17 @@ class Hub:
             )
 
 
-@asynccontextmanager
-async def _closing(chunks: AsyncIterator[StreamChunk]) -> AsyncIterator[AsyncIterator[StreamChunk]]:
-    """Close a provider's stream however it ends, so its connection is released at once."""
-    try:
-        yield chunks
-    finally:
-        aclose = getattr(chunks, "aclose", None)
-        if aclose is not None:
-            await aclose()
+def new_request_id() -> str:
+    """A fresh request id: 32 hex digits, the time in milliseconds then 80 random bits.
+
+    Ids in time order are appended at the end of the store's primary-key index,
+    where random ones (uuid4) land anywhere in it: more pages touched per commit.
+    """
+    return f"{time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+async def _close(chunks: AsyncIterator[StreamChunk]) -> None:
+    """Close a provider's stream (an async generator, or any iterator with `aclose`)."""
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

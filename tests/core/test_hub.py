@@ -227,3 +227,21 @@ async def test_a_closed_hub_says_nothing_when_dropped(tmp_path: Path) -> None:
         warnings.simplefilter("error", ResourceWarning)
         del hub
         gc.collect()
+
+
+async def test_request_ids_sort_in_the_order_the_calls_were_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ids in time order are appended at the end of the store's index; random ones
+    would land anywhere in it (more pages written per commit)."""
+    clock = iter([1_000_000_000_000, 1_000_000_000_000, 1_000_002_000_000, 3_000_000_000_000])
+    monkeypatch.setattr("llmhub._hub.time_ns", lambda: next(clock))
+    ids = []
+    async with scripted_hub(f"sqlite:///{tmp_path / 'ids.db'}") as (hub, _):
+        for prompt in ["one", "two", "three", "four"]:
+            reply = await hub.reply(1, prompt)
+            assert reply.request_id is not None
+            ids.append(reply.request_id)
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    assert ids[0] != ids[1]  # the same millisecond still gives two ids
+    assert max(ids[:2]) < ids[2] < ids[3]

@@ -17,28 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
-__all__ = ["Writer", "take"]
+__all__ = ["Writer"]
 
 log = logging.getLogger("llmhub.store")
 
 J = TypeVar("J")
-
-
-async def take(queue: asyncio.Queue[J], stop: J, size: int) -> tuple[list[J], bool]:
-    """Everything queued so far (waiting for one job), up to `size` jobs, and
-    whether `stop` was among them.
-
-    A plain coroutine, not an async generator: the loop's end finalizes async
-    generators, and would close one while the writer still waits in it.
-    """
-    batch = [await queue.get()]
-    while len(batch) < size and not queue.empty():
-        batch.append(queue.get_nowait())
-    stopping = any(job is stop for job in batch)
-    return [job for job in batch if job is not stop], stopping
 
 
 class Writer(Generic[J]):
@@ -60,7 +47,10 @@ class Writer(Generic[J]):
         self._unsettled = unsettled
         self._stop = stop
         self._size = size
-        self._queue: asyncio.Queue[J] = asyncio.Queue()
+        #: Queued jobs, and the future the idle writer waits on for the next one
+        #: (lighter than an `asyncio.Queue`: three jobs per streamed reply pass here).
+        self._jobs: deque[J] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._orphans: list[J] = []  # of a writer cancelled while `close()` waited for it
@@ -69,7 +59,25 @@ class Writer(Generic[J]):
         self._task = asyncio.create_task(self._run(list(first)), name="llmhub-store-writer")
 
     def put(self, job: J) -> None:
-        self._queue.put_nowait(job)
+        self._jobs.append(job)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _take(self) -> tuple[list[J], bool]:
+        """Everything queued so far (waiting for one job), up to `size` jobs, and
+        whether `stop` was among them.
+
+        A plain coroutine, not an async generator: the loop's end finalizes async
+        generators, and would close one while the writer still waits in it.
+        """
+        jobs = self._jobs
+        while not jobs:
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+        batch = [jobs.popleft() for _ in range(min(len(jobs), self._size))]
+        stopping = any(job is self._stop for job in batch)
+        return [job for job in batch if job is not self._stop], stopping
 
     async def _run(self, first: list[J]) -> None:
         batch, stopping = first, False
@@ -83,7 +91,7 @@ class Writer(Generic[J]):
                     batch = []
                 if stopping:
                     return
-                batch, stopping = await take(self._queue, self._stop, self._size)
+                batch, stopping = await self._take()
         except asyncio.CancelledError:
             if self._stopping:
                 self._orphans += self._unsettled(batch)
@@ -98,11 +106,11 @@ class Writer(Generic[J]):
             self._task = None
             if task.done():
                 continue
-            self._queue.put_nowait(self._stop)
+            self.put(self._stop)
             await asyncio.wait([task])  # a cancelled writer has started its successor
         left, self._orphans = self._orphans, []
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
+        while self._jobs:
+            job = self._jobs.popleft()
             if job is not self._stop:
                 left.append(job)
         for start in range(0, len(left), self._size):
