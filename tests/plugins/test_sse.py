@@ -87,3 +87,10 @@ async def test_a_line_that_never_ends_is_refused_not_kept() -> None:
 async def test_every_data_line_arrives_whole_and_in_order(payloads: list[str]) -> None:
     body = b"".join(b": ping\n\ndata: " + p.encode() + b"\n\n" for p in payloads)
     assert await _events(body) == [p.encode() for p in payloads]
+
+
+async def test_a_long_line_in_many_small_blocks_arrives_whole() -> None:
+    text = b"y" * 1_000_000
+    body = b"data: " + text + b"\n\ndata: next\n\n"
+    cuts = list(range(1_000, len(body), 1_000))
+    assert await _events(body, cuts) == [text, b"next"]

@@ -34,18 +34,35 @@ MAX_SSE_LINE_BYTES = 16 * 1024 * 1024
 class SSELineTooLongError(ValueError):
     """A line of the stream grew past `MAX_SSE_LINE_BYTES` without ending."""
 
+    def __init__(self) -> None:
+        super().__init__(f"a line of the stream passed {MAX_SSE_LINE_BYTES} bytes without ending")
+
 
 async def iter_sse_data(blocks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     """The data of each event in `blocks`: the stream's bytes cut anywhere (as
     `aiohttp.StreamReader.iter_any()` yields them; whole lines work too)."""
     data: bytes | None = None
     more: list[bytes] = []  # the rare second and later data lines of one event
-    rest = b""  # a line whose end has not arrived yet
+    pending: list[bytes] = []  # pieces of a line whose end has not arrived yet
+    pending_size = 0
     async for block in blocks:
-        lines = (rest + block if rest else block).split(b"\n")
+        if pending:  # the end of a line is awaited: pieces are joined once, when it comes
+            if b"\n" not in block:
+                pending.append(block)
+                pending_size += len(block)
+                if pending_size > MAX_SSE_LINE_BYTES:
+                    raise SSELineTooLongError
+                continue
+            pending.append(block)
+            block = b"".join(pending)
+            pending.clear()
+        lines = block.split(b"\n")
         rest = lines.pop()
-        if len(rest) > MAX_SSE_LINE_BYTES:
-            raise SSELineTooLongError(f"a line of the stream passed {MAX_SSE_LINE_BYTES} bytes")
+        if rest:
+            pending.append(rest)
+            pending_size = len(rest)
+            if pending_size > MAX_SSE_LINE_BYTES:
+                raise SSELineTooLongError
         for raw in lines:
             line = raw[:-1] if raw.endswith(b"\r") else raw
             if not line:
@@ -59,8 +76,9 @@ async def iter_sse_data(blocks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
                     data = value
                 else:
                     more.append(value)
-    if rest.startswith(b"data:"):  # the last line, cut off without its end
-        value = rest[6:] if rest.startswith(b"data: ") else rest[5:]
+    last = b"".join(pending)  # the last line, cut off without its end
+    if last.startswith(b"data:"):
+        value = last[6:] if last.startswith(b"data: ") else last[5:]
         if data is None:
             data = value
         else:
