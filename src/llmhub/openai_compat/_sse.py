@@ -45,43 +45,42 @@ async def iter_sse_data(blocks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
     more: list[bytes] = []  # the rare second and later data lines of one event
     pending: list[bytes] = []  # pieces of a line whose end has not arrived yet
     pending_size = 0
-    async for block in blocks:
-        if pending:  # the end of a line is awaited: pieces are joined once, when it comes
-            if b"\n" not in block:
-                pending.append(block)
-                pending_size += len(block)
-                if pending_size > MAX_SSE_LINE_BYTES:
-                    raise SSELineTooLongError
-                continue
+    source = aiter(blocks)
+    ended = False
+    while not ended:
+        try:
+            block = await anext(source)
+        except StopAsyncIteration:
+            if not pending:
+                break
+            block, ended = b"\n", True  # the last line, cut off without its end, is kept
+        if pending and b"\n" not in block:  # pieces are joined once, when the line ends
             pending.append(block)
-            block = b"".join(pending)
-            pending.clear()
-        lines = block.split(b"\n")
-        rest = lines.pop()
-        if rest:
-            pending.append(rest)
-            pending_size = len(rest)
-            if pending_size > MAX_SSE_LINE_BYTES:
-                raise SSELineTooLongError
-        for raw in lines:
-            line = raw[:-1] if raw.endswith(b"\r") else raw
-            if not line:
-                if data is not None:
-                    yield b"\n".join([data, *more]) if more else data
-                    data = None
-                    more.clear()
-            elif line.startswith(b"data:"):
-                value = line[6:] if line.startswith(b"data: ") else line[5:]
-                if data is None:
-                    data = value
-                else:
-                    more.append(value)
-    last = b"".join(pending)  # the last line, cut off without its end
-    if last.startswith(b"data:"):
-        value = last[6:] if last.startswith(b"data: ") else last[5:]
-        if data is None:
-            data = value
+            pending_size += len(block)
         else:
-            more.append(value)
+            if pending:
+                pending.append(block)
+                block = b"".join(pending)
+                pending.clear()
+            lines = block.split(b"\n")
+            rest = lines.pop()
+            pending_size = len(rest)
+            if rest:
+                pending.append(rest)
+            for raw in lines:
+                line = raw[:-1] if raw.endswith(b"\r") else raw
+                if not line:
+                    if data is not None:
+                        yield b"\n".join([data, *more]) if more else data
+                        data = None
+                        more.clear()
+                elif line.startswith(b"data:"):
+                    value = line[6:] if line.startswith(b"data: ") else line[5:]
+                    if data is None:
+                        data = value
+                    else:
+                        more.append(value)
+        if pending_size > MAX_SSE_LINE_BYTES:
+            raise SSELineTooLongError
     if data is not None:
         yield b"\n".join([data, *more]) if more else data
