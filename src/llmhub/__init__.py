@@ -16,8 +16,16 @@ from __future__ import annotations
 import importlib.metadata as _metadata
 import typing as _typing
 
-from ._catalogue import InputKind, ModelInfo, ModelTable, Price, format_usd, model_entry
-from ._default import close_default_hub, generate_reply, get_default_hub, stream_reply
+from ._catalogue import (
+    REASONING_LEVELS,
+    InputKind,
+    ModelInfo,
+    ModelTable,
+    Price,
+    format_usd,
+    model_entry,
+)
+from ._default import close_default_hub, embed, generate_reply, get_default_hub, stream_reply
 from ._exceptions import (
     AuthenticationError,
     BadRequestError,
@@ -29,6 +37,7 @@ from ._exceptions import (
     LLMHubError,
     ModelNotFoundError,
     NotConfiguredError,
+    OutputValidationError,
     PluginLoadError,
     PromptTooLongError,
     ProviderError,
@@ -39,24 +48,37 @@ from ._exceptions import (
     StreamInterruptedError,
     UnknownProviderError,
     UnsupportedInputError,
+    UnsupportedOptionError,
 )
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
-from ._hub import Hub
+from ._hub import CallOptions, Hub
 from ._provider import BaseProvider, EnvVar, Secret
 from ._registry import ModelCatalog, PluginInfo, ProviderRegistry
 from ._retry import HttpTimeouts, RetryPolicy, with_retries
-from ._stream import ReplyStream
+from ._stream import ReplyStream, StreamEvent
+from ._tools import Tool
 from ._types import (
     Attachment,
     Attempt,
     ChatId,
     ChatRequest,
+    Embeddings,
     GenerationOptions,
     Message,
+    OutputSpec,
     Prompt,
+    Reasoning,
     Reply,
     Role,
     StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    ToolCallEvent,
+    ToolChoice,
+    ToolResult,
+    ToolResultEvent,
+    ToolSpec,
+    ToolStep,
     Usage,
 )
 
@@ -89,15 +111,18 @@ def __getattr__(name: str) -> _typing.Any:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "REASONING_LEVELS",
     "Attachment",
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "BaseProvider",
+    "CallOptions",
     "ChatId",
     "ChatRequest",
     "ConfigurationError",
     "ContentBlockedError",
+    "Embeddings",
     "EmptyPromptError",
     "EnvVar",
     "GenerationOptions",
@@ -114,6 +139,8 @@ __all__ = [
     "ModelNotFoundError",
     "ModelTable",
     "NotConfiguredError",
+    "OutputSpec",
+    "OutputValidationError",
     "PluginInfo",
     "PluginLoadError",
     "Price",
@@ -124,6 +151,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "Reasoning",
     "Reply",
     "ReplyStream",
     "RetryPolicy",
@@ -131,12 +159,24 @@ __all__ = [
     "Secret",
     "StoreError",
     "StreamChunk",
+    "StreamEvent",
     "StreamInterruptedError",
+    "Tool",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallEvent",
+    "ToolChoice",
+    "ToolResult",
+    "ToolResultEvent",
+    "ToolSpec",
+    "ToolStep",
     "UnknownProviderError",
     "UnsupportedInputError",
+    "UnsupportedOptionError",
     "Usage",
     "__version__",
     "close_default_hub",
+    "embed",
     "env_names",
     "format_usd",
     "generate_reply",

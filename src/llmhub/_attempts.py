@@ -28,9 +28,10 @@ from ._exceptions import (
     StreamInterruptedError,
     UnsupportedInputError,
 )
+from ._output import OutputType
 from ._provider import BaseProvider
 from ._tracing import Tracing
-from ._types import Attempt, AttemptOutcome, ChatRequest, Prompt, StreamChunk, Usage
+from ._types import Attempt, AttemptOutcome, ChatRequest, Prompt, StreamChunk, ToolStep, Usage
 from .store import RequestRecord, ResponseRecord, ResponseStatus, Store
 
 if TYPE_CHECKING:
@@ -60,6 +61,8 @@ class Plan:
     first_id: str
     context_turns: int
     candidates: tuple[Candidate, ...]
+    #: A structured reply's schema and parser (`Prompt.output`).
+    output: OutputType | None = None
 
 
 @dataclass(slots=True)
@@ -177,6 +180,10 @@ class Attempts:
             )
         )
         return cost
+
+    async def tool_step(self, number: int, step: ToolStep) -> None:
+        """Log a round of tool calls under the exchange's id."""
+        await self._store.log_tool_step(self.plan.first_id, number, step)
 
     def calling(self, sent: Sent) -> AbstractContextManager[None]:
         """Around a provider call: its span as the current one, when tracing."""

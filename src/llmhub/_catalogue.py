@@ -17,6 +17,7 @@ from ._types import Usage
 
 __all__ = [
     "INPUT_KINDS",
+    "REASONING_LEVELS",
     "InputKind",
     "ModelInfo",
     "ModelTable",
@@ -28,6 +29,10 @@ __all__ = [
 ]
 
 InputKind = Literal["text", "image", "pdf", "audio", "video"]
+
+#: What `ModelInfo.reasoning_levels` may hold: the levels of
+#: `GenerationOptions.reasoning`, and "budget" where a token budget is taken.
+REASONING_LEVELS = ("off", "low", "medium", "high", "budget")
 INPUT_KINDS: tuple[InputKind, ...] = ("text", "image", "pdf", "audio", "video")
 
 _KIND_LABELS: Mapping[InputKind, str] = {
@@ -131,10 +136,27 @@ class ModelInfo:
     known: bool = True
     #: Anything the reader of `llmhub models` should know ("alias of …").
     note: str = ""
+    #: Whether the model calls tools (functions).
+    tools: bool = True
+    #: Whether the provider constrains the reply to a JSON schema itself; where not,
+    #: a structured call asks in plain JSON mode and checks the reply.
+    structured_output: bool = True
+    #: The values of `GenerationOptions.reasoning` the model honours (see
+    #: `REASONING_LEVELS`); empty: none, the option is refused.
+    reasoning_levels: tuple[str, ...] = ()
+    #: An embedding model (`Hub.embed`), not a chat model.
+    embeds: bool = False
 
     def reads(self, kind: InputKind) -> bool:
         """Whether the model accepts input of this kind."""
         return kind in self.inputs
+
+    def takes_reasoning(self, value: str | int) -> bool:
+        """Whether `GenerationOptions.reasoning=value` is honoured by this model."""
+        if isinstance(value, bool):
+            return False
+        level = "budget" if isinstance(value, int) else value
+        return level in self.reasoning_levels
 
     def cost(self, usage: Usage) -> float | None:
         """The cost of a call with this usage, `None` when the price is unknown."""
@@ -151,6 +173,10 @@ class ModelInfo:
             "price_per_million_usd": self.price.as_dict() if self.price else None,
             "known": self.known,
             "note": self.note or None,
+            "tools": self.tools,
+            "structured_output": self.structured_output,
+            "reasoning_levels": list(self.reasoning_levels),
+            "embeds": self.embeds,
         }
 
 
@@ -163,9 +189,30 @@ def model_entry(
     reasoning: bool = False,
     price: Price | None = None,
     note: str = "",
+    tools: bool = True,
+    structured_output: bool = True,
+    reasoning_levels: Iterable[str] = (),
+    embeds: bool = False,
 ) -> ModelInfo:
     """A table row, written the way plugins list them."""
-    return ModelInfo(id, context, output, frozenset(inputs), reasoning, price, True, note)
+    levels = tuple(reasoning_levels)
+    unknown = [level for level in levels if level not in REASONING_LEVELS]
+    if unknown:
+        raise ValueError(f"{id}: unknown reasoning levels {unknown}; use {REASONING_LEVELS}")
+    return ModelInfo(
+        id,
+        context,
+        output,
+        frozenset(inputs),
+        reasoning,
+        price,
+        True,
+        note,
+        tools=tools and not embeds,
+        structured_output=structured_output and not embeds,
+        reasoning_levels=levels,
+        embeds=embeds,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,5 +256,9 @@ class ModelTable:
         )
 
     def reading(self, kind: InputKind) -> list[str]:
-        """The listed models that read input of this kind."""
-        return [info.id for info in self.models if info.reads(kind)]
+        """The listed chat models that read input of this kind."""
+        return [info.id for info in self.models if info.reads(kind) and not info.embeds]
+
+    def embedding_models(self) -> list[str]:
+        """The listed models that embed."""
+        return [info.id for info in self.models if info.embeds]

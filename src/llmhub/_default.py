@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar, Unpack, overload
 
-from ._hub import Hub
+from ._hub import CallOptions, Hub
 from ._stream import ReplyStream
-from ._types import Attachment, ChatId, GenerationOptions, Prompt
+from ._types import ChatId, Embeddings, Prompt
 
-__all__ = ["close_default_hub", "generate_reply", "get_default_hub", "stream_reply"]
+__all__ = ["close_default_hub", "embed", "generate_reply", "get_default_hub", "stream_reply"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -67,36 +70,61 @@ def _failed(task: asyncio.Task[Hub]) -> bool:
     return task.done() and (task.cancelled() or task.exception() is not None)
 
 
+@overload
 async def generate_reply(
     chat_id: ChatId,
     prompt: str,
     model: str | None = None,
     *,
-    user_id: int | None = None,
-    system: str | None = None,
-    attachments: Sequence[Attachment] = (),
-    options: GenerationOptions | None = None,
-    fallbacks: Sequence[str] | None = None,
-) -> str:
-    """Ask `model` with the chat's earlier turns as context, log both rows, return the text.
+    output: None = None,
+    **options: Unpack[CallOptions],
+) -> str: ...
+
+
+@overload
+async def generate_reply(
+    chat_id: ChatId,
+    prompt: str,
+    model: str | None = None,
+    *,
+    output: type[T],
+    **options: Unpack[CallOptions],
+) -> T: ...
+
+
+@overload
+async def generate_reply(
+    chat_id: ChatId,
+    prompt: str,
+    model: str | None = None,
+    *,
+    output: Mapping[str, Any],
+    **options: Unpack[CallOptions],
+) -> Any: ...
+
+
+async def generate_reply(
+    chat_id: ChatId,
+    prompt: str,
+    model: str | None = None,
+    *,
+    output: Any = None,
+    **options: Unpack[CallOptions],
+) -> Any:
+    """Ask `model` with the chat's earlier turns as context, log both rows, return the
+    text (with `output=`, the parsed structured reply).
 
         from llmhub import generate_reply
         text = await generate_reply(chat_id=42, prompt="Hi!", model="mistral-small-latest")
 
+    Every keyword of `Prompt` is taken: `tools=[fn, ...]`, `output=Model`,
+    `context=False`, `history=[...]`, `options=GenerationOptions(...)`, ...
     Raises an `LLMHubError` subclass on any failure (see `llmhub.LLMHubError`).
     """
-    request = Prompt.of(
-        chat_id,
-        prompt,
-        model,
-        user_id=user_id,
-        system=system,
-        attachments=attachments,
-        options=options,
-        fallbacks=fallbacks,
-    )
+    request = Prompt.of(chat_id, prompt, model, output=output, **options)
     hub = await get_default_hub()
-    return (await hub.ask(request)).text
+    reply = await hub.ask(request)
+    return reply.parsed if output is not None else reply.text
 
 
 def stream_reply(
@@ -104,25 +132,18 @@ def stream_reply(
     prompt: str,
     model: str | None = None,
     *,
-    user_id: int | None = None,
-    system: str | None = None,
-    attachments: Sequence[Attachment] = (),
-    options: GenerationOptions | None = None,
-    fallbacks: Sequence[str] | None = None,
+    output: Any = None,
+    **options: Unpack[CallOptions],
 ) -> ReplyStream:
     """The streaming twin of `generate_reply`: `async for piece in stream_reply(...)`."""
-    request = Prompt.of(
-        chat_id,
-        prompt,
-        model,
-        user_id=user_id,
-        system=system,
-        attachments=attachments,
-        options=options,
-        fallbacks=fallbacks,
-    )
+    request = Prompt.of(chat_id, prompt, model, output=output, **options)
 
     async def open_stream() -> ReplyStream:
         return (await get_default_hub()).stream(request)
 
     return ReplyStream.deferred(open_stream)
+
+
+async def embed(texts: Sequence[str], model: str, *, user_id: int | None = None) -> Embeddings:
+    """One vector per text, from an embedding model, on the default hub (see `Hub.embed`)."""
+    return await (await get_default_hub()).embed(texts, model, user_id=user_id)

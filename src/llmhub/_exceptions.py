@@ -9,6 +9,8 @@
     │   ├── EmptyPromptError
     │   ├── PromptTooLongError
     │   ├── UnsupportedInputError     files for a provider without them, too large, wrong type
+    │   ├── UnsupportedOptionError    an option the model cannot honour (a reasoning level,
+    │   │                             tools, structured output, embeddings)
     │   └── UnknownProviderError      no installed provider by that name
     ├── ModelNotFoundError            no provider claims the model, or the provider says it
     │                                 does not know it (404, or a 400 naming the model)
@@ -18,6 +20,7 @@
         ├── RateLimitError            429; `retry_after` in seconds when the provider said
         ├── BadRequestError           400/422: the provider refused the request's content
         ├── ContentBlockedError       the provider's safety filter withheld the reply
+        ├── OutputValidationError     a structured reply did not match its schema (`text` holds it)
         ├── ProviderTimeoutError      no answer in time (also a TimeoutError)
         ├── ProviderUnavailableError  5xx, refused or dropped connections
         └── StreamInterruptedError    a stream broke or ended without its end marker
@@ -46,6 +49,7 @@ __all__ = [
     "LLMHubError",
     "ModelNotFoundError",
     "NotConfiguredError",
+    "OutputValidationError",
     "PluginLoadError",
     "PromptTooLongError",
     "ProviderError",
@@ -56,6 +60,7 @@ __all__ = [
     "StreamInterruptedError",
     "UnknownProviderError",
     "UnsupportedInputError",
+    "UnsupportedOptionError",
 ]
 
 
@@ -154,6 +159,12 @@ class UnsupportedInputError(InvalidRequestError):
         return f"{text}; models that do: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
+class UnsupportedOptionError(InvalidRequestError):
+    """An option the model cannot honour: a reasoning level it does not offer, tools or
+    structured output on a model without them, embeddings from a chat model. The
+    message names what the model does accept."""
+
+
 class UnknownProviderError(InvalidRequestError):
     """No installed provider has that name."""
 
@@ -199,6 +210,24 @@ class BadRequestError(ProviderError):
 
 class ContentBlockedError(ProviderError):
     """The provider's safety filter withheld the reply."""
+
+
+class OutputValidationError(ProviderError):
+    """A structured reply did not match its schema, also after being asked once more.
+    `text` holds the reply as it came (it is logged too); `errors` what did not match."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        text: str,
+        errors: str = "",
+        provider: str | None = None,
+        model: str | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model)
+        self.text = text
+        self.errors = errors
 
 
 class ProviderTimeoutError(ProviderError, TimeoutError):

@@ -9,40 +9,68 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from time import time_ns
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ._attempts import Attempts, Candidate, Plan
 from ._breaker import CircuitBreaker
+from ._embed import embed_texts
 from ._exceptions import (
     ConfigurationError,
     EmptyPromptError,
     LLMHubError,
+    OutputValidationError,
     PromptTooLongError,
     UnsupportedInputError,
 )
+from ._output import output_type
 from ._provider import BaseProvider
 from ._registry import ModelCatalog, ProviderRegistry
 from ._stream import ReplyStream, StreamState
+from ._toolloop import ToolCallAssembler, ToolLoop, step_messages
 from ._tracing import Tracing
 from ._types import (
     Attachment,
     ChatId,
     ChatRequest,
+    Embeddings,
     GenerationOptions,
     Message,
     Prompt,
     Reply,
     StreamChunk,
-    Usage,
+    ToolCall,
+    ToolCallEvent,
+    ToolChoice,
+    ToolResultEvent,
+    ToolStep,
 )
-from .store import ContextInfo, Store
+from .store import ContextInfo, Store, Turn
 
 if TYPE_CHECKING:
     from ._settings import HubSettings
 
-__all__ = ["Hub"]
+__all__ = ["CallOptions", "Hub"]
 
 log = logging.getLogger("llmhub")
+
+
+class CallOptions(TypedDict, total=False):
+    """The keyword arguments every call takes: the fields of `Prompt` (see there),
+    but `output`, which the calls take on its own (it decides what they return)."""
+
+    user_id: int | None
+    system: str | None
+    attachments: Sequence[Attachment]
+    options: GenerationOptions | None
+    request_id: str | None
+    fallbacks: Sequence[str] | None
+    replaces: str | None
+    tools: Sequence[Any]
+    tool_choice: ToolChoice | None
+    run_tools: bool
+    max_tool_steps: int
+    context: bool
+    history: Sequence[Message] | None
 
 
 class Hub:
@@ -109,24 +137,12 @@ class Hub:
         prompt: str,
         model: str | None = None,
         *,
-        user_id: int | None = None,
-        system: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        options: GenerationOptions | None = None,
-        fallbacks: Sequence[str] | None = None,
-    ) -> str:
-        """The reply's text. See `ask()`."""
-        request = Prompt.of(
-            chat_id,
-            prompt,
-            model,
-            user_id=user_id,
-            system=system,
-            attachments=attachments,
-            options=options,
-            fallbacks=fallbacks,
-        )
-        return (await self.ask(request)).text
+        output: Any = None,
+        **options: Unpack[CallOptions],
+    ) -> Any:
+        """The reply's text; with `output=`, the parsed structured reply. See `ask()`."""
+        reply = await self.ask(Prompt.of(chat_id, prompt, model, output=output, **options))
+        return reply.parsed if output is not None else reply.text
 
     async def reply(
         self,
@@ -134,25 +150,12 @@ class Hub:
         prompt: str,
         model: str | None = None,
         *,
-        user_id: int | None = None,
-        system: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        options: GenerationOptions | None = None,
-        fallbacks: Sequence[str] | None = None,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> Reply:
-        """The whole `Reply` (usage, finish reason, reasoning). See `ask()`."""
-        return await self.ask(
-            Prompt.of(
-                chat_id,
-                prompt,
-                model,
-                user_id=user_id,
-                system=system,
-                attachments=attachments,
-                options=options,
-                fallbacks=fallbacks,
-            )
-        )
+        """The whole `Reply` (usage, finish reason, reasoning, tool steps, the parsed
+        structured reply). See `ask()`."""
+        return await self.ask(Prompt.of(chat_id, prompt, model, output=output, **options))
 
     def stream_reply(
         self,
@@ -160,125 +163,190 @@ class Hub:
         prompt: str,
         model: str | None = None,
         *,
-        user_id: int | None = None,
-        system: str | None = None,
-        attachments: Sequence[Attachment] = (),
-        options: GenerationOptions | None = None,
-        fallbacks: Sequence[str] | None = None,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> ReplyStream:
         """The streaming twin of `reply()`. See `stream()`."""
-        return self.stream(
-            Prompt.of(
-                chat_id,
-                prompt,
-                model,
-                user_id=user_id,
-                system=system,
-                attachments=attachments,
-                options=options,
-                fallbacks=fallbacks,
-            )
-        )
+        return self.stream(Prompt.of(chat_id, prompt, model, output=output, **options))
 
     async def ask(self, prompt: Prompt) -> Reply:
         """Ask `prompt.model` (default: the chat's, then the configured one) with the
         chat's earlier turns as context; log the request before and the response after.
 
+        With tools, the model's calls are run and answered until it replies (every
+        round logged); with `output`, the reply is parsed into `Reply.parsed`.
         Invalid input raises an `InvalidRequestError` and sends nothing. A provider
         failure is logged with its error and raised as an `LLMHubError` whose
         `request_id` names the logged row.
         """
         chain = Attempts(await self._plan(prompt), self.store, self.breaker, self.tracing)
         while (sent := await chain.next()) is not None:
+            loop = self._loop(chain.plan, sent.request)
+            text = ""
             try:
                 with chain.calling(sent):
-                    reply = await sent.provider.generate(sent.request)
+                    while True:
+                        reply = await sent.provider.generate(loop.request)
+                        loop.count(reply.usage)
+                        text = reply.text
+                        if loop.runs(reply.tool_calls):
+                            results = await loop.run(reply.tool_calls)
+                            step = loop.record(text, reply.reasoning, reply.tool_calls, results)
+                            await chain.tool_step(len(loop.steps) - 1, step)
+                            continue
+                        if reply.tool_calls:  # returned to the caller: logged all the same
+                            await chain.tool_step(len(loop.steps), _asked(reply))
+                        errors = loop.check_answer(text)
+                        if errors is None:
+                            break
+                        if not loop.can_retry_output:
+                            raise _invalid_output(text, errors, sent.request.model)
+                        loop.retry_output(text, errors)
             except asyncio.CancelledError:
-                await chain.cancelled(sent, "")
+                await chain.cancelled(sent, text)
                 raise
             except Exception as exc:
-                error = await chain.failed(sent, "", exc)
+                # Once a tool ran, another model cannot take over the exchange.
+                error = await chain.failed(sent, text, exc, before_first_piece=not loop.steps)
                 if error is None:
                     continue  # the next model of the chain answers
                 if error is exc:
                     raise
                 raise error from exc
             cost = await chain.answered(
-                sent, reply.text, reply.finish_reason, reply.usage, model=reply.model
+                sent, reply.text, reply.finish_reason, loop.usage, model=reply.model
             )
             return replace(
                 reply,
+                usage=loop.usage,
                 cost=cost,
                 attempts=tuple(chain.attempts),
                 request_id=chain.plan.first_id,
+                steps=tuple(loop.steps),
+                parsed=loop.parsed,
             )
         raise chain.give_up()
 
     def stream(self, prompt: Prompt) -> ReplyStream:
-        """The streaming twin of `ask()`: iterate it for text pieces as they arrive.
+        """The streaming twin of `ask()`: iterate it for text pieces as they arrive
+        (`stream.events()` also yields `ToolCallEvent` and `ToolResultEvent`).
 
         The whole reply is logged at the end; if the stream breaks or the consumer
         stops early (`break`, `aclose()`, cancellation), what arrived is logged
         with status `error` or `cancelled`. After the end, `.reply` holds the
-        `Reply` (usage, finish reason, reasoning) and `.request_id` the row.
+        `Reply` (usage, finish reason, reasoning) and `.request_id` the row. A
+        structured reply is checked once at the end (streamed text cannot be taken
+        back to ask again).
         """
         state = StreamState()
         return ReplyStream(self._stream_events(state, prompt), state)
 
-    async def _stream_events(self, state: StreamState, prompt: Prompt) -> AsyncGenerator[str, None]:
+    async def _stream_events(
+        self, state: StreamState, prompt: Prompt
+    ) -> AsyncGenerator[str | ToolCallEvent | ToolResultEvent, None]:
         chain = Attempts(
             await self._plan(prompt), self.store, self.breaker, self.tracing, stream=True
         )
         while (sent := await chain.next()) is not None:
             state.request_id = sent.record.id
+            loop = self._loop(chain.plan, sent.request, retry_output=False)
             parts: list[str] = []
             thoughts: list[str] = []
             finish: str | None = None
-            usage: Usage | None = None
+            streamed = False  # whether a piece reached the consumer
             try:
-                chunks = sent.provider.stream(sent.request)
-                if sent.span is not None:
-                    chunks = chain.traced(sent, chunks)
-                try:
-                    async for chunk in chunks:
-                        if chunk.reasoning:
-                            thoughts.append(chunk.reasoning)
-                        if chunk.usage is not None:
-                            usage = chunk.usage
-                        if chunk.finish_reason:
-                            finish = chunk.finish_reason
-                        if chunk.text:
-                            parts.append(chunk.text)
-                            yield chunk.text
-                finally:  # however it ends, so the provider's connection is released at once
-                    await _close(chunks)
+                while True:
+                    parts, thoughts, finish = [], [], None
+                    calls = ToolCallAssembler()
+                    chunks = sent.provider.stream(loop.request)
+                    if sent.span is not None:
+                        chunks = chain.traced(sent, chunks)
+                    try:
+                        async for chunk in chunks:
+                            if chunk.reasoning:
+                                thoughts.append(chunk.reasoning)
+                            if chunk.usage is not None:
+                                loop.count(chunk.usage)
+                            if chunk.finish_reason:
+                                finish = chunk.finish_reason
+                            if chunk.tool_calls:
+                                for index in calls.add(chunk.tool_calls):
+                                    if state.events and loop.runs(calls.calls()):
+                                        streamed = True
+                                        yield ToolCallEvent(calls.call(index))
+                            if chunk.text:
+                                parts.append(chunk.text)
+                                streamed = True
+                                yield chunk.text
+                    finally:  # however it ends, so the provider's connection is released at once
+                        await _close(chunks)
+                    made = calls.calls()
+                    if loop.runs(made):
+                        results = await loop.run(made)
+                        if state.events:
+                            for result in results:
+                                yield ToolResultEvent(result)
+                        step = loop.record("".join(parts), "".join(thoughts) or None, made, results)
+                        await chain.tool_step(len(loop.steps) - 1, step)
+                        continue
+                    if made:
+                        await chain.tool_step(len(loop.steps), _asked_from(parts, thoughts, made))
+                    errors = loop.check_answer("".join(parts))
+                    if errors is not None:
+                        raise _invalid_output("".join(parts), errors, sent.request.model)
+                    break
             except (GeneratorExit, asyncio.CancelledError):
                 await chain.cancelled(sent, "".join(parts))
                 raise
             except Exception as exc:
                 # Once a piece reached the consumer, another model cannot take over.
-                error = await chain.failed(sent, "".join(parts), exc, before_first_piece=not parts)
+                error = await chain.failed(
+                    sent, "".join(parts), exc, before_first_piece=not streamed and not loop.steps
+                )
                 if error is None:
                     continue
                 if error is exc:
                     raise
                 raise error from exc
             text = "".join(parts)
-            usage = usage or Usage()
-            cost = await chain.answered(sent, text, finish, usage, model=sent.request.model)
+            cost = await chain.answered(sent, text, finish, loop.usage, model=sent.request.model)
             state.reply = Reply(
                 text=text,
                 model=sent.request.model,
                 provider=sent.provider.name,
                 finish_reason=finish,
-                usage=usage,
+                usage=loop.usage,
                 reasoning="".join(thoughts) or None,
                 cost=cost,
                 attempts=tuple(chain.attempts),
                 request_id=chain.plan.first_id,
+                tool_calls=tuple(made) if made and not loop.runs(made) else (),
+                steps=tuple(loop.steps),
+                parsed=loop.parsed,
             )
             return
         raise chain.give_up()
+
+    def _loop(self, plan: Plan, request: ChatRequest, *, retry_output: bool = True) -> ToolLoop:
+        return ToolLoop(
+            request,
+            tools=plan.prompt.tools,
+            run_tools=plan.prompt.run_tools,
+            max_steps=plan.prompt.max_tool_steps,
+            output=plan.output,
+            retry_output=retry_output,
+        )
+
+    # -- embeddings ---------------------------------------------------------------------
+
+    async def embed(
+        self, texts: Sequence[str], model: str, *, user_id: int | None = None
+    ) -> Embeddings:
+        """One vector per text, in order, from an embedding model
+        (`mistral-embed`, `gemini-embedding-001`, ...). Batched to the API's limits;
+        each call logged with its usage and cost (`llmhub models` shows which
+        models embed)."""
+        return await embed_texts(self, texts, model, user_id=user_id)
 
     # -- chats ----------------------------------------------------------------------------
 
@@ -333,23 +401,39 @@ class Hub:
 
     async def _plan(self, prompt: Prompt) -> Plan:
         """Validate the call, read its context once, and resolve its chain of models."""
-        if not prompt.text.strip() and not prompt.attachments:
+        continues = bool(prompt.history) and prompt.history[-1].role == "tool"  # type: ignore[index]
+        if not prompt.text.strip() and not prompt.attachments and not continues:
             raise EmptyPromptError("the prompt is empty")
         if len(prompt.text) > self.settings.max_prompt_chars:
             raise PromptTooLongError(len(prompt.text), self.settings.max_prompt_chars)
+        if prompt.max_tool_steps < 0:
+            raise ValueError("max_tool_steps must be 0 or more")
         chat = str(prompt.chat_id)
         provider, model_id = self.registry.resolve(await self.model_for(chat, prompt.model))
-        turns = await self.store.recent_turns(
-            chat, self.settings.context_turns, self.settings.context_chars, exclude=prompt.replaces
-        )
         messages: list[Message] = []
         if prompt.system:
             messages.append(Message("system", prompt.system))
-        for turn in turns:
-            messages.append(Message("user", turn.prompt))
-            messages.append(Message("assistant", turn.reply))
-        messages.append(Message("user", prompt.text, prompt.attachments))
-        request = ChatRequest(model_id, tuple(messages), prompt.options or GenerationOptions())
+        turns: list[Turn] = []
+        if prompt.history is not None:
+            messages.extend(prompt.history)
+        elif prompt.context:
+            turns = await self._turns(chat, prompt.replaces)
+            for turn in turns:
+                messages.append(Message("user", turn.prompt))
+                for step in turn.steps:
+                    messages.extend(step_messages(step))
+                messages.append(Message("assistant", turn.reply))
+        if prompt.text or prompt.attachments:
+            messages.append(Message("user", prompt.text, prompt.attachments))
+        output = output_type(prompt.output) if prompt.output is not None else None
+        request = ChatRequest(
+            model_id,
+            tuple(messages),
+            prompt.options or GenerationOptions(),
+            tools=tuple(tool.spec for tool in prompt.tools),
+            tool_choice=prompt.tool_choice if prompt.tools else None,
+            output=output.spec if output is not None else None,
+        )
         try:
             provider.check_request(request)
         except UnsupportedInputError as exc:
@@ -362,7 +446,19 @@ class Hub:
             first_id=prompt.request_id or new_request_id(),
             context_turns=len(turns),
             candidates=(Candidate(provider, request), *self._fallbacks(prompt, provider, request)),
+            output=output,
         )
+
+    async def _turns(self, chat: str, replaces: str | None) -> list[Turn]:
+        """The chat's context from the log, with the tool rounds of the turns that had them."""
+        turns = await self.store.recent_turns(
+            chat, self.settings.context_turns, self.settings.context_chars, exclude=replaces
+        )
+        with_tools = [turn.request_id for turn in turns if turn.has_tools]
+        if not with_tools:
+            return turns
+        steps = await self.store.tool_steps(with_tools)
+        return [replace(t, steps=tuple(steps.get(t.request_id, ()))) for t in turns]
 
     def _fallbacks(
         self, prompt: Prompt, first: BaseProvider, request: ChatRequest
@@ -409,6 +505,21 @@ def new_request_id() -> str:
     where random ones (uuid4) land anywhere in it: more pages touched per commit.
     """
     return f"{time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def _asked(reply: Reply) -> ToolStep:
+    """The tool calls of a reply that go back to the caller, as a round to log."""
+    return ToolStep(reply.tool_calls, (), reply.text, reply.reasoning)
+
+
+def _asked_from(parts: list[str], thoughts: list[str], calls: list[ToolCall]) -> ToolStep:
+    return ToolStep(tuple(calls), (), "".join(parts), "".join(thoughts) or None)
+
+
+def _invalid_output(text: str, errors: str, model: str) -> OutputValidationError:
+    return OutputValidationError(
+        f"the reply does not match the schema: {errors}", text=text, errors=errors, model=model
+    )
 
 
 async def _close(chunks: AsyncIterator[StreamChunk]) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
 from ._catalogue import ModelInfo, ModelTable, input_kind, kind_label
-from ._exceptions import NotConfiguredError, UnsupportedInputError
+from ._exceptions import NotConfiguredError, UnsupportedInputError, UnsupportedOptionError
 from ._retry import HttpTimeouts, RetryPolicy
-from ._types import ChatRequest, Reply, StreamChunk
+from ._types import ChatRequest, Embeddings, Reply, StreamChunk
 
 __all__ = ["BaseProvider", "EnvVar", "Secret"]
 
@@ -175,11 +175,16 @@ class BaseProvider(ABC):
         return cls.catalogue.lookup(model)
 
     def check_request(self, request: ChatRequest) -> None:
-        """Refuse files the model cannot read, before anything is sent.
+        """Refuse, before anything is sent, files the model cannot read and options
+        it cannot honour.
 
         A file of a kind the model does not read raises `UnsupportedInputError`
-        with `input_kind` set; the hub adds the models that do read it.
+        with `input_kind` set; the hub adds the models that do read it. Tools on
+        a model without them, a reasoning level it does not offer, or a chat
+        with an embedding model raise `UnsupportedOptionError`.
         """
+        if request.tools or request.options.reasoning is not None or request.tool_choice:
+            self._check_options(request)
         info: ModelInfo | None = None
         refuse = partial(UnsupportedInputError, provider=self.name, model=request.model)
         for message in request.messages:
@@ -205,6 +210,25 @@ class BaseProvider(ABC):
                         f"{request.model} does not read {kind_label(kind)}", input_kind=kind
                     )
 
+    def _check_options(self, request: ChatRequest) -> None:
+        info = self.model_info(request.model)
+        refuse = partial(UnsupportedOptionError, provider=self.name, model=request.model)
+        if info.embeds:
+            raise refuse(f"{request.model} is an embedding model: use embed(), not a chat call")
+        if request.tools and not info.tools:
+            raise refuse(f"{request.model} does not call tools")
+        names = {tool.name for tool in request.tools}
+        choice = request.tool_choice
+        if choice not in (None, "auto", "none", "required") and choice not in names:
+            known = ", ".join(sorted(names)) or "no tools were given"
+            raise refuse(f"tool_choice {choice!r} names no tool of the call ({known})")
+        reasoning = request.options.reasoning
+        if reasoning is not None and not info.takes_reasoning(reasoning):
+            levels = ", ".join(info.reasoning_levels) or "none: its reasoning is not adjustable"
+            raise refuse(
+                f"{request.model} does not take reasoning={reasoning!r}; it takes {levels}"
+            )
+
     # -- the calls ---------------------------------------------------------------
 
     @abstractmethod
@@ -218,6 +242,14 @@ class BaseProvider(ABC):
     @abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         """The reply in pieces, as they are generated."""
+
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
+        """One vector per text, in order. Batched to the API's limits by the provider.
+
+        The default: this provider has no embedding models."""
+        raise UnsupportedOptionError(
+            f"{self.name} has no embedding models", provider=self.name, model=model
+        )
 
     async def aclose(self) -> None:  # noqa: B027 - a provider without resources needs nothing
         """Release the pooled client; the provider may be used again afterwards."""

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import cast
 
-from ._types import Reply
+from ._types import Reply, ToolCallEvent, ToolResultEvent
 
-__all__ = ["ReplyStream", "StreamState"]
+__all__ = ["ReplyStream", "StreamEvent", "StreamState"]
+
+#: What `ReplyStream.events()` yields: text pieces, and the tool rounds as they go.
+StreamEvent = str | ToolCallEvent | ToolResultEvent
 
 
 @dataclass(slots=True)
@@ -17,6 +21,8 @@ class StreamState:
 
     request_id: str | None = None
     reply: Reply | None = None
+    #: Whether the consumer asked for tool events (`events()`), not text alone.
+    events: bool = False
 
 
 class ReplyStream:
@@ -31,8 +37,10 @@ class ReplyStream:
     the generation and logs what arrived as `cancelled`.
     """
 
-    def __init__(self, events: AsyncGenerator[str, None], state: StreamState) -> None:
-        self._events = events
+    def __init__(self, events: AsyncGenerator[StreamEvent, None], state: StreamState) -> None:
+        # Without `events()` the producer yields text only.
+        self._events = cast(AsyncGenerator[str, None], events)
+        self._all = events
         self._state = state
         self._source: ReplyStream | None = None
 
@@ -46,14 +54,29 @@ class ReplyStream:
         """
         stream: ReplyStream
 
-        async def events() -> AsyncGenerator[str, None]:
+        async def events() -> AsyncGenerator[StreamEvent, None]:
             source = stream._source = await open_stream()
             async with source:
-                async for piece in source:
+                pieces = source.events() if stream._state.events else source
+                async for piece in pieces:
                     yield piece
 
         stream = cls(events(), StreamState())
         return stream
+
+    def events(self) -> AsyncIterator[StreamEvent]:
+        """The pieces with the tool rounds between them: `str` text pieces,
+        `ToolCallEvent` when the model asks for a tool (before it runs) and
+        `ToolResultEvent` when it has run. Call it before reading the stream.
+
+            async for event in stream.events():
+                if isinstance(event, ToolCallEvent):
+                    print(f"[calling {event.call.name}…]")
+                elif isinstance(event, str):
+                    print(event, end="")
+        """
+        self._state.events = True
+        return self._all
 
     @property
     def request_id(self) -> str | None:

@@ -2,25 +2,48 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ._tools import Tool
 
 __all__ = [
     "Attachment",
     "Attempt",
     "ChatId",
     "ChatRequest",
+    "Embeddings",
     "GenerationOptions",
     "Message",
+    "OutputSpec",
     "Prompt",
+    "Reasoning",
     "Reply",
     "Role",
     "StreamChunk",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolCallEvent",
+    "ToolChoice",
+    "ToolResult",
+    "ToolResultEvent",
+    "ToolSpec",
+    "ToolStep",
     "Usage",
 ]
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
+
+#: How much a reasoning model thinks: a level, or a budget of thinking tokens.
+#: "off" turns reasoning off where the model can; see `ModelInfo.reasoning_levels`.
+Reasoning = Literal["off", "low", "medium", "high"] | int
+
+#: Which tools the model may call: "auto" (it decides), "none", "required" (at
+#: least one), or the name of the one tool it must call.
+ToolChoice = str
 
 #: A conversation's id: a Telegram chat id, a session key, anything stable.
 ChatId = int | str
@@ -44,12 +67,108 @@ class Attachment:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A model's request to run one tool. `arguments` is the JSON text the model wrote.
+
+    `signature` carries what a provider needs back with the call in the next
+    request (Gemini's `thought_signature`, base64); `None` elsewhere.
+    """
+
+    id: str
+    name: str
+    arguments: str = "{}"
+    signature: str | None = field(default=None, repr=False)
+
+    def args(self) -> dict[str, Any]:
+        """The arguments parsed; `ValueError` when they are not a JSON object."""
+        value = json.loads(self.arguments or "{}")
+        if not isinstance(value, dict):
+            raise ValueError("the arguments are not a JSON object")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """What running a `ToolCall` gave: its output as text, or the error's text."""
+
+    call: ToolCall
+    output: str
+    is_error: bool = False
+    duration_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ToolStep:
+    """One model turn that asked for tools, and what they answered.
+
+    `text` and `reasoning` are what the model said alongside its calls; some
+    providers need them back in the next request (DeepSeek's thinking mode).
+    """
+
+    calls: tuple[ToolCall, ...]
+    results: tuple[ToolResult, ...] = ()
+    text: str = ""
+    reasoning: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallEvent:
+    """Streamed when the model asks for a tool, before it runs (a UI can say "calling …")."""
+
+    call: ToolCall
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResultEvent:
+    """Streamed when a tool has run."""
+
+    result: ToolResult
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
-    """One turn of a conversation."""
+    """One turn of a conversation.
+
+    An assistant message may carry `tool_calls` (and the `reasoning` that led to
+    them); a "tool" message answers the call `tool_call_id` of tool `name`.
+    """
 
     role: Role
     content: str
     attachments: tuple[Attachment, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+    reasoning: str | None = None
+
+    @classmethod
+    def user(cls, text: str, attachments: Sequence[Attachment] = ()) -> Message:
+        return cls("user", text, tuple(attachments))
+
+    @classmethod
+    def assistant(cls, text: str) -> Message:
+        return cls("assistant", text)
+
+    @classmethod
+    def system(cls, text: str) -> Message:
+        return cls("system", text)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool as a provider is told about it: a name, what it does, a JSON schema."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """The JSON schema a structured reply must follow, as a provider is told it."""
+
+    name: str
+    schema: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +181,10 @@ class GenerationOptions:
     stop: tuple[str, ...] = ()
     seed: int | None = None
     json_mode: bool = False
+    #: Reasoning effort or thinking-token budget, mapped to each provider's own
+    #: setting; `None` leaves the model's default. A value the model cannot honour
+    #: raises `BadRequestError` before anything is sent.
+    reasoning: Reasoning | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +215,22 @@ class Prompt:
     #: again. That exchange is left out of this call's context, and once this call
     #: is answered it leaves the chat's context for good (the log keeps both).
     replaces: str | None = None
+    #: Functions (or `Tool`s) the model may call. The hub runs the calls it asks
+    #: for and sends the results back, until it answers (see `run_tools`).
+    tools: tuple[Tool, ...] = ()
+    #: "auto" (default when there are tools), "none", "required", or a tool's name.
+    tool_choice: ToolChoice | None = None
+    #: `False`: the model's tool calls are returned in `Reply.tool_calls`, not run.
+    run_tools: bool = True
+    #: How many rounds of tool calls the hub runs before it asks for a final answer.
+    max_tool_steps: int = 8
+    #: A structured reply: a pydantic model, a dataclass, or a JSON schema (a dict).
+    #: `Reply.parsed` then holds the parsed object.
+    output: Any = None
+    #: `False`: no earlier turns of the chat are sent (the call is still logged).
+    context: bool = True
+    #: The conversation so far, given by the caller instead of read from the log.
+    history: tuple[Message, ...] | None = None
 
     @classmethod
     def of(
@@ -104,12 +243,41 @@ class Prompt:
         system: str | None = None,
         attachments: Sequence[Attachment] = (),
         options: GenerationOptions | None = None,
+        request_id: str | None = None,
         fallbacks: Sequence[str] | None = None,
+        replaces: str | None = None,
+        tools: Sequence[Any] = (),
+        tool_choice: ToolChoice | None = None,
+        run_tools: bool = True,
+        max_tool_steps: int = 8,
+        output: Any = None,
+        context: bool = True,
+        history: Sequence[Message] | None = None,
     ) -> Prompt:
-        """A prompt from the keyword functions' arguments (lists become tuples)."""
-        chain = None if fallbacks is None else tuple(fallbacks)
+        """A prompt from the keyword functions' arguments (lists become tuples,
+        plain functions become `Tool`s)."""
+        if tools:
+            from ._tools import as_tool
+
+            tools = tuple(as_tool(tool) for tool in tools)
         return cls(
-            chat_id, text, model, user_id, system, tuple(attachments), options, fallbacks=chain
+            chat_id,
+            text,
+            model,
+            user_id,
+            system,
+            tuple(attachments),
+            options,
+            request_id=request_id,
+            fallbacks=None if fallbacks is None else tuple(fallbacks),
+            replaces=replaces,
+            tools=tuple(tools),
+            tool_choice=tool_choice,
+            run_tools=run_tools,
+            max_tool_steps=max_tool_steps,
+            output=output,
+            context=context,
+            history=None if history is None else tuple(history),
         )
 
 
@@ -120,6 +288,10 @@ class ChatRequest:
     model: str
     messages: tuple[Message, ...]
     options: GenerationOptions = GenerationOptions()
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: ToolChoice | None = None
+    #: A structured reply: the schema the reply's JSON must follow.
+    output: OutputSpec | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +350,30 @@ class Reply:
     #: The logged exchange's id (its first request's, when another model answered):
     #: give it as `Prompt.replaces` to have this answer generated again.
     request_id: str | None = None
+    #: Tool calls the model asks for and that were not run (`Prompt.run_tools=False`,
+    #: or a provider's reply before the hub runs them).
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: The rounds of tool calls the hub ran before this answer, in order.
+    steps: tuple[ToolStep, ...] = ()
+    #: The structured reply, parsed (`Prompt.output`); `None` otherwise.
+    parsed: Any = None
 
     @property
     def fell_back(self) -> bool:
         """Whether another model than the one asked for answered."""
         return bool(self.attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call: the calls arrive in pieces, `index` says
+    which one; `id` and `name` come with its first piece, `arguments` in parts."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    signature: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,3 +384,20 @@ class StreamChunk:
     reasoning: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    """Vectors for texts, in the texts' order, with what they cost."""
+
+    vectors: list[list[float]] = field(repr=False)
+    model: str
+    provider: str
+    usage: Usage = Usage()
+    cost: float | None = None
+    #: The logged row's id.
+    request_id: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.vectors)

@@ -37,11 +37,21 @@ def test_every_listed_model_is_complete_and_its_figures_have_a_source(
     for info in table.models:
         assert info.known
         assert info.context_window > 0
-        assert 0 < info.max_output_tokens <= info.context_window
         assert "text" in info.inputs, info.id
+        if info.embeds:  # no output; a price per token, or a note saying why there is none
+            assert info.max_output_tokens == 0, info.id
+            assert not info.tools
+            assert not info.structured_output
+            assert not info.reasoning_levels
+            assert (info.price is not None and info.price.input > 0) or "billed" in info.note
+            assert provider.claims_model(info.id), f"{info.id} would not route to {provider.name}"
+            continue
+        assert 0 < info.max_output_tokens <= info.context_window
         assert info.price is not None, f"{info.id} has no price"
         assert min(info.price.input, info.price.output) > 0, info.id
         assert info.price.cached_input is None or info.price.cached_input <= info.price.input
+        assert info.tools, f"{info.id}: every listed chat model calls tools"
+        assert not info.reasoning or info.reasoning_levels, f"{info.id} reasons: say how"
         assert provider.claims_model(info.id), f"{info.id} would not route to {provider.name}"
     assert len({info.id for info in table.models}) == len(table.models)
     assert table.sources
@@ -211,3 +221,39 @@ def test_the_log_column_exists_after_migrating_a_version_2_database(tmp_path: Pa
     assert asyncio.run(upgrade()) == [
         {"prompt": "kept", "first_request_id": None, "text": "kept too", "cost_usd": None}
     ]
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "takes", "refuses"),
+    [
+        (MistralProvider, "magistral-medium-latest", ["off", "high"], ["low", 1024]),
+        (MistralProvider, "mistral-small-latest", ["off", "high"], ["medium"]),
+        (MistralProvider, "codestral-latest", [], ["off", "high"]),
+        (DipseekProvider, "deepseek-v4-flash", ["off", "low", "medium", "high"], [2048]),
+        (DipseekProvider, "deepseek-chat", ["off"], ["high"]),
+        (GeminiProvider, "gemini-2.5-flash", ["off", "low", "high", 1024], []),
+        (GeminiProvider, "gemini-2.5-pro", ["low", "high", 4096], ["off"]),
+        (GeminiProvider, "gemini-2.0-flash", [], ["off", "low", 1024]),
+    ],
+)
+def test_the_catalogue_says_which_reasoning_values_each_model_takes(
+    provider: type[BaseProvider], model: str, takes: list[str | int], refuses: list[str | int]
+) -> None:
+    info = provider.model_info(model)
+    for value in takes:
+        assert info.takes_reasoning(value), (model, value)
+    for value in refuses:
+        assert not info.takes_reasoning(value), (model, value)
+    assert not info.takes_reasoning(True)  # a bool is no budget
+
+
+def test_the_catalogue_says_which_models_embed_and_which_follow_a_schema() -> None:
+    assert MistralProvider.catalogue.embedding_models() == ["mistral-embed", "codestral-embed"]
+    assert "gemini-embedding-001" in GeminiProvider.catalogue.embedding_models()
+    assert DipseekProvider.catalogue.embedding_models() == []
+    assert "mistral-embed" not in MistralProvider.catalogue.reading("text")
+    assert MistralProvider.model_info("mistral-large-latest").structured_output
+    assert not DipseekProvider.model_info("deepseek-v4-pro").structured_output
+    shown = MistralProvider.model_info("mistral-embed").as_dict()
+    assert shown["embeds"] is True
+    assert shown["tools"] is False

@@ -1,16 +1,36 @@
 """The OpenAI chat-completions wire format: request bodies out, replies and chunks in.
 
 Pure functions over dicts, shared by every OpenAI-style provider. What differs
-between providers (the seed's field name, `stream_options`) comes in as `Dialect`.
+between providers (the seed's field name, `stream_options`, how reasoning and
+structured replies are asked for, tool call ids) comes in as `Dialect`.
+
+Tools go out as `tools: [{"type": "function", "function": {name, description,
+parameters}}]` with `tool_choice` ("auto", "none", "required" or
+`{"type": "function", "function": {"name"}}`); the model's calls come back in
+`message.tool_calls` (streamed: `delta.tool_calls` pieces by `index`, the
+arguments in fragments), and their results go back as `role: "tool"` messages.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from .._types import Attachment, ChatRequest, Message, Reply, StreamChunk, Usage
+from .._output import schema_instruction
+from .._types import (
+    Attachment,
+    ChatRequest,
+    Message,
+    OutputSpec,
+    Reply,
+    StreamChunk,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 __all__ = ["Dialect", "build_body", "parse_chunk", "parse_reply", "parse_usage"]
 
@@ -29,6 +49,18 @@ class Dialect:
 
     seed_field: str | None = "seed"
     stream_usage: bool = True
+    #: How `GenerationOptions.reasoning` is sent: Mistral's `reasoning_effort`
+    #: ("none"/"high"), or DeepSeek's `thinking: {type}` with `reasoning_effort`.
+    reasoning: Literal["effort", "thinking"] = "effort"
+    #: How a structured reply is asked for: `response_format: json_schema`, or
+    #: JSON mode with the schema in a system message (DeepSeek has only JSON mode).
+    structured: Literal["json_schema", "instructions"] = "json_schema"
+    #: Tool call ids rewritten to 9 letters and digits (Mistral refuses others, and
+    #: a chat's earlier turns may carry another provider's ids).
+    short_tool_ids: bool = False
+    #: An assistant message with tool calls carries its `reasoning_content` back
+    #: (DeepSeek's thinking mode answers 400 without it inside a tool loop).
+    reasoning_in_tool_turns: bool = False
 
 
 def _part(attachment: Attachment) -> JSON:
@@ -58,12 +90,96 @@ def _content(message: Message) -> str | list[JSON]:
     return parts
 
 
+def short_tool_id(call_id: str) -> str:
+    """A stable 9-character id of letters and digits for any tool call id."""
+    if len(call_id) == 9 and call_id.isascii() and call_id.isalnum():
+        return call_id
+    digest = hashlib.sha256(call_id.encode()).digest()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:9])
+
+
+def _message(message: Message, dialect: Dialect) -> JSON:
+    ids = short_tool_id if dialect.short_tool_ids else str
+    if message.role == "tool":
+        return {
+            "role": "tool",
+            "tool_call_id": ids(message.tool_call_id or ""),
+            "name": message.name or "",
+            "content": message.content,
+        }
+    out: JSON = {"role": message.role, "content": _content(message)}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": ids(call.id),
+                "type": "function",
+                "function": {"name": call.name, "arguments": call.arguments},
+            }
+            for call in message.tool_calls
+        ]
+        if dialect.reasoning_in_tool_turns and message.reasoning:
+            out["reasoning_content"] = message.reasoning
+    return out
+
+
+def _tool_choice(choice: str) -> Any:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+def _reasoning(value: str | int, dialect: Dialect) -> JSON:
+    """The fields that set the reasoning effort (levels the catalogue allowed)."""
+    if dialect.reasoning == "thinking":
+        if value == "off":
+            return {"thinking": {"type": "disabled"}}
+        return {"thinking": {"type": "enabled"}, "reasoning_effort": value}
+    return {"reasoning_effort": "none" if value == "off" else value}
+
+
+def _strict(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on every object, as strict
+    schema mode requires."""
+    if isinstance(schema, dict):
+        out = {key: _strict(value) for key, value in schema.items()}
+        if out.get("type") == "object" and "additionalProperties" not in out:
+            out["additionalProperties"] = False
+        return out
+    if isinstance(schema, list):
+        return [_strict(item) for item in schema]
+    return schema
+
+
+def _response_format(spec: OutputSpec, dialect: Dialect) -> JSON:
+    if dialect.structured == "instructions":
+        return {"type": "json_object"}
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": spec.name, "schema": _strict(spec.schema), "strict": True},
+    }
+
+
 def build_body(request: ChatRequest, dialect: Dialect, *, stream: bool) -> JSON:
     """The JSON body of `POST …/chat/completions`; unset options are left out."""
-    body: JSON = {
-        "model": request.model,
-        "messages": [{"role": m.role, "content": _content(m)} for m in request.messages],
-    }
+    messages = [_message(m, dialect) for m in request.messages]
+    if request.output is not None and dialect.structured == "instructions":
+        messages.insert(0, {"role": "system", "content": schema_instruction(request.output)})
+    body: JSON = {"model": request.model, "messages": messages}
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": dict(tool.parameters),
+                },
+            }
+            for tool in request.tools
+        ]
+        if request.tool_choice is not None:
+            body["tool_choice"] = _tool_choice(request.tool_choice)
     options = request.options
     if options.temperature is not None:
         body["temperature"] = options.temperature
@@ -75,8 +191,12 @@ def build_body(request: ChatRequest, dialect: Dialect, *, stream: bool) -> JSON:
         body["stop"] = list(options.stop)
     if options.seed is not None and dialect.seed_field:
         body[dialect.seed_field] = options.seed
-    if options.json_mode:
+    if request.output is not None:
+        body["response_format"] = _response_format(request.output, dialect)
+    elif options.json_mode:
         body["response_format"] = {"type": "json_object"}
+    if options.reasoning is not None:
+        body.update(_reasoning(options.reasoning, dialect))
     if stream:
         body["stream"] = True
         if dialect.stream_usage:
@@ -94,7 +214,11 @@ def parse_usage(raw: Any) -> Usage | None:
         return None
     prompt_details = raw.get("prompt_tokens_details") or {}
     completion_details = raw.get("completion_tokens_details") or {}
-    cached = raw.get("prompt_cache_hit_tokens", prompt_details.get("cached_tokens"))
+    # DeepSeek: prompt_cache_hit_tokens; Mistral: num_cached_tokens (older) or the
+    # OpenAI-style prompt_tokens_details.cached_tokens.
+    cached = raw.get("prompt_cache_hit_tokens")
+    if cached is None:
+        cached = raw.get("num_cached_tokens", prompt_details.get("cached_tokens"))
     return Usage(
         prompt_tokens=_int(raw.get("prompt_tokens")),
         completion_tokens=_int(raw.get("completion_tokens")),
@@ -142,7 +266,51 @@ def parse_reply(data: JSON, *, provider: str, model: str) -> Reply:
         finish_reason=choice.get("finish_reason"),
         usage=parse_usage(data.get("usage")) or Usage(),
         reasoning=reasoning or None,
+        tool_calls=_tool_calls(message.get("tool_calls")),
     )
+
+
+def _arguments(raw: Any) -> str:
+    """A call's arguments as JSON text (Mistral may send an object instead)."""
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw if raw is not None else {}, ensure_ascii=False)
+
+
+def _tool_calls(raw: Any) -> tuple[ToolCall, ...]:
+    if not isinstance(raw, list):
+        return ()
+    calls = []
+    for position, item in enumerate(raw):
+        function = item.get("function") if isinstance(item, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            continue
+        call_id = item.get("id") if isinstance(item.get("id"), str) else f"call_{position}"
+        calls.append(ToolCall(call_id, function["name"], _arguments(function.get("arguments"))))
+    return tuple(calls)
+
+
+def _tool_call_deltas(raw: Any) -> tuple[ToolCallDelta, ...]:
+    if not isinstance(raw, list):
+        return ()
+    deltas = []
+    for position, item in enumerate(raw):
+        if not isinstance(item, dict):
+            continue
+        raw_function = item.get("function")
+        function: JSON = raw_function if isinstance(raw_function, dict) else {}
+        index = item.get("index")
+        name = function.get("name")
+        arguments = function.get("arguments")
+        deltas.append(
+            ToolCallDelta(
+                index=index if isinstance(index, int) else position,
+                id=item.get("id") if isinstance(item.get("id"), str) else None,
+                name=name if isinstance(name, str) and name else None,
+                arguments="" if arguments is None else _arguments(arguments),
+            )
+        )
+    return tuple(deltas)
 
 
 def parse_chunk(data: JSON) -> StreamChunk:
@@ -152,7 +320,11 @@ def parse_chunk(data: JSON) -> StreamChunk:
         # The common chunk, taken in few steps: it comes 20 to 1,000 times a reply.
         choice = choices[0]
         delta = choice.get("delta") if isinstance(choice, dict) else None
-        if isinstance(delta, dict) and "reasoning_content" not in delta:
+        if (
+            isinstance(delta, dict)
+            and "reasoning_content" not in delta
+            and "tool_calls" not in delta
+        ):
             content = delta.get("content")
             if content is None or isinstance(content, str):
                 return StreamChunk(text=content or "", finish_reason=choice.get("finish_reason"))
@@ -165,5 +337,9 @@ def parse_chunk(data: JSON) -> StreamChunk:
     reasoning = delta.get("reasoning_content")
     reasoning = (reasoning if isinstance(reasoning, str) else "") + thinking
     return StreamChunk(
-        text=text, reasoning=reasoning, finish_reason=choice.get("finish_reason"), usage=usage
+        text=text,
+        reasoning=reasoning,
+        finish_reason=choice.get("finish_reason"),
+        usage=usage,
+        tool_calls=_tool_call_deltas(delta.get("tool_calls")),
     )

@@ -15,6 +15,7 @@ from ._base import Store
 from ._migrations import MIGRATIONS, SCHEMA_VERSION, Migration
 from ._records import (
     ContextInfo,
+    EmbeddingRecord,
     Exchange,
     ProviderStats,
     RequestRecord,
@@ -29,6 +30,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "ContextInfo",
+    "EmbeddingRecord",
     "Exchange",
     "Migration",
     "ProviderStats",

@@ -7,8 +7,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from .._types import ToolCall, ToolResult, ToolStep
 from ._records import (
     ContextInfo,
+    EmbeddingRecord,
     Exchange,
     ProviderStats,
     RequestRecord,
@@ -112,6 +114,105 @@ class Store(ABC):
     @abstractmethod
     async def log_response(self, record: ResponseRecord) -> None:
         """Write a response row, replacing one of the same request; returns when it is durable."""
+
+    # -- tool calls and embeddings ---------------------------------------------------
+    # Portable SQL over `execute_many` / `fetch`: rarer than chat rows.
+
+    async def log_tool_step(self, request_id: str, step: int, record: ToolStep) -> None:
+        """Write one round of an exchange's tool calls (replacing one of the same
+        number, as a call retried under its id replaces its rows)."""
+        now = time.time()
+        results = {result.call.id: result for result in record.results}
+        rows = []
+        for seq, call in enumerate(record.calls):
+            result = results.get(call.id)
+            rows.append(
+                {
+                    "request_id": request_id,
+                    "step": step,
+                    "seq": seq,
+                    "call_id": call.id,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "output": result.output if result else None,
+                    "is_error": int(result.is_error) if result else 0,
+                    "duration_ms": result.duration_ms if result else None,
+                    "step_text": record.text,
+                    "step_reasoning": record.reasoning,
+                    "signature": call.signature,
+                    "created_at": now,
+                }
+            )
+        if rows:
+            await self.execute_many(
+                "INSERT INTO tool_calls (request_id, step, seq, call_id, name, arguments, output,"
+                " is_error, duration_ms, step_text, step_reasoning, signature, created_at)"
+                " VALUES (:request_id, :step, :seq, :call_id, :name, :arguments, :output,"
+                " :is_error, :duration_ms, :step_text, :step_reasoning, :signature, :created_at)"
+                " ON CONFLICT (request_id, step, seq) DO UPDATE SET call_id = excluded.call_id,"
+                " name = excluded.name, arguments = excluded.arguments, output = excluded.output,"
+                " is_error = excluded.is_error, duration_ms = excluded.duration_ms,"
+                " step_text = excluded.step_text, step_reasoning = excluded.step_reasoning,"
+                " signature = excluded.signature, created_at = excluded.created_at",
+                rows,
+            )
+
+    async def tool_steps(self, request_ids: Sequence[str]) -> dict[str, list[ToolStep]]:
+        """The rounds of tool calls of these exchanges, each in order."""
+        if not request_ids:
+            return {}
+        marks = ", ".join(f":id{n}" for n in range(len(request_ids)))
+        rows = await self.fetch(
+            "SELECT request_id, step, call_id, name, arguments, output, is_error, duration_ms,"  # noqa: S608 - placeholders only
+            f" step_text, step_reasoning, signature FROM tool_calls WHERE request_id IN ({marks})"
+            " ORDER BY request_id, step, seq",
+            {f"id{n}": request_id for n, request_id in enumerate(request_ids)},
+        )
+        grouped: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        for row in rows:
+            grouped.setdefault((str(row["request_id"]), int(row["step"])), []).append(row)
+        steps: dict[str, list[ToolStep]] = {}
+        for (request_id, _), calls in grouped.items():
+            made = [
+                ToolCall(str(c["call_id"]), str(c["name"]), str(c["arguments"]), c["signature"])
+                for c in calls
+            ]
+            results = tuple(
+                ToolResult(
+                    call, str(c["output"]), bool(c["is_error"]), float(c["duration_ms"] or 0)
+                )
+                for call, c in zip(made, calls, strict=True)
+                if c["output"] is not None
+            )
+            first = calls[0]
+            steps.setdefault(request_id, []).append(
+                ToolStep(tuple(made), results, str(first["step_text"]), first["step_reasoning"])
+            )
+        return steps
+
+    async def log_embedding(self, record: EmbeddingRecord) -> None:
+        """Write an embedding call's row."""
+        await self.execute(
+            "INSERT INTO embeddings (id, provider, model, user_id, inputs, chars, status,"
+            " prompt_tokens, cost_usd, latency_ms, error_type, error_message, created_at)"
+            " VALUES (:id, :provider, :model, :user_id, :inputs, :chars, :status,"
+            " :prompt_tokens, :cost_usd, :latency_ms, :error_type, :error_message, :created_at)",
+            {
+                "id": record.id,
+                "provider": record.provider,
+                "model": record.model,
+                "user_id": record.user_id,
+                "inputs": record.inputs,
+                "chars": record.chars,
+                "status": record.status,
+                "prompt_tokens": record.prompt_tokens,
+                "cost_usd": record.cost_usd,
+                "latency_ms": record.latency_ms,
+                "error_type": record.error_type,
+                "error_message": record.error_message,
+                "created_at": record.created_at,
+            },
+        )
 
     # -- chats -----------------------------------------------------------------------
     # Portable SQL over `fetch` / `execute`; a backend may do better where it pays.

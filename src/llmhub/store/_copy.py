@@ -26,6 +26,8 @@ TABLES: dict[str, tuple[str, ...]] = {
     "chats": ("chat_id",),
     "requests": ("id",),
     "responses": ("request_id",),
+    "tool_calls": ("request_id", "step", "seq"),
+    "embeddings": ("id",),
 }
 _PAGE = 1000
 
@@ -86,6 +88,8 @@ async def copy_store(source: Store, target: Store) -> CopyReport:
     """Copy every row of `source` into `target` (both open, both migrated)."""
     for table, key in TABLES.items():
         async for rows in _pages(source, table):
+            if not rows:  # an empty table read in one page
+                continue
             columns = list(rows[0])
             names = ", ".join(columns)
             marks = ", ".join(f":{c}" for c in columns)

@@ -274,5 +274,81 @@ CREATE INDEX forgotten_usage_day ON forgotten_usage (day);
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
+# Tools: each round of an exchange's tool calls, a row per call (the model's call,
+# the tool's output and how long it ran), under the exchange's id, so the log shows
+# what happened and the chat's later context can send the rounds again. Embedding
+# calls: a row each (they are no chat turns).
+_V8 = Migration(
+    "tool calls of each exchange; embedding calls",
+    sqlite="""
+CREATE TABLE tool_calls (
+    request_id      TEXT NOT NULL,
+    step            INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    call_id         TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    arguments       TEXT NOT NULL,
+    output          TEXT,
+    is_error        INTEGER NOT NULL DEFAULT 0,
+    duration_ms     REAL,
+    step_text       TEXT NOT NULL DEFAULT '',
+    step_reasoning  TEXT,
+    signature       TEXT,
+    created_at      REAL NOT NULL,
+    PRIMARY KEY (request_id, step, seq)
+);
+CREATE TABLE embeddings (
+    id             TEXT PRIMARY KEY,
+    provider       TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    user_id        INTEGER,
+    inputs         INTEGER NOT NULL,
+    chars          INTEGER NOT NULL,
+    status         TEXT NOT NULL,
+    prompt_tokens  INTEGER,
+    cost_usd       REAL,
+    latency_ms     REAL,
+    error_type     TEXT,
+    error_message  TEXT,
+    created_at     REAL NOT NULL
+);
+CREATE INDEX embeddings_created ON embeddings (created_at);
+""",
+    postgres="""
+CREATE TABLE tool_calls (
+    request_id      TEXT NOT NULL,
+    step            INTEGER NOT NULL,
+    seq             INTEGER NOT NULL,
+    call_id         TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    arguments       TEXT NOT NULL,
+    output          TEXT,
+    is_error        INTEGER NOT NULL DEFAULT 0,
+    duration_ms     DOUBLE PRECISION,
+    step_text       TEXT NOT NULL DEFAULT '',
+    step_reasoning  TEXT,
+    signature       TEXT,
+    created_at      DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (request_id, step, seq)
+);
+CREATE TABLE embeddings (
+    id             TEXT PRIMARY KEY,
+    provider       TEXT NOT NULL,
+    model          TEXT NOT NULL,
+    user_id        BIGINT,
+    inputs         INTEGER NOT NULL,
+    chars          BIGINT NOT NULL,
+    status         TEXT NOT NULL,
+    prompt_tokens  BIGINT,
+    cost_usd       DOUBLE PRECISION,
+    latency_ms     DOUBLE PRECISION,
+    error_type     TEXT,
+    error_message  TEXT,
+    created_at     DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX embeddings_created ON embeddings (created_at);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
 SCHEMA_VERSION = len(MIGRATIONS)

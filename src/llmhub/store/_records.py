@@ -6,8 +6,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from .._types import ToolStep
+
 __all__ = [
     "ContextInfo",
+    "EmbeddingRecord",
     "Exchange",
     "ProviderStats",
     "RequestRecord",
@@ -66,6 +69,29 @@ class Turn:
     reply: str
     #: The exchange's id: its first request's (a fallback's answer carries the first's).
     request_id: str = ""
+    #: Whether the exchange ran tools (its rounds are in `tool_calls`).
+    has_tools: bool = False
+    #: The rounds of tool calls before the reply, once read (`Store.tool_steps`).
+    steps: tuple[ToolStep, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingRecord:
+    """One embedding call: how many texts, what it used and cost, or its error."""
+
+    id: str
+    provider: str
+    model: str
+    inputs: int
+    chars: int
+    status: ResponseStatus
+    created_at: float
+    latency_ms: float
+    user_id: int | None = None
+    prompt_tokens: int | None = None
+    cost_usd: float | None = None
+    error_type: str | None = None
+    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,21 +136,21 @@ class ProviderStats:
 
 
 def turns_within(
-    newest_first: Iterable[tuple[str, str, str]],
+    newest_first: Iterable[tuple[str, str, str, bool]],
     max_chars: int,
     max_turns: int,
     exclude: str | None = None,
 ) -> list[Turn]:
-    """The newest (prompt, reply, id) rows that fit in `max_turns` and `max_chars`
-    together, but the exchange `exclude`, oldest first."""
+    """The newest (prompt, reply, id, has tools) rows that fit in `max_turns` and
+    `max_chars` together, but the exchange `exclude`, oldest first."""
     kept: list[Turn] = []
     used = 0
-    for prompt, reply, request_id in newest_first:
+    for prompt, reply, request_id, has_tools in newest_first:
         if request_id == exclude:
             continue
         used += len(prompt) + len(reply)
         if used > max_chars or len(kept) == max_turns:
             break
-        kept.append(Turn(prompt=prompt, reply=reply, request_id=request_id))
+        kept.append(Turn(prompt, reply, request_id, bool(has_tools)))
     kept.reverse()
     return kept

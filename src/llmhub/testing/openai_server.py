@@ -46,6 +46,9 @@ class Behaviour:
     #: stream: these bytes sent as they are instead of the made-up reply (events
     #: written by hand, or a stream captured from a real service)
     sse: bytes | None = None
+    #: Ask for tools instead of answering: `{"name": …, "arguments": {…}}` each (an
+    #: "id" may be given). Streamed as OpenAI-style deltas, the arguments in pieces.
+    tool_calls: list[dict[str, Any]] | None = None
 
 
 class FakeOpenAIServer:
@@ -194,25 +197,28 @@ class FakeOpenAIServer:
             raw = behaviour.body if isinstance(behaviour.body, str) else json.dumps(behaviour.body)
             return web.Response(text=raw, content_type="application/json")
         prompt = _last_user_text(payload.get("messages", []))
-        text = behaviour.text if behaviour.text is not None else f"echo: {prompt}"
+        default = "" if behaviour.tool_calls else f"echo: {prompt}"
+        text = behaviour.text if behaviour.text is not None else default
         usage = {
             "prompt_tokens": len(prompt.split()),
             "completion_tokens": len(text.split()),
             "total_tokens": len(prompt.split()) + len(text.split()),
             "prompt_cache_hit_tokens": 0,
         }
+        calls = _tool_calls(behaviour)
+        finish = "tool_calls" if calls else behaviour.finish
         if not payload.get("stream"):
             message: dict[str, Any] = {"role": "assistant", "content": text}
             if behaviour.reasoning:
                 message["reasoning_content"] = behaviour.reasoning
+            if calls:
+                message["tool_calls"] = calls
             return web.json_response(
                 {
                     "id": "cmpl-1",
                     "object": "chat.completion",
                     "model": payload.get("model"),
-                    "choices": [
-                        {"index": 0, "message": message, "finish_reason": behaviour.finish}
-                    ],
+                    "choices": [{"index": 0, "message": message, "finish_reason": finish}],
                     "usage": usage,
                 }
             )
@@ -266,7 +272,7 @@ class FakeOpenAIServer:
             await response.write(
                 event({"role": "assistant", "reasoning_content": behaviour.reasoning})
             )
-        words = text.split(" ")
+        words = text.split(" ") if text else []
         for i, word in enumerate(words):
             if behaviour.cut_after is not None and i >= behaviour.cut_after:
                 assert request.transport is not None
@@ -284,17 +290,39 @@ class FakeOpenAIServer:
                 await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
                 return response
             await response.write(event({"content": word if i == 0 else " " + word}))
+        for index, call in enumerate(_tool_calls(behaviour)):
+            # As DeepSeek streams them: id and name first, then the arguments in pieces.
+            head = {"index": index, "id": call["id"], "type": "function"}
+            head["function"] = {"name": call["function"]["name"], "arguments": ""}
+            await response.write(event({"tool_calls": [head]}))
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), 5):
+                piece = {"index": index, "function": {"arguments": arguments[start : start + 5]}}
+                await response.write(event({"tool_calls": [piece]}))
+        finish = "tool_calls" if behaviour.tool_calls else behaviour.finish
         if separate_usage:
-            await response.write(event({"content": ""}, finish=behaviour.finish))
+            await response.write(event({"content": ""}, finish=finish))
             final = {"id": "cmpl-1", "choices": [], "usage": usage}
             await response.write(f"data: {json.dumps(final)}\n\n".encode())
         else:
-            await response.write(event({"content": ""}, finish=behaviour.finish, usage=usage))
+            await response.write(event({"content": ""}, finish=finish, usage=usage))
         if not behaviour.no_done:
             await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         self.completed.append(_last_user_text(payload.get("messages", [])))
         return response
+
+
+def _tool_calls(behaviour: Behaviour) -> list[dict[str, Any]]:
+    """The behaviour's tool calls in the wire's shape."""
+    return [
+        {
+            "id": call.get("id", f"call_{n}"),
+            "type": "function",
+            "function": {"name": call["name"], "arguments": json.dumps(call.get("arguments", {}))},
+        }
+        for n, call in enumerate(behaviour.tool_calls or ())
+    ]
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:

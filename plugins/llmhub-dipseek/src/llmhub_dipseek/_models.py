@@ -8,6 +8,7 @@ limit and USD prices per million tokens: cache hit, cache miss, output).
 The API takes text only. `deepseek-chat` and `deepseek-reasoner` are the older
 names the page maps to deepseek-v4-flash without and with thinking; they are
 priced as it is. Reasoning tokens are output tokens, billed at the output price.
+Every model calls tools; none constrains a reply to a JSON schema (JSON mode only).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ _TEXT: tuple[InputKind, ...] = ("text",)
 _CONTEXT = 1_000_000
 _OUTPUT = 384_000
 _FLASH = Price(input=0.14, output=0.28, cached_input=0.0028)
+#: `thinking` off, or on with `reasoning_effort` low or high; the API itself takes
+#: "medium" as "high" (https://api-docs.deepseek.com/guides/thinking_mode).
+_LEVELS = ("off", "low", "medium", "high")
 _PRO = Price(input=0.435, output=0.87, cached_input=0.003625)
 
 MODELS = ModelTable(
@@ -31,6 +35,8 @@ MODELS = ModelTable(
             inputs=_TEXT,
             reasoning=True,
             price=_FLASH,
+            structured_output=False,
+            reasoning_levels=_LEVELS,
         ),
         model_entry(
             "deepseek-v4-pro",
@@ -39,6 +45,8 @@ MODELS = ModelTable(
             inputs=_TEXT,
             reasoning=True,
             price=_PRO,
+            structured_output=False,
+            reasoning_levels=_LEVELS,
         ),
         model_entry(
             "deepseek-chat",
@@ -46,6 +54,8 @@ MODELS = ModelTable(
             output=_OUTPUT,
             inputs=_TEXT,
             price=_FLASH,
+            structured_output=False,
+            reasoning_levels=("off",),
             note="older name of deepseek-v4-flash without thinking",
         ),
         model_entry(
@@ -55,9 +65,20 @@ MODELS = ModelTable(
             inputs=_TEXT,
             reasoning=True,
             price=_FLASH,
+            structured_output=False,
+            reasoning_levels=("low", "medium", "high"),
             note="older name of deepseek-v4-flash with thinking",
         ),
     ),
-    families=(model_entry("deepseek-", context=131_072, output=8_192, inputs=_TEXT),),
+    families=(
+        model_entry(
+            "deepseek-",
+            context=131_072,
+            output=8_192,
+            inputs=_TEXT,
+            structured_output=False,
+            reasoning_levels=_LEVELS,
+        ),
+    ),
     sources=("https://api-docs.deepseek.com/quick_start/pricing (read 2026-11-29)",),
 )

@@ -79,7 +79,7 @@ class GeminiProvider(BaseProvider):
         ),
         EnvVar("GEMINI_ENDPOINT", "API endpoint; host:port of a plain-text gRPC server for tests"),
     )
-    model_prefixes = ("gemini-",)
+    model_prefixes = ("gemini-", "text-embedding-", "text-multilingual-embedding-")
     catalogue = MODELS
     otel_provider_name = "gcp.vertex_ai"
 

@@ -4,10 +4,18 @@ API reference: https://docs.mistral.ai/api/ (chat: `POST /v1/chat/completions`,
 models: `GET /v1/models`; OpenAPI spec in mistralai/platform-docs-public).
 
 Payload sent (OpenAI chat-completions dialect, see `llmhub.openai_compat`):
-`{"model", "messages": [{"role", "content"}], "temperature", "top_p",
-"max_tokens", "stop", "random_seed", "response_format": {"type": "json_object"},
-"stream"}`. Mistral's own quirks: the seed is `random_seed`; `stream_options`
-is not accepted (422) and usage arrives in the last chunk unasked.
+`{"model", "messages": [{"role", "content", "tool_calls"?, "tool_call_id"?}],
+"temperature", "top_p", "max_tokens", "stop", "random_seed", "tools", "tool_choice",
+"response_format": {"type": "json_object"} | {"type": "json_schema", "json_schema":
+{"name", "schema", "strict": true}}, "reasoning_effort": "none" | "high", "stream"}`.
+Mistral's own quirks: the seed is `random_seed`; `stream_options` is not
+accepted (422) and usage arrives in the last chunk unasked; tool call ids must
+be 9 letters and digits (others are rewritten, stably); reasoning models answer
+with `content` as a list of `thinking` and `text` parts.
+Function calling: https://docs.mistral.ai/capabilities/function_calling/ ;
+structured output: https://docs.mistral.ai/capabilities/structured-output/custom_structured_output/ ;
+reasoning: https://docs.mistral.ai/capabilities/reasoning/ ;
+embeddings (`POST /v1/embeddings`): https://docs.mistral.ai/capabilities/embeddings/
 
 Files, as content parts beside the text:
 
@@ -72,7 +80,9 @@ class MistralProvider(OpenAICompatibleProvider):
     endpoint_var = "MISTRAL_ENDPOINT"
     models_path = "/v1/models"
     chat_path = "/v1/chat/completions"
-    dialect: ClassVar[Dialect] = Dialect(seed_field="random_seed", stream_usage=False)
+    dialect: ClassVar[Dialect] = Dialect(
+        seed_field="random_seed", stream_usage=False, reasoning="effort", short_tool_ids=True
+    )
     catalogue = MODELS
     otel_provider_name = "mistral_ai"
 

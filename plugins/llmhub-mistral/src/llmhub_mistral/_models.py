@@ -8,7 +8,9 @@ from here (the newest quoting the pages on 2026-07-04):
 
 Mistral publishes no separate output limit: the prompt and `max_tokens`
 together must fit the context window, so the maximum output is the window. No
-cached-input discount is published. Voxtral's audio is billed per minute
+cached-input discount is published. Every chat model calls tools and follows a
+JSON schema (`response_format: json_schema`); the embedding models
+(https://docs.mistral.ai/capabilities/embeddings/) take up to 8,192 tokens a text. Voxtral's audio is billed per minute
 (small $0.004, mini $0.001), which token prices cannot express: the cost of a
 call with audio counts its text tokens only.
 """
@@ -24,6 +26,8 @@ _K256 = 262_144
 _VISION: tuple[InputKind, ...] = ("text", "image", "pdf")
 _TEXT: tuple[InputKind, ...] = ("text",)
 _AUDIO: tuple[InputKind, ...] = ("text", "audio")
+#: `reasoning_effort` takes "none" and "high" (https://docs.mistral.ai/capabilities/reasoning/).
+_EFFORT = ("off", "high")
 
 MODELS = ModelTable(
     models=(
@@ -47,6 +51,8 @@ MODELS = ModelTable(
             output=_K128,
             inputs=_VISION,
             price=Price(0.1, 0.3),
+            reasoning_levels=_EFFORT,
+            note="reasons with reasoning='high'",
         ),
         model_entry(
             "pixtral-large-latest",
@@ -62,6 +68,7 @@ MODELS = ModelTable(
             inputs=("text", "image"),
             reasoning=True,
             price=Price(2.0, 5.0),
+            reasoning_levels=_EFFORT,
         ),
         model_entry(
             "magistral-small-latest",
@@ -70,6 +77,7 @@ MODELS = ModelTable(
             inputs=("text", "image"),
             reasoning=True,
             price=Price(0.5, 1.5),
+            reasoning_levels=_EFFORT,
         ),
         model_entry(
             "codestral-latest",
@@ -129,13 +137,36 @@ MODELS = ModelTable(
             price=Price(0.04, 0.04),
             note="audio billed per minute, not counted in the cost",
         ),
+        model_entry(
+            "mistral-embed",
+            context=8_192,
+            output=0,
+            inputs=_TEXT,
+            price=Price(0.1, 0.0),
+            embeds=True,
+        ),
+        model_entry(
+            "codestral-embed",
+            context=8_192,
+            output=0,
+            inputs=_TEXT,
+            price=Price(0.15, 0.0),
+            embeds=True,
+        ),
     ),
     families=(
         model_entry("mistral-large", context=_K128, output=_K128, inputs=_VISION),
         model_entry("mistral-medium", context=_K128, output=_K128, inputs=_VISION),
         model_entry("mistral-small", context=_K128, output=_K128, inputs=_VISION),
         model_entry("pixtral", context=_K128, output=_K128, inputs=_VISION),
-        model_entry("magistral", context=_K128, output=_K128, inputs=_TEXT, reasoning=True),
+        model_entry(
+            "magistral",
+            context=_K128,
+            output=_K128,
+            inputs=_TEXT,
+            reasoning=True,
+            reasoning_levels=_EFFORT,
+        ),
         model_entry("codestral", context=_K128, output=_K128, inputs=_TEXT),
         model_entry("devstral", context=_K128, output=_K128, inputs=_TEXT),
         model_entry("ministral", context=_K128, output=_K128, inputs=_TEXT),

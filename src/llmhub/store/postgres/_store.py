@@ -50,7 +50,9 @@ log = logging.getLogger("llmhub.store")
 MIGRATION_LOCK = 0x6C6C6D687562
 
 _TURNS = (
-    "SELECT q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id"  # noqa: S608 - constants only
+    "SELECT q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id,"  # noqa: S608 - constants only
+    " EXISTS (SELECT 1 FROM tool_calls t WHERE t.request_id = COALESCE(q.first_request_id, q.id))"
+    " AS has_tools"
     " FROM requests q JOIN responses r ON r.request_id = q.id"
     " WHERE q.chat_id = %(chat)s AND r.status = 'ok' AND q.created_at >"
     " COALESCE((SELECT context_since FROM chats WHERE chat_id = %(chat)s), 0)"
@@ -359,7 +361,7 @@ class PostgresStore(Store):
         limit = max_turns + (exclude is not None)
         rows = await self._fetch(_TURNS, {"chat": chat_id, "limit": limit})
         return turns_within(
-            ((row["prompt"], row["text"], row["turn_id"]) for row in rows),
+            ((row["prompt"], row["text"], row["turn_id"], row["has_tools"]) for row in rows),
             max_chars,
             max_turns,
             exclude,

@@ -84,7 +84,7 @@ class _TurnsRead:
 
     chat_id: str
     max_turns: int
-    done: asyncio.Future[list[tuple[str, str, str]]]
+    done: asyncio.Future[list[tuple[str, str, str, bool]]]
 
 
 _STOP = _Write("", ())
@@ -401,11 +401,11 @@ class SQLiteStore(Store):
 
     # -- chats -------------------------------------------------------------------------
 
-    async def _turn_rows(self, chat_id: str, max_turns: int) -> list[tuple[str, str, str]]:
+    async def _turn_rows(self, chat_id: str, max_turns: int) -> list[tuple[str, str, str, bool]]:
         """Newest first, through the writer's queue (see the module's docstring)."""
         if max_turns <= 0:
             return []
-        done: asyncio.Future[list[tuple[str, str, str]]] = (
+        done: asyncio.Future[list[tuple[str, str, str, bool]]] = (
             asyncio.get_running_loop().create_future()
         )
         self._enqueue(_TurnsRead(chat_id, max_turns, done))

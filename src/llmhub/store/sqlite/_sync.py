@@ -24,8 +24,10 @@ log = logging.getLogger("llmhub.store")
 
 # One query for every chat whose turns are asked in the same batch.
 _TURNS_OF_CHATS = f"""
-SELECT chat_id, prompt, text, turn_id FROM (
+SELECT chat_id, prompt, text, turn_id, has_tools FROM (
     SELECT q.chat_id, q.prompt, r.text, COALESCE(q.first_request_id, q.id) AS turn_id,
+        EXISTS (SELECT 1 FROM tool_calls t WHERE t.request_id = COALESCE(q.first_request_id, q.id))
+            AS has_tools,
         ROW_NUMBER() OVER (PARTITION BY q.chat_id ORDER BY q.created_at DESC, q.rowid DESC) AS n
     FROM requests q
     JOIN responses r ON r.request_id = q.id
@@ -108,7 +110,7 @@ class BatchResult:
     """Per write: `None` when written, else its error. Per chat asked: its turns, newest first."""
 
     write_errors: list[sqlite3.Error | None]
-    turns: dict[str, list[tuple[str, str, str]]]
+    turns: dict[str, list[tuple[str, str, str, bool]]]
 
 
 def exclusive(
@@ -151,11 +153,11 @@ def run_batch(
                     db.execute(sql, params)
                 except sqlite3.Error as exc:
                     errors[i] = exc
-    turns: dict[str, list[tuple[str, str, str]]] = {chat: [] for chat in chats}
+    turns: dict[str, list[tuple[str, str, str, bool]]] = {chat: [] for chat in chats}
     if chats:
         sql = _TURNS_OF_CHATS.format(marks=", ".join("?" * len(chats)))
         for row in db.execute(sql, [*chats, max_turns]):
             turns[str(row["chat_id"])].append(
-                (str(row["prompt"]), str(row["text"]), str(row["turn_id"]))
+                (str(row["prompt"]), str(row["text"]), str(row["turn_id"]), bool(row["has_tools"]))
             )
     return BatchResult(errors, turns)
