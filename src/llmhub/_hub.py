@@ -9,7 +9,7 @@ import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from time import time_ns
-from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
 from ._attempts import Attempts, Candidate, Plan
 from ._breaker import CircuitBreaker
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["CallOptions", "Hub"]
 
 log = logging.getLogger("llmhub")
+T = TypeVar("T")
 
 
 class CallOptions(TypedDict, total=False):
@@ -130,6 +131,39 @@ class Hub:
         await self.aclose()
 
     # -- the calls ---------------------------------------------------------------------
+
+    @overload
+    async def generate_reply(
+        self,
+        chat_id: ChatId,
+        prompt: str,
+        model: str | None = None,
+        *,
+        output: None = None,
+        **options: Unpack[CallOptions],
+    ) -> str: ...
+
+    @overload
+    async def generate_reply(
+        self,
+        chat_id: ChatId,
+        prompt: str,
+        model: str | None = None,
+        *,
+        output: type[T],
+        **options: Unpack[CallOptions],
+    ) -> T: ...
+
+    @overload
+    async def generate_reply(
+        self,
+        chat_id: ChatId,
+        prompt: str,
+        model: str | None = None,
+        *,
+        output: Mapping[str, Any],
+        **options: Unpack[CallOptions],
+    ) -> Any: ...
 
     async def generate_reply(
         self,

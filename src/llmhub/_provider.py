@@ -183,8 +183,7 @@ class BaseProvider(ABC):
         a model without them, a reasoning level it does not offer, or a chat
         with an embedding model raise `UnsupportedOptionError`.
         """
-        if request.tools or request.options.reasoning is not None or request.tool_choice:
-            self._check_options(request)
+        self._check_options(request)
         info: ModelInfo | None = None
         refuse = partial(UnsupportedInputError, provider=self.name, model=request.model)
         for message in request.messages:
@@ -242,6 +241,27 @@ class BaseProvider(ABC):
     @abstractmethod
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         """The reply in pieces, as they are generated."""
+
+    @staticmethod
+    def batches(
+        texts: Sequence[str], max_items: int, max_chars: int | None = None
+    ) -> list[list[str]]:
+        """`texts` in order, split into batches of at most `max_items` texts and (where
+        given) `max_chars` characters together; a longer text goes alone."""
+        out: list[list[str]] = []
+        current: list[str] = []
+        size = 0
+        for text in texts:
+            full = len(current) >= max_items
+            over = max_chars is not None and current and size + len(text) > max_chars
+            if full or over:
+                out.append(current)
+                current, size = [], 0
+            current.append(text)
+            size += len(text)
+        if current:
+            out.append(current)
+        return out
 
     async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
         """One vector per text, in order. Batched to the API's limits by the provider.

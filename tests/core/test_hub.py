@@ -51,7 +51,7 @@ async def test_bad_input_is_refused_and_nothing_sent_or_logged(
     settings: dict[str, Any] = {"max_prompt_chars": 100}
     async with scripted_hub(f"sqlite:///{tmp_path / 'v.db'}", **settings) as (hub, provider):
         with pytest.raises(error):
-            await hub.generate_reply(1, prompt, **kwargs)  # type: ignore[arg-type]
+            await hub.generate_reply(1, prompt, **kwargs)  # type: ignore[call-overload]
     assert provider.requests == []
     assert _rows(tmp_path / "v.db") == []
 

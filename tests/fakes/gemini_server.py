@@ -36,6 +36,10 @@ class Step:
     finish_reason: str = "STOP"
     #: Answer exactly this (a response captured from the real service), streamed as one.
     response: v1.GenerateContentResponse | None = None
+    #: Ask for tools instead: `{"name": …, "args": {…}}` each, in one model turn,
+    #: each with this thought signature (as Gemini 3 sends them).
+    function_calls: list[dict[str, Any]] | None = None
+    signature: bytes = b""
 
 
 class FakePredictionService:
@@ -44,6 +48,7 @@ class FakePredictionService:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self.requests: list[v1.GenerateContentRequest] = []
+        self.predictions: list[v1.PredictRequest] = []
         #: Each call's metadata (headers), in order.
         self.metadata: list[dict[str, str]] = []
         self.steps: deque[Step] = deque()
@@ -65,6 +70,11 @@ class FakePredictionService:
                 request_deserializer=v1.GenerateContentRequest.deserialize,
                 response_serializer=v1.GenerateContentResponse.serialize,
             ),
+            "Predict": grpc.unary_unary_rpc_method_handler(
+                self._predict,
+                request_deserializer=v1.PredictRequest.deserialize,
+                response_serializer=v1.PredictResponse.serialize,
+            ),
         }
         self._server = grpc.aio.server()
         self._server.add_generic_rpc_handlers(
@@ -85,8 +95,56 @@ class FakePredictionService:
         self.requests.append(request)
         self.metadata.append({k: str(v) for k, v in context.invocation_metadata() or ()})
         step = self.steps.popleft() if self.steps else Step()
-        last = request.contents[-1].parts[0].text if request.contents else ""
+        parts = request.contents[-1].parts if request.contents else []
+        last = parts[0].text if parts else ""
         return step, step.text if step.text is not None else f"echo: {last}"
+
+    @staticmethod
+    def _calls(step: Step) -> v1.GenerateContentResponse:
+        parts = [
+            v1.Part(
+                function_call=v1.FunctionCall(name=call["name"], args=call.get("args", {})),
+                thought_signature=step.signature,
+            )
+            for call in step.function_calls or ()
+        ]
+        return v1.GenerateContentResponse(
+            model_version="gemini-2.5-flash-001",
+            candidates=[
+                v1.Candidate(
+                    content=v1.Content(role="model", parts=parts),
+                    finish_reason=v1.Candidate.FinishReason.STOP,
+                )
+            ],
+            usage_metadata=v1.GenerateContentResponse.UsageMetadata(
+                prompt_token_count=10, candidates_token_count=5, total_token_count=15
+            ),
+        )
+
+    async def _predict(
+        self, request: v1.PredictRequest, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> v1.PredictResponse:
+        """Text embeddings: a vector of 4 numbers made from each text, as the OpenAI-style
+        fake makes them, and its word count as `statistics.token_count`."""
+        from google.protobuf import json_format, struct_pb2
+
+        self.predictions.append(request)
+        self.metadata.append({k: str(v) for k, v in context.invocation_metadata() or ()})
+        step = self.steps.popleft() if self.steps else Step()
+        if step.code is not None:
+            await self._fail(step, context)
+        instances = json_format.MessageToDict(v1.PredictRequest.pb(request)).get("instances", [])
+        predictions = []
+        for instance in instances:
+            text = str(instance["content"])
+            vector = [float(len(text)), *(float(ord(c)) for c in (text + "   ")[:3])]
+            stats = {"token_count": float(len(text.split())), "truncated": False}
+            value = {"embeddings": {"values": vector, "statistics": stats}}
+            predictions.append(json_format.ParseDict(value, struct_pb2.Value()))
+        response: v1.PredictResponse = v1.PredictResponse.wrap(
+            v1.PredictResponse.pb()(predictions=predictions)
+        )
+        return response
 
     @staticmethod
     def _response(text: str, finish: str | None, usage: bool) -> v1.GenerateContentResponse:
@@ -116,6 +174,8 @@ class FakePredictionService:
             await self._fail(step, context)
         if step.response is not None:
             return step.response
+        if step.function_calls:
+            return self._calls(step)
         if step.block_reason:
             blocked = getattr(
                 v1.GenerateContentResponse.PromptFeedback.BlockedReason, step.block_reason
@@ -135,6 +195,9 @@ class FakePredictionService:
             await self._fail(step, context)
         if step.response is not None:
             yield step.response
+            return
+        if step.function_calls:
+            yield self._calls(step)
             return
         words = text.split(" ")
         for i, word in enumerate(words):

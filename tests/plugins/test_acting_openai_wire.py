@@ -340,3 +340,33 @@ async def test_a_call_without_context_or_with_the_callers_history_reads_no_log(
     ]
     # Still logged, every one.
     assert _rows(tmp_path, "SELECT COUNT(*) FROM requests") == [(3,)]
+
+
+async def test_mistral_embeds_in_batches_in_order_and_logs_each_call(
+    hub: Hub, server: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    texts = [f"text number {n}" for n in range(300)]
+    result = await hub.embed(texts, "mistral-embed")
+    assert [len(r["input"]) for r in server.requests] == [256, 44]  # the API's 256 a request
+    assert len(result.vectors) == 300
+    assert result.vectors[0] == [13.0, 116.0, 101.0, 120.0]  # in the texts' order
+    assert result.vectors[299][0] == float(len("text number 299"))
+    assert result.usage.prompt_tokens == 900
+    assert result.cost == pytest.approx(900 * 0.1 / 1e6)
+    assert _rows(
+        tmp_path, "SELECT provider, model, inputs, prompt_tokens, status FROM embeddings"
+    ) == [("mistral", "mistral-embed", 300, 900, "ok")]
+
+
+async def test_embedding_with_a_chat_model_or_a_provider_without_any_is_refused(
+    hub: Hub, server: FakeOpenAIServer
+) -> None:
+    with pytest.raises(UnsupportedOptionError, match="embedding models: mistral/mistral-embed"):
+        await hub.embed(["x"], "mistral-small-latest")
+    with pytest.raises(UnsupportedOptionError, match="dipseek has none"):
+        await hub.embed(["x"], "deepseek-chat")
+    with pytest.raises(UnsupportedOptionError, match="use embed"):
+        await hub.reply(12, "hi", "mistral-embed")
+    with pytest.raises(TypeError, match="list of texts"):
+        await hub.embed("one text", "mistral-embed")
+    assert server.requests == []

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._exceptions import (
@@ -29,7 +30,7 @@ from .._exceptions import (
 )
 from .._provider import BaseProvider
 from .._retry import with_retries
-from .._types import ChatRequest, Reply, StreamChunk
+from .._types import ChatRequest, Embeddings, Reply, StreamChunk, Usage
 from ._errors import error_from_status, message_from_body, scrub
 from ._sse import iter_sse_data
 from ._wire import Dialect, build_body, parse_chunk, parse_reply
@@ -53,6 +54,11 @@ class OpenAICompatibleProvider(BaseProvider):
     chat_path: ClassVar[str] = "/v1/chat/completions"
     dialect: ClassVar[Dialect] = Dialect()
     max_connections: ClassVar[int] = 200
+    #: `POST` path of the embeddings API (`{"model", "input": [...]}`); `None`: none.
+    embeddings_path: ClassVar[str | None] = None
+    #: The most texts, and characters together, one embeddings request takes.
+    embed_batch_items: ClassVar[int] = 256
+    embed_batch_chars: ClassVar[int | None] = None
 
     # The pool, the client on it and the URLs, made on first use.
     _client: httpx.AsyncClient | None = None
@@ -151,11 +157,41 @@ class OpenAICompatibleProvider(BaseProvider):
         (and send their URLs) does it here."""
         return request
 
-    async def _post_json(self, body: JSON, model: str) -> JSON:
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
+        """`POST {embeddings_path}` per batch (within `embed_batch_*`); the vectors in
+        the texts' order, the batches' usage added up."""
+        if self.embeddings_path is None:
+            return await super().embed(model, texts)
+        url = self.endpoint + self.embeddings_path
+        vectors: list[list[float]] = []
+        tokens: int | None = None
+        for batch in self.batches(texts, self.embed_batch_items, self.embed_batch_chars):
+            body: JSON = {"model": model, "input": batch}
+            data = await with_retries(
+                self.retry_policy, partial(self._post_json, body, model, url=url)
+            )
+            items = data.get("data")
+            if not isinstance(items, list) or len(items) != len(batch):
+                raise ProviderUnavailableError(
+                    f"the provider sent {len(items) if isinstance(items, list) else 'no'}"
+                    f" vectors for {len(batch)} texts",
+                    provider=self.name,
+                    model=model,
+                )
+            ordered = sorted(items, key=lambda item: int(item.get("index", 0)))
+            vectors += [[float(x) for x in item["embedding"]] for item in ordered]
+            used = (data.get("usage") or {}).get("prompt_tokens")
+            if isinstance(used, int):
+                tokens = (tokens or 0) + used
+        return Embeddings(
+            vectors, model, self.name, Usage(prompt_tokens=tokens, total_tokens=tokens)
+        )
+
+    async def _post_json(self, body: JSON, model: str, *, url: str | None = None) -> JSON:
         client = self._http()
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await client.post(self._chat_url or self.chat_path, json=body)
+                response = await client.post(url or self._chat_url or self.chat_path, json=body)
                 raw = await response.aread()
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None

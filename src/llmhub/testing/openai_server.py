@@ -102,6 +102,7 @@ class FakeOpenAIServer:
         for prefix in ("", "/v1"):
             app.router.add_get(f"{prefix}/models", self._models)
             app.router.add_post(f"{prefix}/chat/completions", self._chat)
+            app.router.add_post(f"{prefix}/embeddings", self._embeddings)
         app.router.add_post("/v1/files", self._upload)
         app.router.add_get("/v1/files/{file_id}/url", self._signed_url)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -170,6 +171,32 @@ class FakeOpenAIServer:
         file_id = request.match_info["file_id"]
         expiry = request.query.get("expiry", "")
         return web.json_response({"url": f"{self.url}/signed/{file_id}?expiry={expiry}"})
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Vectors of 4 numbers made from each text (its length and first letters), in
+        reversed order with their `index`, as the API may send them."""
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        payload = await request.json()
+        self.requests.append(payload)
+        behaviour = self._next()
+        if behaviour.status != 200:
+            return self._error(behaviour)
+        inputs = payload.get("input") or []
+        data = [
+            {"object": "embedding", "index": n, "embedding": _vector(text)}
+            for n, text in enumerate(inputs)
+        ]
+        tokens = sum(len(str(text).split()) for text in inputs)
+        return web.json_response(
+            {
+                "object": "list",
+                "model": payload.get("model"),
+                "data": list(reversed(data)),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
     def _error(self, behaviour: Behaviour) -> web.Response:
         body = behaviour.body if behaviour.body is not None else {"error": {"message": "failed"}}
@@ -311,6 +338,11 @@ class FakeOpenAIServer:
         await response.write_eof()
         self.completed.append(_last_user_text(payload.get("messages", [])))
         return response
+
+
+def _vector(text: str) -> list[float]:
+    """A made-up embedding that tells texts apart: length, then the first three letters."""
+    return [float(len(text)), *(float(ord(c)) for c in (text + "   ")[:3])]
 
 
 def _tool_calls(behaviour: Behaviour) -> list[dict[str, Any]]:

@@ -12,7 +12,9 @@ channel, which is how tests and offline users talk to a local fake server.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import base64
+import json
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import grpc
@@ -30,6 +32,7 @@ from llmhub import (
     ChatRequest,
     ContentBlockedError,
     LLMHubError,
+    Message,
     ModelNotFoundError,
     ProviderTimeoutError,
     ProviderUnavailableError,
@@ -37,12 +40,19 @@ from llmhub import (
     Reply,
     StreamChunk,
     StreamInterruptedError,
+    ToolCall,
+    ToolCallDelta,
     Usage,
 )
 
 __all__ = ["GeminiClient", "plaintext_target"]
 
 _PROVIDER = "gemini"
+#: Finish reasons newer than the SDK's enum arrive as bare numbers.
+_NEWER_FINISH = {15: "UNEXPECTED_TOOL_CALL", 16: "NO_IMAGE"}
+#: `GenerationOptions.reasoning` levels as `thinking_budget`s (tokens).
+THINKING_BUDGETS = {"off": 0, "low": 1024, "medium": 8192, "high": 24576}
+_MODES = {"auto": "AUTO", "none": "NONE", "required": "ANY"}
 _BLOCKING_FINISH = {
     "SAFETY",
     "BLOCKLIST",
@@ -111,12 +121,11 @@ class GeminiClient:
             if message.role == "system":
                 system.append(v1.Part(text=message.content))
                 continue
-            parts = [v1.Part(text=message.content)] if message.content else []
-            parts += [
-                v1.Part(inline_data=v1.Blob(mime_type=a.mime_type, data=a.data))
-                for a in message.attachments
-            ]
             role = "model" if message.role == "assistant" else "user"
+            parts = list(_parts(message))
+            if message.role == "tool" and contents and _answers_calls(contents[-1]):
+                contents[-1].parts.extend(parts)  # a round's results go back in one turn
+                continue
             contents.append(v1.Content(role=role, parts=parts))
         options = request.options
         config: dict[str, Any] = {}
@@ -130,13 +139,40 @@ class GeminiClient:
             config["stop_sequences"] = list(options.stop)
         if options.seed is not None:
             config["seed"] = options.seed
-        if options.json_mode:
+        if request.output is not None:
             config["response_mime_type"] = "application/json"
+            config["response_json_schema"] = dict(request.output.schema)
+        elif options.json_mode:
+            config["response_mime_type"] = "application/json"
+        if options.reasoning is not None:
+            budget = options.reasoning
+            if isinstance(budget, str):
+                budget = THINKING_BUDGETS[budget]
+            config["thinking_config"] = v1.GenerationConfig.ThinkingConfig(
+                thinking_budget=budget, include_thoughts=budget != 0
+            )
         fields: dict[str, Any] = {"model": resource, "contents": contents}
         if system:
             fields["system_instruction"] = v1.Content(parts=system)
         if config:
             fields["generation_config"] = v1.GenerationConfig(**config)
+        if request.tools:
+            fields["tools"] = [
+                v1.Tool(
+                    function_declarations=[
+                        v1.FunctionDeclaration(
+                            name=tool.name,
+                            description=tool.description,
+                            parameters_json_schema=dict(tool.parameters),
+                        )
+                        for tool in request.tools
+                    ]
+                )
+            ]
+            if request.tool_choice is not None:
+                fields["tool_config"] = v1.ToolConfig(
+                    function_calling_config=_calling_config(request.tool_choice)
+                )
         return v1.GenerateContentRequest(**fields)
 
     async def generate(self, resource: str, request: ChatRequest) -> v1.GenerateContentResponse:
@@ -177,14 +213,17 @@ class GeminiClient:
         model: str,
     ) -> AsyncIterator[StreamChunk]:
         got_text = False
+        calls = 0  # each function call comes whole; its index counts across chunks
         if first is not None:
-            chunk = self._chunk(first, model, got_text)
+            chunk = self._chunk(first, model, got_text, calls)
             got_text = got_text or bool(chunk.text)
+            calls += len(chunk.tool_calls)
             yield chunk
         try:
             async for response in responses:
-                chunk = self._chunk(response, model, got_text)
+                chunk = self._chunk(response, model, got_text, calls)
                 got_text = got_text or bool(chunk.text)
+                calls += len(chunk.tool_calls)
                 yield chunk
         except LLMHubError:
             raise
@@ -195,6 +234,38 @@ class GeminiClient:
                     f"the stream broke off: {error.message}", provider=_PROVIDER, model=model
                 )
             raise error from None
+
+    async def embed(
+        self, resource: str, texts: list[str], model: str
+    ) -> tuple[list[list[float]], int]:
+        """`PredictionService.Predict` with `instances: [{"content": text}]`: the
+        vectors in order and the tokens counted (`statistics.token_count`)."""
+        from google.protobuf import json_format, struct_pb2
+
+        instances = [json_format.ParseDict({"content": text}, struct_pb2.Value()) for text in texts]
+        request = v1.PredictRequest.wrap(
+            v1.PredictRequest.pb()(endpoint=resource, instances=instances)
+        )
+        try:
+            response = await self._prediction.predict(
+                request=request, retry=None, timeout=self._timeout, metadata=self._metadata
+            )
+        except Exception as exc:
+            raise self.map_error(exc, model) from None
+        predictions = json_format.MessageToDict(v1.PredictResponse.pb(response)).get(
+            "predictions", []
+        )
+        if len(predictions) != len(texts):
+            raise ProviderUnavailableError(
+                f"Vertex AI sent {len(predictions)} vectors for {len(texts)} texts",
+                provider=_PROVIDER,
+                model=model,
+            )
+        vectors = [[float(x) for x in p["embeddings"]["values"]] for p in predictions]
+        tokens = sum(
+            int(p["embeddings"].get("statistics", {}).get("token_count", 0)) for p in predictions
+        )
+        return vectors, tokens
 
     # -- listing -----------------------------------------------------------------------
 
@@ -238,10 +309,14 @@ class GeminiClient:
             finish_reason=chunk.finish_reason,
             usage=chunk.usage or Usage(),
             reasoning=chunk.reasoning or None,
+            tool_calls=tuple(
+                ToolCall(d.id or f"call_{d.index}", d.name or "", d.arguments, d.signature)
+                for d in chunk.tool_calls
+            ),
         )
 
     def _chunk(
-        self, response: v1.GenerateContentResponse, model: str, got_text: bool
+        self, response: v1.GenerateContentResponse, model: str, got_text: bool, calls: int = 0
     ) -> StreamChunk:
         feedback = response.prompt_feedback
         if feedback.block_reason:
@@ -252,14 +327,18 @@ class GeminiClient:
             )
         text = reasoning = ""
         finish: str | None = None
+        deltas: list[ToolCallDelta] = []
         if response.candidates:
             candidate = response.candidates[0]
             for part in candidate.content.parts:
-                if part.thought:
+                if "function_call" in part:
+                    index = calls + len(deltas)
+                    deltas.append(_call_delta(part, index))
+                elif part.thought:
                     reasoning += part.text
                 else:
                     text += part.text
-            name = candidate.finish_reason.name
+            name = _finish_name(v1.Candidate.pb(candidate).finish_reason)
             if name in _BLOCKING_FINISH and not text and not got_text:
                 why = f": {candidate.finish_message}" if candidate.finish_message else ""
                 raise ContentBlockedError(
@@ -278,7 +357,13 @@ class GeminiClient:
                 cached_tokens=meta.cached_content_token_count or None,
                 reasoning_tokens=meta.thoughts_token_count or None,
             )
-        return StreamChunk(text=text, reasoning=reasoning, finish_reason=finish, usage=usage)
+        return StreamChunk(
+            text=text,
+            reasoning=reasoning,
+            finish_reason=finish,
+            usage=usage,
+            tool_calls=tuple(deltas),
+        )
 
     # -- errors ---------------------------------------------------------------------------
 
@@ -303,3 +388,88 @@ class GeminiClient:
         if isinstance(exc, gexc.DeadlineExceeded | TimeoutError):
             return ProviderTimeoutError(f"no answer in time: {message}", **where)
         return ProviderUnavailableError(f"{type(exc).__name__}: {message}", **where)
+
+
+# -- the parts of a request and a reply ---------------------------------------------------
+
+
+def _parts(message: Message) -> Iterator[v1.Part]:
+    """A message's parts: text, files, the model's function calls (with the thought
+    signatures Gemini 3 needs back), a tool's function response."""
+    if message.role == "tool":
+        key = "output"
+        yield v1.Part(
+            function_response=v1.FunctionResponse(
+                name=message.name or "", response={key: message.content}
+            )
+        )
+        return
+    if message.content:
+        yield v1.Part(text=message.content)
+    for attachment in message.attachments:
+        yield v1.Part(inline_data=v1.Blob(mime_type=attachment.mime_type, data=attachment.data))
+    for call in message.tool_calls:
+        fields: dict[str, Any] = {
+            "function_call": v1.FunctionCall(name=call.name, args=_arguments(call.arguments))
+        }
+        if call.signature:
+            fields["thought_signature"] = base64.b64decode(call.signature)
+        yield v1.Part(**fields)
+
+
+def _answers_calls(content: v1.Content) -> bool:
+    return content.role == "user" and any("function_response" in part for part in content.parts)
+
+
+def _arguments(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _calling_config(choice: str) -> v1.FunctionCallingConfig:
+    """`tool_choice` as Gemini's mode: AUTO, NONE, ANY (one named function: ANY of it)."""
+    mode = _MODES.get(choice)
+    if mode is not None:
+        return v1.FunctionCallingConfig(mode=getattr(v1.FunctionCallingConfig.Mode, mode))
+    return v1.FunctionCallingConfig(
+        mode=v1.FunctionCallingConfig.Mode.ANY, allowed_function_names=[choice]
+    )
+
+
+def _call_delta(part: v1.Part, index: int) -> ToolCallDelta:
+    """A function call part, whole, as the stream's piece of call `index`."""
+    from google.protobuf import json_format
+
+    call = json_format.MessageToDict(v1.FunctionCall.pb(part.function_call))
+    signature = part.thought_signature
+    return ToolCallDelta(
+        index=index,
+        id=f"call_{index}",
+        name=str(call.get("name", "")),
+        arguments=json.dumps(_whole_numbers(call.get("args", {})), ensure_ascii=False),
+        signature=base64.b64encode(signature).decode("ascii") if signature else None,
+    )
+
+
+def _whole_numbers(value: Any) -> Any:
+    """protobuf's Struct keeps every number as a double: 3.0 back to 3."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _whole_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_whole_numbers(item) for item in value]
+    return value
+
+
+def _finish_name(number: int) -> str:
+    """The finish reason's name, read from the raw number (the SDK warns on, or fails
+    at, a value its enum does not know yet): a newer one by the table, else
+    `FINISH_<n>` — never an error."""
+    try:
+        return str(v1.Candidate.FinishReason(number).name)
+    except ValueError:
+        return _NEWER_FINISH.get(number, f"FINISH_{number}")

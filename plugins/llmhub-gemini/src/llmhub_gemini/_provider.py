@@ -14,24 +14,47 @@ Payload sent (`google.cloud.aiplatform.v1.GenerateContentRequest`):
 
     model:              projects/{GEMINI_PROJECT}/locations/{GEMINI_LOCATION}/publishers/google/models/{model}
                         (express mode: publishers/google/models/{model})
-    contents:           [Content(role="user"|"model", parts=[Part(text=…), Part(inline_data=Blob(mime_type, data))])]
+    contents:           [Content(role="user"|"model", parts=[Part(text=…), Part(inline_data=Blob(mime_type, data)),
+                                 Part(function_call=FunctionCall(name, args), thought_signature),
+                                 Part(function_response=FunctionResponse(name, response={"output": …}))])]
     system_instruction: Content(parts=[Part(text=system)])            when there is a system message
-    generation_config:  GenerationConfig(temperature, top_p, max_output_tokens, stop_sequences,
-                                         seed, response_mime_type="application/json")
+    generation_config:  GenerationConfig(temperature, top_p, max_output_tokens, stop_sequences, seed,
+                                         response_mime_type="application/json", response_json_schema,
+                                         thinking_config=ThinkingConfig(thinking_budget, include_thoughts))
+    tools:              [Tool(function_declarations=[FunctionDeclaration(name, description,
+                                                                         parameters_json_schema)])]
+    tool_config:        ToolConfig(function_calling_config=FunctionCallingConfig(mode=AUTO|NONE|ANY,
+                                                                               allowed_function_names))
 
 Reply: `candidates[0].content.parts[].text` (parts marked `thought` are kept
-apart as reasoning), `finish_reason`, `usage_metadata`. A prompt blocked by
-`prompt_feedback.block_reason`, or a candidate stopped for SAFETY and the like
-with no text, raises `ContentBlockedError` instead of returning an empty reply.
+apart as reasoning; `function_call` parts are the model's tool calls, their
+`thought_signature` kept to be sent back, as Gemini 3 requires), `finish_reason`
+(a number newer than the SDK's enum is named, never an error), `usage_metadata`.
+A prompt blocked by `prompt_feedback.block_reason`, or a candidate stopped for
+SAFETY and the like with no text, raises `ContentBlockedError` instead of
+returning an empty reply. Function calling:
+https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling ;
+structured output: https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/control-generated-output ;
+thinking budgets (`GenerationOptions.reasoning` levels are 1,024 / 8,192 / 24,576
+tokens, "off" is 0): https://cloud.google.com/vertex-ai/generative-ai/docs/thinking
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from llmhub import BaseProvider, ChatRequest, EnvVar, Reply, StreamChunk, with_retries
+from llmhub import (
+    BaseProvider,
+    ChatRequest,
+    Embeddings,
+    EnvVar,
+    Reply,
+    StreamChunk,
+    Usage,
+    with_retries,
+)
 
 from ._models import MODELS
 
@@ -168,6 +191,27 @@ class GeminiProvider(BaseProvider):
 
         response = await with_retries(self.retry_policy, call)
         return client.to_reply(response, request.model)
+
+    async def embed(self, model: str, texts: Sequence[str]) -> Embeddings:
+        """Vectors from `PredictionService.Predict`, a request per batch: one text for
+        gemini-embedding-001 (the API's limit), up to 250 for the text-embedding models.
+        https://cloud.google.com/vertex-ai/generative-ai/docs/embeddings/get-text-embeddings"""
+        client = self._sdk()
+        resource = self.model_resource(model)
+        size = 1 if model.startswith("gemini-embedding") else 250
+        vectors: list[list[float]] = []
+        tokens = 0
+        for batch in self.batches(texts, size):
+
+            async def call(batch: list[str] = batch) -> tuple[list[list[float]], int]:
+                return await client.embed(resource, batch, model)
+
+            got, used = await with_retries(self.retry_policy, call)
+            vectors += got
+            tokens += used
+        return Embeddings(
+            vectors, model, self.name, Usage(prompt_tokens=tokens, total_tokens=tokens)
+        )
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
         """Chunks as Vertex AI streams them; retried only until the first arrives."""

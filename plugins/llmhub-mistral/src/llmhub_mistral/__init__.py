@@ -85,6 +85,11 @@ class MistralProvider(OpenAICompatibleProvider):
     )
     catalogue = MODELS
     otel_provider_name = "mistral_ai"
+    embeddings_path = "/v1/embeddings"
+    # The API refuses over 256 inputs ("Too many inputs in request") and about 16,000
+    # tokens a request; 40,000 characters keep well under the tokens.
+    embed_batch_items = 256
+    embed_batch_chars = 40_000
 
     async def prepare(self, request: ChatRequest) -> ChatRequest:
         """Upload each PDF and send it by its signed URL (chat takes documents by URL)."""
