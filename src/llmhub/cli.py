@@ -8,11 +8,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import importlib
+import importlib.util
 import json
 import sys
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import TextIO
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TextIO, cast
 
 from ._catalogue import INPUT_KINDS, ModelInfo, format_usd
 from ._exceptions import (
@@ -23,7 +26,7 @@ from ._exceptions import (
 )
 from ._hub import Hub
 from ._registry import ProviderRegistry
-from ._types import Reply
+from ._types import GenerationOptions, Prompt, Reasoning, Reply, ToolResultEvent
 
 __all__ = ["main"]
 
@@ -42,6 +45,24 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--chat-id", help="continue this conversation (default: a new one)")
     chat.add_argument("-s", "--system", help="system prompt")
     chat.add_argument("--no-stream", action="store_true", help="print the reply when complete")
+    chat.add_argument(
+        "--tool",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="a function the model may call (module or file.py, then its name); repeatable",
+    )
+    chat.add_argument(
+        "--schema", metavar="FILE", help="a JSON schema file: the reply is JSON that follows it"
+    )
+    chat.add_argument(
+        "--reasoning", help="off, low, medium, high, or a token budget (what the model takes)"
+    )
+    embed = commands.add_parser("embed", help="embed texts; one JSON vector per line")
+    embed.add_argument("texts", nargs="*", help="the texts (default: each line of standard input)")
+    embed.add_argument(
+        "-m", "--model", required=True, help="an embedding model, e.g. mistral-embed"
+    )
     logs = commands.add_parser("logs", help="recent exchanges from the store")
     logs.add_argument("-n", "--count", type=int, default=10, help="how many (default 10)")
     logs.add_argument("--chat-id", help="only this conversation")
@@ -114,6 +135,8 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
             return await _models(hub, out, as_json=args.json)
         if args.command == "chat":
             return await _chat(hub, args, out)
+        if args.command == "embed":
+            return await _embed(hub, args, out)
         return await _logs(hub, args, out)
     finally:
         await hub.aclose()
@@ -143,7 +166,17 @@ async def _models(hub: Hub, out: TextIO, *, as_json: bool) -> int:
 
 def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> None:
     """One row per model: capabilities, then USD per million tokens ("?" where unknown)."""
-    header = ("MODEL", "CONTEXT", "MAX OUT", "INPUTS", "REASONS", "$ IN", "$ CACHED", "$ OUT")
+    header = (
+        "MODEL",
+        "CONTEXT",
+        "MAX OUT",
+        "INPUTS",
+        "DOES",
+        "REASONING",
+        "$ IN",
+        "$ CACHED",
+        "$ OUT",
+    )
     rows = [header]
     for provider, models in infos.items():
         for info in models:
@@ -154,7 +187,8 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
                     f"{info.context_window:,}",
                     f"{info.max_output_tokens:,}",
                     " ".join(kind for kind in INPUT_KINDS if kind in info.inputs),
-                    "yes" if info.reasoning else "no",
+                    _does(info),
+                    _reasoning(info),
                     f"{price.input:g}" if price else "?",
                     f"{price.cached_input if price.cached_input is not None else price.input:g}"
                     if price
@@ -165,26 +199,62 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     for row in rows:
         cells = [
-            cell.ljust(width) if i in (0, 3, 4) else cell.rjust(width)
+            cell.ljust(width) if i in (0, 3, 4, 5) else cell.rjust(width)
             for i, (cell, width) in enumerate(zip(row, widths, strict=True))
         ]
         print("  ".join(cells).rstrip(), file=out)
     if len(rows) > 1:
         print("prices: USD per million tokens, from each plugin's table", file=out)
+        print(
+            "does: chat, tools (function calling), schema (structured output native;"
+            " json: JSON mode, checked), embed; reasoning: the values it takes",
+            file=out,
+        )
+
+
+def _does(info: ModelInfo) -> str:
+    if info.embeds:
+        return "embed"
+    return " ".join(
+        ["chat", *(["tools"] if info.tools else []), "schema" if info.structured_output else "json"]
+    )
+
+
+def _reasoning(info: ModelInfo) -> str:
+    if info.reasoning_levels:
+        return ",".join(info.reasoning_levels) + (" (on)" if info.reasoning else "")
+    return "always" if info.reasoning else "-"
 
 
 async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     chat_id = args.chat_id or f"cli-{uuid.uuid4().hex[:12]}"
+    tools = [load_function(spec) for spec in args.tool]
+    schema = _read_schema(args.schema) if args.schema else None
+    options = (
+        GenerationOptions(reasoning=_reasoning_value(args.reasoning)) if args.reasoning else None
+    )
+    call = Prompt.of(
+        chat_id, prompt, args.model, system=args.system, tools=tools, output=schema, options=options
+    )
     reply: Reply | None
-    if args.no_stream:
-        reply = await hub.reply(chat_id, prompt, args.model, system=args.system)
-        print(reply.text, file=out)
+    if args.no_stream or schema is not None:
+        reply = await hub.ask(call)
+        shown = json.dumps(reply.parsed, ensure_ascii=False) if schema is not None else reply.text
+        for step in reply.steps:
+            for result in step.results:
+                _say_tool(result.call.name, result.call.arguments, result.is_error)
+        print(shown, file=out)
     else:
-        async with hub.stream_reply(chat_id, prompt, args.model, system=args.system) as stream:
-            async for piece in stream:
-                out.write(piece)
-                out.flush()
+        async with hub.stream(call) as stream:
+            async for event in stream.events():
+                if isinstance(event, str):
+                    out.write(event)
+                    out.flush()
+                elif isinstance(event, ToolResultEvent):
+                    _say_tool(
+                        event.result.call.name, event.result.call.arguments, event.result.is_error
+                    )
         out.write("\n")
         reply = stream.reply
     if reply is not None and reply.fell_back:
@@ -192,6 +262,68 @@ async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
         print(f"(answered by {reply.provider}/{reply.model}; {tried})", file=sys.stderr)
     if not args.chat_id:
         print(f"(continue with --chat-id {chat_id})", file=sys.stderr)
+    return 0
+
+
+def _say_tool(name: str, arguments: str, failed: bool) -> None:
+    print(f"(tool {name}({_clip(arguments, 60)}){' failed' if failed else ''})", file=sys.stderr)
+
+
+def load_function(spec: str) -> Callable[..., Any]:
+    """`module:function` or `path/to/file.py:function`, imported (the current folder
+    is searched first, as `python -m` does)."""
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name:
+        raise ConfigurationError(
+            f"--tool {spec!r}: write it as module:function or file.py:function"
+        )
+    try:
+        if where.endswith(".py"):
+            loaded = importlib.util.spec_from_file_location(Path(where).stem, where)
+            if loaded is None or loaded.loader is None:
+                raise ImportError(f"cannot load {where}")
+            module = importlib.util.module_from_spec(loaded)
+            loaded.loader.exec_module(module)
+        else:
+            if "" not in sys.path:
+                sys.path.insert(0, "")
+            module = importlib.import_module(where)
+    except (ImportError, OSError, SyntaxError) as exc:
+        raise ConfigurationError(f"--tool {spec!r}: {type(exc).__name__}: {exc}") from exc
+    function = getattr(module, name, None)
+    if not callable(function):
+        raise ConfigurationError(f"--tool {spec!r}: {where} has no function {name!r}")
+    return cast(Callable[..., Any], function)
+
+
+def _read_schema(path: str) -> dict[str, Any]:
+    try:
+        schema = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"--schema {path}: {exc}") from exc
+    if not isinstance(schema, dict):
+        raise ConfigurationError(f"--schema {path}: a JSON schema is an object")
+    return schema
+
+
+def _reasoning_value(raw: str) -> Reasoning:
+    if raw.isdigit():
+        return int(raw)
+    if raw not in ("off", "low", "medium", "high"):
+        raise ConfigurationError(f"--reasoning {raw!r}: off, low, medium, high or a number")
+    return cast(Reasoning, raw)
+
+
+async def _embed(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
+    texts = args.texts or [line for line in sys.stdin.read().splitlines() if line.strip()]
+    result = await hub.embed(texts, args.model)
+    for vector in result.vectors:
+        print(json.dumps(vector), file=out)
+    cost = f", {format_usd(result.cost)}" if result.cost is not None else ""
+    print(
+        f"({len(result.vectors)} vectors, {result.usage.prompt_tokens} tokens{cost})",
+        file=sys.stderr,
+    )
     return 0
 
 
