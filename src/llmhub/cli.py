@@ -246,15 +246,20 @@ async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
                 _say_tool(result.call.name, result.call.arguments, result.is_error)
         print(shown, file=out)
     else:
+        wrote = after_tools = False
         async with hub.stream(call) as stream:
             async for event in stream.events():
                 if isinstance(event, str):
+                    if after_tools:  # the words after a tool round start a new paragraph
+                        out.write("\n\n")
+                        after_tools = False
                     out.write(event)
                     out.flush()
+                    wrote = wrote or bool(event.strip())
                 elif isinstance(event, ToolResultEvent):
-                    _say_tool(
-                        event.result.call.name, event.result.call.arguments, event.result.is_error
-                    )
+                    result = event.result
+                    _say_tool(result.call.name, result.call.arguments, result.is_error)
+                    after_tools = wrote
         out.write("\n")
         reply = stream.reply
     if reply is not None and reply.fell_back:

@@ -18,6 +18,7 @@ def main() -> int:
         from pydantic import ValidationError
 
         from llmhub import (
+            ConfigurationError,
             HubSettings,
             ProviderRegistry,
             env_names,
@@ -28,6 +29,7 @@ def main() -> int:
         from ._app import create_bot_and_dispatcher, run_polling
         from ._logging import configure_logging
         from ._settings import BotSettings
+        from ._tools import load_tools
         from ._webhook import run_webhook
     except ImportError as exc:
         print(
@@ -55,7 +57,12 @@ def main() -> int:
         print(f"llmhub-bot: no LLM provider is configured; set one of ({needs})", file=sys.stderr)
         return 2
     try:
-        bot, dispatcher = create_bot_and_dispatcher(settings)
+        tools = load_tools(settings.bot_tools)
+    except ConfigurationError as exc:
+        print(f"llmhub-bot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        bot, dispatcher = create_bot_and_dispatcher(settings, tools=tools)
     except Exception as exc:  # aiogram's TokenValidationError and the like
         print(f"llmhub-bot: {type(exc).__name__}: the token is malformed", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from aiogram import Bot, Dispatcher
@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from aiohttp import web
 
-from llmhub import Hub, load_environment, read_settings
+from llmhub import Hub, Tool, load_environment, read_settings
 
 from . import (
     _access,
@@ -34,6 +34,7 @@ from ._runtime import Runtime
 from ._settings import BotSettings
 from ._startup import Chore, Chores
 from ._state import BotState, state_for
+from ._tools import load_tools
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -50,7 +51,10 @@ ALLOWED_UPDATES = ["message", "callback_query", "stopped_message_generation"]
 
 
 def create_bot_and_dispatcher(
-    settings: BotSettings | None = None, hub: Hub | None = None, state: BotState | None = None
+    settings: BotSettings | None = None,
+    hub: Hub | None = None,
+    state: BotState | None = None,
+    tools: Sequence[Tool] | None = None,
 ) -> tuple[Bot, Dispatcher]:
     """A Bot and a Dispatcher with every router and middleware.
 
@@ -80,6 +84,7 @@ def create_bot_and_dispatcher(
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
     runtime = Runtime(settings, metrics)
+    runtime.tools = tuple(tools) if tools is not None else load_tools(settings.bot_tools)
     i18n = make_i18n()
     chores = Chores(_menu_chores(bot, i18n))
     dispatcher = Dispatcher(

@@ -74,9 +74,16 @@ async def start(message: Message, hub: Hub) -> None:
     )
 
 
-async def help_(message: Message) -> None:
+async def help_(message: Message, runtime: Runtime) -> None:
     lines = [f"/{name} — {text}" for name, text in COMMANDS]
+    if runtime.tools:
+        lines += ["", _("Tools the model can use here:")]
+        lines += [f"🔧 {tool.name} — {_first_line(tool.description)}" for tool in runtime.tools]
     await message.answer("\n".join(lines), parse_mode=None)
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 async def ping(message: Message, hub: Hub, runtime: Runtime) -> None:

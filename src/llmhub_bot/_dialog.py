@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
@@ -33,6 +34,8 @@ from llmhub import (
     ProviderTimeoutError,
     RateLimitError,
     Reply,
+    ToolCallEvent,
+    ToolResultEvent,
     UnknownProviderError,
     UnsupportedInputError,
 )
@@ -44,6 +47,7 @@ from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import may_choose
 from ._runtime import Runtime
+from ._tools import tools_for
 
 __all__ = [
     "answer",
@@ -227,6 +231,9 @@ async def generate(
 ) -> list[Message]:
     """Within the user's budget, stream the answer into `view`, then put the final
     text in place with its buttons; the messages that hold it."""
+    if runtime.tools and not prompt.tools:
+        tools = await tools_for(hub, prompt.chat_id, prompt.model, runtime.tools)
+        prompt = replace(prompt, tools=tools)
     user, request_id = prompt.user_id, prompt.request_id
     if user is None or request_id is None:
         return await _stream_into(hub, view, prompt, runtime)
@@ -268,11 +275,21 @@ async def _stream_into(
     started = time.perf_counter()
     first_chunk: float | None = None
     stream = hub.stream(prompt)
+    after_tools = False  # the model's next words start a paragraph of their own
     try:
         async with stream:
-            async for piece in stream:
+            async for piece in stream.events() if prompt.tools else stream:
+                if isinstance(piece, ToolCallEvent):
+                    # The round is shown under what was written so far ("🔧 weather…").
+                    await view.update(_with_tool_line(text, piece.call.name))
+                    after_tools = bool(text.strip())
+                    continue
+                if isinstance(piece, ToolResultEvent):
+                    continue
                 if first_chunk is None:
                     first_chunk = time.perf_counter() - started
+                if after_tools:
+                    text, after_tools = text.rstrip() + "\n\n", False
                 text += piece
                 await view.update(text)
     except asyncio.CancelledError as cancel:
@@ -305,6 +322,11 @@ async def _stream_into(
         metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
     return sent
+
+
+def _with_tool_line(text: str, tool: str) -> str:
+    line = "🔧 " + _("using {tool}…").format(tool=tool)
+    return f"{text}\n\n{line}" if text.strip() else line
 
 
 async def read_with(

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from llmhub import Tool
+
 from ._metrics import Metrics
 from ._settings import BotSettings
 
@@ -22,6 +24,8 @@ class Runtime:
     started_at: float = field(default_factory=time.monotonic)
     #: Whether the Bot API server takes `sendMessageDraft`; decided by its first refusal.
     drafts: bool = True
+    #: The tools the models may call (`BOT_TOOLS`, the `llmhub_bot.tools` entry points).
+    tools: tuple[Tool, ...] = ()
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids

@@ -49,6 +49,10 @@ class BotSettings(BaseSettings):
     #: served). Webhook mode serves them on the webhook's own port.
     bot_metrics_port: int | None = None
     bot_metrics_host: str = "0.0.0.0"  # noqa: S104 - scraped from outside the container
+    #: The tools the models may call: names of installed `llmhub_bot.tools` entry
+    #: points and `module:function` specs, comma-separated; unset: every installed
+    #: one; "none": none.
+    bot_tools: str | None = None
     #: Redis shared by the bot's replicas (unset: one process, state in memory).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     #: Log lines as "text" (key=value) or "json" (one object per line).

@@ -1,0 +1,84 @@
+"""Tools the bot's models may call, as an operator installs them.
+
+A package offers tools through the `llmhub_bot.tools` entry-point group; each
+entry point names a function, a `llmhub.Tool`, or a list of them:
+
+    [project.entry-points."llmhub_bot.tools"]
+    weather = "my_bot_tools:weather"
+
+Every installed one is used, unless `BOT_TOOLS` names the ones to use: entry
+point names and `module:function` specs, comma-separated (`none` for none).
+A tool that fails to load stops the bot at start with one line naming it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Iterable
+from typing import Any
+
+from llmhub import ConfigurationError, Hub, LLMHubError, Tool
+from llmhub.cli import load_function
+
+__all__ = ["ENTRY_POINT_GROUP", "load_tools", "tools_for"]
+
+ENTRY_POINT_GROUP = "llmhub_bot.tools"
+
+
+def load_tools(setting: str | None) -> tuple[Tool, ...]:
+    """The tools `BOT_TOOLS` asks for (default: every installed entry point);
+    `ConfigurationError` naming the one that cannot be loaded."""
+    installed = {ep.name: ep for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)}
+    names = [part.strip() for part in (setting or "").split(",") if part.strip()]
+    if names == ["none"]:
+        return ()
+    tools: list[Tool] = []
+    for name in names or sorted(installed):
+        if ":" in name:
+            tools.append(_as_tool(load_function(name), name))
+            continue
+        entry = installed.get(name)
+        if entry is None:
+            known = ", ".join(sorted(installed)) or "none is installed"
+            raise ConfigurationError(f"BOT_TOOLS: no tool {name!r} ({known})")
+        try:
+            loaded = entry.load()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"tool {name!r} ({entry.value}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        tools += [_as_tool(value, name) for value in _values(loaded)]
+    seen: set[str] = set()
+    for tool in tools:
+        if tool.name in seen:
+            raise ConfigurationError(f"two tools are named {tool.name!r}")
+        seen.add(tool.name)
+    return tuple(tools)
+
+
+def _values(loaded: Any) -> Iterable[Any]:
+    return loaded if isinstance(loaded, list | tuple) else (loaded,)
+
+
+def _as_tool(value: Any, where: str) -> Tool:
+    if isinstance(value, Tool):
+        return value
+    if callable(value):
+        try:
+            return Tool.from_function(value)
+        except (TypeError, ValueError, NameError) as exc:
+            raise ConfigurationError(f"tool {where!r}: {exc}") from exc
+    raise ConfigurationError(f"tool {where!r} is neither a function nor a llmhub.Tool")
+
+
+async def tools_for(
+    hub: Hub, chat_id: int | str, model: str | None, tools: tuple[Tool, ...]
+) -> tuple[Tool, ...]:
+    """The tools, if the model the call goes to calls tools; else none (it still answers)."""
+    if not tools:
+        return ()
+    try:
+        provider, model = hub.registry.resolve(await hub.model_for(chat_id, model))
+    except LLMHubError:
+        return ()  # the call itself will say what is wrong with the model
+    return tools if provider.model_info(model).tools else ()
