@@ -15,6 +15,7 @@ ALL = [
     "imports",
     "requests",
     "streaming",
+    "acting",
     "tracing",
     "store",
     "store_postgres",

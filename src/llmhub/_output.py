@@ -10,8 +10,10 @@ use only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,8 +34,25 @@ class OutputType:
     parse: Callable[[str], Any]
 
 
+#: Types already made an `OutputType` of: pydantic's schema and validator cost far more
+#: than a call.
+_MADE: weakref.WeakKeyDictionary[Any, OutputType] = weakref.WeakKeyDictionary()
+
+
 def output_type(value: Any) -> OutputType:
-    """The `OutputType` of a pydantic model, a dataclass, a type, or a JSON schema dict."""
+    """The `OutputType` of a pydantic model, a dataclass, a type, or a JSON schema dict
+    (made once per type)."""
+    try:
+        return _MADE[value]
+    except (KeyError, TypeError):  # TypeError: a dict, or a type without weak references
+        pass
+    made = _make(value)
+    with contextlib.suppress(TypeError):
+        _MADE[value] = made
+    return made
+
+
+def _make(value: Any) -> OutputType:
     if isinstance(value, Mapping):
         schema = dict(value)
         name = _name(str(schema.get("title") or "output"))

@@ -24,11 +24,13 @@ slow one does not stall the event loop and parallel calls really run at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import re
 import time
 import typing
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,12 +147,23 @@ class _ArgumentsError(Exception):
     pass
 
 
+#: Functions already described: building a function's schema costs far more than a call.
+_MADE: weakref.WeakKeyDictionary[Callable[..., Any], Tool] = weakref.WeakKeyDictionary()
+
+
 def as_tool(value: Any) -> Tool:
-    """A `Tool` as it is, or a function made one."""
+    """A `Tool` as it is, or a function made one (once per function)."""
     if isinstance(value, Tool):
         return value
     if callable(value):
-        return Tool.from_function(value)
+        try:
+            return _MADE[value]
+        except (KeyError, TypeError):  # TypeError: not weakly referenceable
+            pass
+        tool = Tool.from_function(value)
+        with contextlib.suppress(TypeError):
+            _MADE[value] = tool
+        return tool
     raise TypeError(f"a tool is a function or a llmhub.Tool, not {type(value).__name__}")
 
 
