@@ -86,3 +86,53 @@ def test_every_install_command_names_our_distribution() -> None:
     for path in texts:
         for command in re.findall(r'pip install "([\w.-]+)\[', path.read_text(encoding="utf-8")):
             assert command == dist, f"{path}: pip install {command!r}, not {dist!r}"
+
+
+async def test_the_apps_that_act_snippet_runs_as_written(tmp_path: Path) -> None:
+    from llmhub.testing.openai_server import Behaviour
+
+    async with FakeOpenAIServer(api_key=KEY) as llm:
+        llm.then(
+            Behaviour(tool_calls=[{"name": "weather", "arguments": {"city": "Paris"}}]),
+            Behaviour(text="Sunny in Paris."),
+            Behaviour(tool_calls=[{"name": "weather", "arguments": {"city": "Rome"}}]),
+            Behaviour(text="Sunny in Rome."),
+            Behaviour(text='{"name": "Paris", "country": "France"}'),
+            Behaviour(text="No: 9.8 is greater.", reasoning="Compare the tenths."),
+        )
+        env = {
+            "MISTRAL_API_KEY": KEY,
+            "MISTRAL_ENDPOINT": llm.url,
+            "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'act.db'}",
+            "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
+        }
+        code, out, err = await run_python(snippet("## Apps that act"), tmp_path, env)
+        sent = llm.requests
+    assert code == 0, err
+    assert err == ""
+    assert out.splitlines() == [
+        "Sunny in Paris. ['weather']",
+        "[calling weather…]",
+        "Sunny in Rome.",
+        "Paris France",
+        "No: 9.8 is greater.",
+        "2 4 True",
+    ]
+    assert sent[5]["reasoning_effort"] == "high"
+
+
+async def test_the_sync_snippet_runs_as_written(tmp_path: Path) -> None:
+    async with FakeOpenAIServer(api_key=KEY) as llm:
+        env = {
+            "MISTRAL_API_KEY": KEY,
+            "MISTRAL_ENDPOINT": llm.url,
+            "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'sync.db'}",
+        }
+        code, out, err = await run_python(
+            snippet("### Sync use (scripts, Django, Flask, notebooks)"), tmp_path, env
+        )
+    assert code == 0, err
+    assert err == ""
+    assert out.splitlines() == ["echo: Hello", "echo: And in French?"]
+    with contextlib.closing(sqlite3.connect(tmp_path / "sync.db")) as db:
+        assert db.execute("SELECT status FROM responses").fetchall() == [("ok",), ("ok",)]
