@@ -333,7 +333,9 @@ async def _embed(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
 
 
 async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
-    for row in await hub.store.recent_exchanges(args.count, args.chat_id):
+    exchanges = await hub.store.recent_exchanges(args.count, args.chat_id)
+    rounds = await hub.store.tool_steps([row.request_id for row in exchanges])
+    for row in exchanges:
         when = dt.datetime.fromtimestamp(row.created_at).strftime("%Y-%m-%d %H:%M:%S")
         status = row.status or "pending"
         latency = f"{row.latency_ms:.0f} ms" if row.latency_ms is not None else "-"
@@ -342,6 +344,16 @@ async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
         parts = [when, row.request_id[:8], f"chat {row.chat_id}", f"{row.provider}/{row.model}"]
         print("  ".join(p for p in [*parts, status, latency, tokens, cost] if p), file=out)
         print(f"  > {_clip(row.prompt)}", file=out)
+        for step in rounds.get(row.request_id, ()):
+            outputs = {result.call.id: result for result in step.results}
+            for call in step.calls:
+                result = outputs.get(call.id)
+                told = "(not run)" if result is None else _clip(result.output, 60)
+                took = f" {result.duration_ms:.0f} ms" if result is not None else ""
+                failed = " FAILED" if result is not None and result.is_error else ""
+                print(
+                    f"  🔧 {call.name}({_clip(call.arguments, 60)}){took}{failed}: {told}", file=out
+                )
         if row.text:
             print(f"  < {_clip(row.text)}", file=out)
         if row.error_type:

@@ -129,3 +129,20 @@ async def test_models_says_what_each_model_does(
     assert "chat tools schema" in rows["mistral/mistral-small-latest"]
     assert "off,high (on)" in rows["mistral/magistral-small-latest"]
     assert " embed " in rows["mistral/mistral-embed"]
+
+
+async def test_logs_show_each_tool_round(
+    server: FakeOpenAIServer, isolated_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated_env / "loud.py").write_text(TOOLS)
+    server.then(
+        Behaviour(tool_calls=[{"name": "shout", "arguments": {"text": "hey"}}]),
+        Behaviour(text="HEY!"),
+    )
+    argv = ["chat", "-m", "mistral-small-latest", "--no-stream", "--tool", "loud:shout", "x"]
+    assert await asyncio.to_thread(cli.main, argv) == 0
+    capsys.readouterr()
+    assert await asyncio.to_thread(cli.main, ["logs", "-n", "1"]) == 0
+    out = capsys.readouterr().out
+    assert '  🔧 shout({"text": "hey"})' in out
+    assert ": HEY!" in out
