@@ -160,7 +160,7 @@ class Attempts:
     ) -> float | None:
         """Log the answer (`model`: as the provider named it); its cost in USD, if known."""
         self._breaker.succeeded(sent.provider.name)
-        cost = sent.provider.model_info(sent.request.model).cost(usage)
+        cost = sent.provider.cost(sent.request.model, usage, sent.record.created_at)
         if sent.span is not None:
             self._tracing.answered(
                 sent.span, model=model, text=text, finish=finish, usage=usage, cost=cost

@@ -146,6 +146,9 @@ class ModelInfo:
     reasoning_levels: tuple[str, ...] = ()
     #: An embedding model (`Hub.embed`), not a chat model.
     embeds: bool = False
+    #: The model's name in the maintained price data when it differs (an alias
+    #: priced as the model it points to); default: `id`.
+    price_ref: str | None = None
 
     def reads(self, kind: InputKind) -> bool:
         """Whether the model accepts input of this kind."""
@@ -193,6 +196,7 @@ def model_entry(
     structured_output: bool = True,
     reasoning_levels: Iterable[str] = (),
     embeds: bool = False,
+    price_ref: str | None = None,
 ) -> ModelInfo:
     """A table row, written the way plugins list them."""
     levels = tuple(reasoning_levels)
@@ -212,6 +216,7 @@ def model_entry(
         structured_output=structured_output and not embeds,
         reasoning_levels=levels,
         embeds=embeds,
+        price_ref=price_ref,
     )
 
 

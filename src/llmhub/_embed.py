@@ -71,9 +71,8 @@ async def embed_texts(
         )
         raise
     tokens = result.usage.prompt_tokens
-    cost = (
-        info.cost(Usage(prompt_tokens=tokens, completion_tokens=0)) if tokens is not None else None
-    )
+    used = Usage(prompt_tokens=tokens, completion_tokens=0)
+    cost = provider.cost(model_id, used, record.created_at) if tokens is not None else None
     await hub.store.log_embedding(
         replace(
             record,

@@ -9,8 +9,8 @@
     │   ├── EmptyPromptError
     │   ├── PromptTooLongError
     │   ├── UnsupportedInputError     files for a provider without them, too large, wrong type
-    │   ├── UnsupportedOptionError    an option the model cannot honour (a reasoning level,
-    │   │                             tools, structured output, embeddings)
+    │   ├── UnsupportedOptionError    an option the model cannot honour (out of range, a
+    │   │                             reasoning level, tools, embeddings); also a BadRequestError
     │   └── UnknownProviderError      no installed provider by that name
     ├── ModelNotFoundError            no provider claims the model, or the provider says it
     │                                 does not know it (404, or a 400 naming the model)
@@ -159,12 +159,6 @@ class UnsupportedInputError(InvalidRequestError):
         return f"{text}; models that do: {shown}" + (f" and {more} more" if more > 0 else "")
 
 
-class UnsupportedOptionError(InvalidRequestError):
-    """An option the model cannot honour: a reasoning level it does not offer, tools or
-    structured output on a model without them, embeddings from a chat model. The
-    message names what the model does accept."""
-
-
 class UnknownProviderError(InvalidRequestError):
     """No installed provider has that name."""
 
@@ -244,3 +238,11 @@ class ProviderUnavailableError(ProviderError):
 
 class StreamInterruptedError(ProviderError):
     """A stream broke off or ended without its end marker; what arrived was yielded first."""
+
+
+class UnsupportedOptionError(InvalidRequestError, BadRequestError):
+    """An option the model cannot honour: a value outside the provider's range (a
+    temperature, a seed), a reasoning level it does not offer, tools on a model
+    without them, a chat with an embedding model. The message names what the model
+    does accept. Refused before anything is sent; also a `BadRequestError`, which is
+    what the provider would have answered."""

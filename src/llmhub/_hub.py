@@ -43,6 +43,7 @@ from ._types import (
     ToolChoice,
     ToolResultEvent,
     ToolStep,
+    Usage,
 )
 from .store import ContextInfo, Store, Turn
 
@@ -291,6 +292,7 @@ class Hub:
             try:
                 while True:
                     parts, thoughts, finish = [], [], None
+                    usage: Usage | None = None  # a step's last report (Gemini's add up)
                     calls = ToolCallAssembler()
                     chunks = sent.provider.stream(loop.request)
                     if sent.span is not None:
@@ -300,7 +302,7 @@ class Hub:
                             if chunk.reasoning:
                                 thoughts.append(chunk.reasoning)
                             if chunk.usage is not None:
-                                loop.count(chunk.usage)
+                                usage = chunk.usage
                             if chunk.finish_reason:
                                 finish = chunk.finish_reason
                             if chunk.tool_calls:
@@ -314,6 +316,7 @@ class Hub:
                                 yield chunk.text
                     finally:  # however it ends, so the provider's connection is released at once
                         await _close(chunks)
+                    loop.count(usage)
                     made = calls.calls()
                     if loop.runs(made):
                         results = await loop.run(made)

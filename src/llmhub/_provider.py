@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import ClassVar
 from ._catalogue import ModelInfo, ModelTable, input_kind, kind_label
 from ._exceptions import NotConfiguredError, UnsupportedInputError, UnsupportedOptionError
 from ._retry import HttpTimeouts, RetryPolicy
-from ._types import ChatRequest, Embeddings, Reply, StreamChunk
+from ._types import ChatRequest, Embeddings, Reply, StreamChunk, Usage
 
 __all__ = ["BaseProvider", "EnvVar", "Secret"]
 
@@ -96,6 +97,13 @@ class BaseProvider(ABC):
     #: ("mistral_ai", "deepseek", "gcp.vertex_ai"); default `name`.
     otel_provider_name: ClassVar[str] = ""
     catalogue: ClassVar[ModelTable] = ModelTable()
+    #: The values the API takes, checked before anything is sent (`None`: unchecked).
+    temperature_range: ClassVar[tuple[float, float] | None] = (0.0, 2.0)
+    top_p_range: ClassVar[tuple[float, float] | None] = (0.0, 1.0)
+    seed_range: ClassVar[tuple[int, int] | None] = None
+    #: The provider's id in genai-prices ("mistral", "deepseek", "google"): where
+    #: `cost()` looks prices up; empty: the catalogue's prices only.
+    prices_provider_id: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -174,6 +182,15 @@ class BaseProvider(ABC):
         """What `model` reads and costs (guessed from its family when unlisted)."""
         return cls.catalogue.lookup(model)
 
+    @classmethod
+    def cost(cls, model: str, usage: Usage, at: float | None = None) -> float | None:
+        """The cost in USD of a call of `model` with `usage` made at Unix time `at`
+        (default now): the price in force then, from genai-prices, or the catalogue's
+        where genai-prices has no entry; `None` when neither knows it."""
+        from ._prices import cost_of
+
+        return cost_of(cls, cls.model_info(model), usage, time.time() if at is None else at)
+
     def check_request(self, request: ChatRequest) -> None:
         """Refuse, before anything is sent, files the model cannot read and options
         it cannot honour.
@@ -212,6 +229,16 @@ class BaseProvider(ABC):
     def _check_options(self, request: ChatRequest) -> None:
         info = self.model_info(request.model)
         refuse = partial(UnsupportedOptionError, provider=self.name, model=request.model)
+        options = request.options
+        for name, value, allowed in (
+            ("temperature", options.temperature, self.temperature_range),
+            ("top_p", options.top_p, self.top_p_range),
+            ("seed", options.seed, self.seed_range),
+        ):
+            if value is not None and allowed is not None and not allowed[0] <= value <= allowed[1]:
+                raise refuse(f"{name}={value!r}: {self.name} takes {allowed[0]} to {allowed[1]}")
+        if options.max_tokens is not None and options.max_tokens < 1:
+            raise refuse(f"max_tokens={options.max_tokens!r}: at least 1")
         if info.embeds:
             raise refuse(f"{request.model} is an embedding model: use embed(), not a chat call")
         if request.tools and not info.tools:

@@ -12,6 +12,7 @@ import importlib
 import importlib.util
 import json
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,6 +26,8 @@ from ._exceptions import (
     ModelNotFoundError,
 )
 from ._hub import Hub
+from ._prices import ModelPrice, data_version, price_of
+from ._provider import BaseProvider
 from ._registry import ProviderRegistry
 from ._types import GenerationOptions, Prompt, Reasoning, Reply, ToolResultEvent
 
@@ -39,6 +42,11 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("providers", help="installed provider plugins and what each needs")
     models = commands.add_parser("models", help="every configured provider's models")
     models.add_argument("--json", action="store_true", help="print JSON")
+    models.add_argument(
+        "--check",
+        action="store_true",
+        help="compare each provider's live listing with its plugin's table",
+    )
     chat = commands.add_parser("chat", help="ask a model; the reply is streamed to stdout")
     chat.add_argument("prompt", nargs="?", help="the prompt (default: read standard input)")
     chat.add_argument("-m", "--model", help="model, or provider/model (default: configured)")
@@ -132,7 +140,7 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
     hub = await Hub.open()
     try:
         if args.command == "models":
-            return await _models(hub, out, as_json=args.json)
+            return await _models(hub, out, as_json=args.json, check=args.check)
         if args.command == "chat":
             return await _chat(hub, args, out)
         if args.command == "embed":
@@ -142,29 +150,73 @@ async def _run(args: argparse.Namespace, out: TextIO) -> int:
         await hub.aclose()
 
 
-async def _models(hub: Hub, out: TextIO, *, as_json: bool) -> int:
+async def _models(hub: Hub, out: TextIO, *, as_json: bool, check: bool = False) -> int:
     catalog = await hub.list_models()
-    infos = {
-        provider: [hub.registry.provider_class(provider).model_info(m) for m in models]
+    now = time.time()
+    rows = {
+        provider: [_priced(hub.registry.provider_class(provider), m, now) for m in models]
         for provider, models in catalog.by_provider.items()
     }
     if as_json:
         payload = {
-            "models": {p: [info.as_dict() for info in rows] for p, rows in infos.items()},
+            "models": {
+                p: [info.as_dict() | {"price_now": _price_dict(price)} for info, price in found]
+                for p, found in rows.items()
+            },
+            "prices": {"source": data_version(), "at": _utc(now)},
             "errors": {p: str(e) for p, e in catalog.errors.items()},
             "notes": dict(catalog.notes),
         }
         print(json.dumps(payload, indent=2), file=out)
     else:
-        _print_model_table(infos, out)
+        _print_model_table(rows, out, now)
         for provider, note in catalog.notes.items():
             print(f"{provider}: note: {note}", file=sys.stderr)
         for provider, error in catalog.errors.items():
             print(f"{provider}: unavailable ({error})", file=sys.stderr)
+    if check:
+        _print_check(hub, catalog.by_provider, out)
     return 0 if catalog.by_provider or not catalog.errors else 1
 
 
-def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> None:
+def _priced(provider: type[BaseProvider], model: str, now: float) -> tuple[ModelInfo, ModelPrice]:
+    info = provider.model_info(model)
+    return info, price_of(provider, info, now)
+
+
+def _price_dict(price: ModelPrice) -> dict[str, Any] | None:
+    if price.price is None:
+        return None
+    return {"per_million_usd": price.price.as_dict(), "source": price.source}
+
+
+def _utc(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, tz=dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _print_check(hub: Hub, listed: Mapping[str, Sequence[str]], out: TextIO) -> None:
+    """What the providers list that the plugins' tables lack, and the reverse."""
+    for provider, models in listed.items():
+        table = hub.registry.provider_class(provider).catalogue
+        known = {info.id for info in table.models}
+        offered = set(models)
+        missing = sorted(offered - known)
+        retired = sorted(known - offered)
+        print(f"{provider}: {len(offered)} listed, {len(known)} in the table", file=out)
+        if missing:
+            print(f"  not in the table (capabilities guessed): {', '.join(missing)}", file=out)
+        if retired:
+            print(
+                f"  in the table, not listed (retired, or not offered here): {', '.join(retired)}",
+                file=out,
+            )
+        if not missing and not retired:
+            print("  the table and the listing agree", file=out)
+
+
+def _print_model_table(
+    infos: Mapping[str, list[tuple[ModelInfo, ModelPrice]]], out: TextIO, now: float
+) -> None:
     """One row per model: capabilities, then USD per million tokens ("?" where unknown)."""
     header = (
         "MODEL",
@@ -178,9 +230,15 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
         "$ OUT",
     )
     rows = [header]
+    from_tables = False
     for provider, models in infos.items():
-        for info in models:
-            price = info.price
+        for info, priced in models:
+            price = priced.price
+            mark = "*" if priced.source == "plugin table" else ""
+            from_tables = from_tables or bool(mark)
+            cached = (
+                price.cached_input if price is not None and price.cached_input is not None else None
+            )
             rows.append(
                 (
                     f"{provider}/{info.id}" + ("" if info.known else " (guessed)"),
@@ -189,11 +247,9 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
                     " ".join(kind for kind in INPUT_KINDS if kind in info.inputs),
                     _does(info),
                     _reasoning(info),
-                    f"{price.input:g}" if price else "?",
-                    f"{price.cached_input if price.cached_input is not None else price.input:g}"
-                    if price
-                    else "?",
-                    f"{price.output:g}" if price else "?",
+                    f"{price.input:g}{mark}" if price else "?",
+                    f"{cached if cached is not None else price.input:g}{mark}" if price else "?",
+                    f"{price.output:g}{mark}" if price else "?",
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
@@ -204,7 +260,11 @@ def _print_model_table(infos: Mapping[str, list[ModelInfo]], out: TextIO) -> Non
         ]
         print("  ".join(cells).rstrip(), file=out)
     if len(rows) > 1:
-        print("prices: USD per million tokens, from each plugin's table", file=out)
+        print(
+            f"prices: USD per million tokens in force at {_utc(now)}, from {data_version()}"
+            + ("; * from the plugin's table (no entry there)" if from_tables else ""),
+            file=out,
+        )
         print(
             "does: chat, tools (function calling), schema (structured output native;"
             " json: JSON mode, checked), embed; reasoning: the values it takes",

@@ -242,7 +242,7 @@ async def hold(
         try:
             model_name = await hub.model_for(prompt.chat_id, prompt.model)
             provider, model = hub.registry.resolve(model_name)
-            usd = provider.model_info(model).cost(estimate) or 0.0
+            usd = provider.cost(model, estimate) or 0.0
         except LLMHubError:
             pass  # no model: the call fails on its own, after holding tokens only
     span = periods(now)

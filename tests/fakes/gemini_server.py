@@ -32,10 +32,14 @@ class Step:
     text: str | None = None  # default "echo: <last user text>"
     code: grpc.StatusCode | None = None
     message: str = ""
+    #: With `code`: a `google.rpc.RetryInfo` detail asking to wait this many seconds.
+    retry_delay: float | None = None
     block_reason: str | None = None  # prompt blocked (e.g. "SAFETY")
     finish_reason: str = "STOP"
     #: Answer exactly this (a response captured from the real service), streamed as one.
     response: v1.GenerateContentResponse | None = None
+    #: Stream exactly these (a stream captured from the real service), one by one.
+    responses: list[v1.GenerateContentResponse] | None = None
     #: Ask for tools instead: `{"name": …, "args": {…}}` each, in one model turn,
     #: each with this thought signature (as Gemini 3 sends them).
     function_calls: list[dict[str, Any]] | None = None
@@ -163,8 +167,27 @@ class FakePredictionService:
 
     @staticmethod
     async def _fail(step: Step, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        """Abort as Vertex AI does: the code, the message, and (rich status) the details."""
         assert step.code is not None
-        await context.abort(step.code, step.message)
+        if step.retry_delay is None:
+            await context.abort(step.code, step.message)
+        from google.protobuf import any_pb2, duration_pb2
+        from google.rpc import error_details_pb2, status_pb2
+
+        seconds = int(step.retry_delay or 0)
+        nanos = round(((step.retry_delay or 0) - seconds) * 1e9)
+        detail = any_pb2.Any()
+        detail.Pack(
+            error_details_pb2.RetryInfo(
+                retry_delay=duration_pb2.Duration(seconds=seconds, nanos=nanos)
+            )
+        )
+        status = status_pb2.Status(code=step.code.value[0], message=step.message, details=[detail])
+        await context.abort(
+            step.code,
+            step.message,
+            trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
+        )
 
     async def _generate(
         self, request: v1.GenerateContentRequest, context: grpc.aio.ServicerContext[Any, Any]
@@ -195,6 +218,10 @@ class FakePredictionService:
             await self._fail(step, context)
         if step.response is not None:
             yield step.response
+            return
+        if step.responses is not None:
+            for response in step.responses:
+                yield response
             return
         if step.function_calls:
             yield self._calls(step)

@@ -5,8 +5,11 @@ fakes: each becomes the error a caller can act on, in words a person can read.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import grpc
@@ -18,9 +21,12 @@ from llmhub.testing.openai_server import Behaviour, FakeOpenAIServer
 from tests.fakes.gemini_server import FakePredictionService, Step
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MANIFEST: dict[str, dict[str, Any]] = json.loads(
-    (FIXTURES / "errors" / "manifest.json").read_text(encoding="utf-8")
-)
+#: Both manifests (fixtures/ and fixtures-new/), each case with the folder of its body.
+MANIFEST: dict[str, dict[str, Any]] = {
+    name: case | {"folder": str(folder / "errors")}
+    for folder in (FIXTURES, FIXTURES.parent / "fixtures-new")
+    for name, case in json.loads((folder / "errors" / "manifest.json").read_text("utf-8")).items()
+}
 KEY = "sk-realwire-key-1f2e3d4c"
 MODELS = {
     "mistral": "mistral-small-latest",
@@ -46,7 +52,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 @pytest.mark.parametrize("name", sorted(k for k, v in MANIFEST.items() if "status" in v))
 async def test_a_real_error_body_becomes_its_error(tmp_path: Path, name: str) -> None:
     case = MANIFEST[name]
-    body = (FIXTURES / "errors" / case["body"]).read_text(encoding="utf-8")
+    body = (Path(case["folder"]) / case["body"]).read_text(encoding="utf-8")
     prefix = case["provider"].upper()
     async with FakeOpenAIServer(api_key=KEY) as llm:
         llm.then(Behaviour(status=case["status"], body=body))
@@ -67,13 +73,16 @@ async def test_a_real_error_body_becomes_its_error(tmp_path: Path, name: str) ->
 async def test_a_real_grpc_error_becomes_its_error(tmp_path: Path, name: str) -> None:
     case = MANIFEST[name]
     async with FakePredictionService() as fake:
-        fake.then(Step(code=grpc.StatusCode[case["grpc_code"]], message=case["message"]))
+        code = grpc.StatusCode[case["grpc_code"]]
+        fake.then(Step(code=code, message=case["message"], retry_delay=case.get("retry_delay_s")))
         env = _env(tmp_path, GEMINI_PROJECT="proj-1", GEMINI_ENDPOINT=fake.target)
         async with await Hub.open(env) as hub:
             with pytest.raises(LLMHubError) as caught:
                 await hub.generate_reply(1, "hi", MODELS["gemini"])
     assert type(caught.value).__name__ == case["expect"]
     assert case["must_mention"] in str(caught.value)
+    if "retry_delay_s" in case:  # google.rpc.RetryInfo, read as Retry-After is
+        assert getattr(caught.value, "retry_after", None) == pytest.approx(case["retry_delay_s"])
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -109,17 +118,35 @@ async def test_mistral_lists_only_the_models_it_chats_with(tmp_path: Path) -> No
         assert not_chat not in listed
 
 
-async def test_a_real_deepseek_reply_is_priced_from_its_usage(tmp_path: Path) -> None:
+def _at_utc(monkeypatch: pytest.MonkeyPatch, hour: int) -> None:
+    """Requests logged (and priced) at `hour`:00 UTC on 2026-12-03."""
+    moment = dt.datetime(2026, 12, 3, hour, tzinfo=dt.UTC).timestamp()
+    clock = SimpleNamespace(time=lambda: moment, perf_counter=time.perf_counter)
+    monkeypatch.setattr("llmhub._attempts.time", clock)
+
+
+@pytest.mark.parametrize(
+    ("hour", "rates"),
+    [(17, (0.15, 0.6)), (3, (0.3, 1.2))],  # off-peak, then peak (UTC 01:00-04:00)
+)
+async def test_a_real_deepseek_reply_is_priced_at_the_hour_it_was_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hour: int, rates: tuple[float, float]
+) -> None:
+    _at_utc(monkeypatch, hour)
     body = (FIXTURES / "dipseek" / "reasoner-completion.json").read_text(encoding="utf-8")
     async with FakeOpenAIServer(api_key=KEY) as llm:
-        llm.then(Behaviour(body=body))
+        llm.then(Behaviour(body=body), Behaviour(body=body))
         env = _env(tmp_path, DIPSEEK_API_KEY=KEY, DIPSEEK_ENDPOINT=llm.url)
         async with await Hub.open(env) as hub:
             reply = await hub.reply(1, "hi", "deepseek-reasoner")
-    # 12 prompt tokens (none cached) and 789 output tokens, 415 of them reasoning,
-    # at deepseek-reasoner's $0.14 / $0.28 per million.
+            flash = await hub.reply(2, "hi", "deepseek-flash")
+    # 12 prompt tokens (none cached) and 789 output tokens, 415 of them reasoning, at
+    # DeepSeek V4.1 Flash's rates in force then (deepseek-reasoner is an older name of
+    # deepseek-v4-flash, which DeepSeek routes to V4.1 Flash since 2026-09-10).
     assert (reply.usage.completion_tokens, reply.usage.reasoning_tokens) == (789, 415)
-    assert reply.cost == pytest.approx((12 * 0.14 + 789 * 0.28) / 1e6)
+    expected = (12 * rates[0] + 789 * rates[1]) / 1e6
+    assert reply.cost == pytest.approx(expected)
+    assert flash.cost == pytest.approx(expected)
 
 
 async def test_gemini_thinking_tokens_count_as_output_and_are_priced(tmp_path: Path) -> None:

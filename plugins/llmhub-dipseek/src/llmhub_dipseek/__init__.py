@@ -62,6 +62,7 @@ class DipseekProvider(OpenAICompatibleProvider):
         reasoning_in_tool_turns=True,
     )
     catalogue = MODELS
+    prices_provider_id = "deepseek"
     otel_provider_name = "deepseek"
 
 

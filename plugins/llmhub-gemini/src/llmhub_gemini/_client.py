@@ -319,8 +319,9 @@ class GeminiClient:
         self, response: v1.GenerateContentResponse, model: str, got_text: bool, calls: int = 0
     ) -> StreamChunk:
         feedback = response.prompt_feedback
-        if feedback.block_reason:
-            reason = feedback.block_reason.name
+        blocked = v1.GenerateContentResponse.PromptFeedback.pb(feedback).block_reason
+        if blocked:
+            reason = _enum_name(v1.GenerateContentResponse.PromptFeedback.BlockedReason, blocked)
             detail = f": {feedback.block_reason_message}" if feedback.block_reason_message else ""
             raise ContentBlockedError(
                 f"the prompt was blocked ({reason}){detail}", provider=_PROVIDER, model=model
@@ -384,7 +385,9 @@ class GeminiClient:
         if isinstance(exc, gexc.NotFound):
             return ModelNotFoundError(f"model not found: {message}", **where)
         if isinstance(exc, gexc.ResourceExhausted):
-            return RateLimitError(f"quota exhausted: {message}", **where)
+            return RateLimitError(
+                f"quota exhausted: {message}", retry_after=_retry_delay(exc), **where
+            )
         if isinstance(exc, gexc.DeadlineExceeded | TimeoutError):
             return ProviderTimeoutError(f"no answer in time: {message}", **where)
         return ProviderUnavailableError(f"{type(exc).__name__}: {message}", **where)
@@ -469,7 +472,29 @@ def _finish_name(number: int) -> str:
     """The finish reason's name, read from the raw number (the SDK warns on, or fails
     at, a value its enum does not know yet): a newer one by the table, else
     `FINISH_<n>` — never an error."""
+    return _NEWER_FINISH.get(number) or _enum_name(v1.Candidate.FinishReason, number, "FINISH")
+
+
+def _enum_name(enum: Any, number: int, prefix: str = "REASON") -> str:
+    """A raw enum number's name, or `<prefix>_<n>` for one newer than the SDK."""
     try:
-        return str(v1.Candidate.FinishReason(number).name)
+        return str(enum(number).name)
     except ValueError:
-        return _NEWER_FINISH.get(number, f"FINISH_{number}")
+        return f"{prefix}_{number}"
+
+
+#: The longest wait a `RetryInfo` may ask for that is taken as said (a day).
+_LONGEST_WAIT = 86_400.0
+
+
+def _retry_delay(exc: BaseException) -> float | None:
+    """The wait a `google.rpc.RetryInfo` detail asks for, in seconds (as Retry-After is
+    read for the HTTP providers); `None` when there is none or it makes no sense."""
+    for detail in getattr(exc, "details", None) or ():
+        delay = getattr(detail, "retry_delay", None)
+        if delay is None:
+            continue
+        seconds = float(delay.seconds) + float(delay.nanos) / 1e9
+        if 0 <= seconds <= _LONGEST_WAIT:
+            return seconds
+    return None

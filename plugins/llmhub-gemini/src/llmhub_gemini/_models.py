@@ -8,7 +8,8 @@ from here:
 - prices (USD per million tokens, standard on-demand):
   https://cloud.google.com/vertex-ai/generative-ai/pricing
 
-Every Gemini model reads text, images, PDFs, audio and video. The Pro models
+Costs come from genai-prices (see `llmhub._prices`); these prices count only
+where it has no entry. Every Gemini model reads text, images, PDFs, audio and video. The Pro models
 charge more for the whole call when the prompt exceeds 200K tokens (the
 `long` prices). Audio input costs more than text on the Flash models (2.5
 Flash: $1.00 against $0.30); the cost of a call counts every input token at
@@ -33,6 +34,24 @@ _ALWAYS_THINKS = ("low", "medium", "high", "budget")
 
 MODELS = ModelTable(
     models=(
+        model_entry(
+            "gemini-3.1-pro-preview",
+            context=_CONTEXT,
+            output=65_536,
+            inputs=_ALL,
+            reasoning=True,
+            reasoning_levels=_ALWAYS_THINKS,
+            price=Price(2.0, 12.0, 0.2, long_above=_LONG, long=Price(4.0, 18.0, 0.4)),
+        ),
+        model_entry(
+            "gemini-3.7-flash",
+            context=_CONTEXT,
+            output=65_536,
+            inputs=_ALL,
+            reasoning=True,
+            reasoning_levels=_ALWAYS_THINKS,
+            price=Price(0.75, 3.75, 0.075),
+        ),
         model_entry(
             "gemini-3-pro-preview",
             context=_CONTEXT,

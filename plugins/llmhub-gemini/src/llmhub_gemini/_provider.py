@@ -104,6 +104,9 @@ class GeminiProvider(BaseProvider):
     )
     model_prefixes = ("gemini-", "text-embedding-", "text-multilingual-embedding-")
     catalogue = MODELS
+    # GenerationConfig.seed is an int32 (the SDK raises ValueError beyond it).
+    seed_range = (-(2**31), 2**31 - 1)
+    prices_provider_id = "google"
     otel_provider_name = "gcp.vertex_ai"
 
     #: The SDK client, made on first use.

@@ -84,6 +84,10 @@ class MistralProvider(OpenAICompatibleProvider):
         seed_field="random_seed", stream_usage=False, reasoning="effort", short_tool_ids=True
     )
     catalogue = MODELS
+    # https://docs.mistral.ai/api/ : temperature 0 to 1.5, random_seed a non-negative integer.
+    temperature_range = (0.0, 1.5)
+    seed_range = (0, 2**63 - 1)
+    prices_provider_id = "mistral"
     otel_provider_name = "mistral_ai"
     embeddings_path = "/v1/embeddings"
     # The API refuses over 256 inputs ("Too many inputs in request") and about 16,000

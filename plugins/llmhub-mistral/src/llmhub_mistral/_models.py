@@ -6,9 +6,11 @@ from here (the newest quoting the pages on 2026-07-04):
 - models, context windows, input kinds: https://docs.mistral.ai/getting-started/models/
 - prices (USD per million tokens): https://mistral.ai/pricing#api-pricing
 
-Mistral publishes no separate output limit: the prompt and `max_tokens`
-together must fit the context window, so the maximum output is the window. No
-cached-input discount is published. Every chat model calls tools and follows a
+Costs come from genai-prices (see `llmhub._prices`); these prices count only
+where it has no entry. Mistral publishes no separate output limit: the prompt
+and `max_tokens` together must fit the context window, so the maximum output is
+the window. Cached prompt tokens (`usage.num_cached_tokens`) cost 10% of the
+input price. Every chat model calls tools and follows a
 JSON schema (`response_format: json_schema`); the embedding models
 (https://docs.mistral.ai/capabilities/embeddings/) take up to 8,192 tokens a text. Voxtral's audio is billed per minute
 (small $0.004, mini $0.001), which token prices cannot express: the cost of a
@@ -29,6 +31,12 @@ _AUDIO: tuple[InputKind, ...] = ("text", "audio")
 #: `reasoning_effort` takes "none" and "high" (https://docs.mistral.ai/capabilities/reasoning/).
 _EFFORT = ("off", "high")
 
+
+def _cached(input: float, output: float) -> Price:
+    """Mistral bills prompt tokens served from its cache at 10% of the input price."""
+    return Price(input, output, cached_input=round(input * 0.1, 6))
+
+
 MODELS = ModelTable(
     models=(
         model_entry(
@@ -36,21 +44,31 @@ MODELS = ModelTable(
             context=_K256,
             output=_K256,
             inputs=_VISION,
-            price=Price(0.5, 1.5),
+            price=_cached(0.5, 1.5),
+        ),
+        model_entry(
+            "mistral-large-4",
+            context=_K256,
+            output=_K256,
+            inputs=_VISION,
+            reasoning_levels=_EFFORT,
+            price=_cached(0.68, 2.09),
+            note="Mistral Large 4; reasons with reasoning='high'",
         ),
         model_entry(
             "mistral-medium-latest",
-            context=_K128,
-            output=_K128,
+            context=_K256,
+            output=_K256,
             inputs=_VISION,
-            price=Price(0.4, 2.0),
+            price=_cached(1.5, 7.5),
+            note="Mistral Medium 3.5",
         ),
         model_entry(
             "mistral-small-latest",
             context=_K128,
             output=_K128,
             inputs=_VISION,
-            price=Price(0.1, 0.3),
+            price=_cached(0.1, 0.3),
             reasoning_levels=_EFFORT,
             note="reasons with reasoning='high'",
         ),
