@@ -290,4 +290,10 @@ def _as_hub_error(exc: Exception, sent: Sent) -> LLMHubError:
     error.request_id = sent.record.id
     error.provider = error.provider or sent.provider.name
     error.model = error.model or sent.request.model
+    # Every error passes here before it is logged or raised: the one place its text
+    # loses the provider's secrets, whichever path made it.
+    scrubbed = sent.provider.scrub(error.message)
+    if scrubbed != error.message:
+        error.message = scrubbed
+        error.args = (scrubbed, *error.args[1:])
     return error

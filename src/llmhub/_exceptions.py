@@ -11,6 +11,8 @@
     │   ├── UnsupportedInputError     files for a provider without them, too large, wrong type
     │   ├── UnsupportedOptionError    an option the model cannot honour (out of range, a
     │   │                             reasoning level, tools, embeddings); also a BadRequestError
+    │   ├── InvalidTextError          text that is not valid Unicode (a lone surrogate);
+    │   │                             also a BadRequestError
     │   └── UnknownProviderError      no installed provider by that name
     ├── ModelNotFoundError            no provider claims the model, or the provider says it
     │                                 does not know it (404, or a 400 naming the model)
@@ -46,6 +48,7 @@ __all__ = [
     "EmptyPromptError",
     "InsufficientBalanceError",
     "InvalidRequestError",
+    "InvalidTextError",
     "LLMHubError",
     "ModelNotFoundError",
     "NotConfiguredError",
@@ -246,3 +249,9 @@ class UnsupportedOptionError(InvalidRequestError, BadRequestError):
     without them, a chat with an embedding model. The message names what the model
     does accept. Refused before anything is sent; also a `BadRequestError`, which is
     what the provider would have answered."""
+
+
+class InvalidTextError(InvalidRequestError, BadRequestError):
+    """Text that cannot be sent: not valid Unicode (a lone surrogate, as a broken
+    decoder or a JSON `\\udXXX` escape leaves). Bad input, refused before anything is
+    sent: never retried, never a fallback, never counted against a provider."""

@@ -17,6 +17,7 @@ from ._embed import embed_texts
 from ._exceptions import (
     ConfigurationError,
     EmptyPromptError,
+    InvalidTextError,
     LLMHubError,
     OutputValidationError,
     PromptTooLongError,
@@ -445,6 +446,10 @@ class Hub:
             raise PromptTooLongError(len(prompt.text), self.settings.max_prompt_chars)
         if prompt.max_tool_steps < 0:
             raise ValueError("max_tool_steps must be 0 or more")
+        _check_text("the prompt", prompt.text)
+        _check_text("the system prompt", prompt.system or "")
+        for number, message in enumerate(prompt.history or ()):
+            _check_text(f"history message {number}", message.content)
         chat = str(prompt.chat_id)
         provider, model_id = self.registry.resolve(await self.model_for(chat, prompt.model))
         messages: list[Message] = []
@@ -454,7 +459,10 @@ class Hub:
         if prompt.history is not None:
             messages.extend(prompt.history)
         elif prompt.context:
-            turns = await self._turns(chat, prompt.replaces)
+            # Neither the exchange a regeneration replaces nor this call's own (asked
+            # again under its id after a crash, its earlier answer may be logged).
+            mine = (prompt.replaces, prompt.request_id)
+            turns = await self._turns(chat, tuple(i for i in mine if i is not None))
             for turn in turns:
                 messages.append(Message("user", turn.prompt))
                 for step in turn.steps:
@@ -486,10 +494,10 @@ class Hub:
             output=output,
         )
 
-    async def _turns(self, chat: str, replaces: str | None) -> list[Turn]:
+    async def _turns(self, chat: str, exclude: tuple[str, ...]) -> list[Turn]:
         """The chat's context from the log, with the tool rounds of the turns that had them."""
         turns = await self.store.recent_turns(
-            chat, self.settings.context_turns, self.settings.context_chars, exclude=replaces
+            chat, self.settings.context_turns, self.settings.context_chars, exclude=exclude
         )
         with_tools = [turn.request_id for turn in turns if turn.has_tools]
         if not with_tools:
@@ -542,6 +550,19 @@ def new_request_id() -> str:
     where random ones (uuid4) land anywhere in it: more pages touched per commit.
     """
     return f"{time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def _check_text(what: str, text: str) -> None:
+    """Refuse text that is not valid Unicode before it reaches a log or a provider."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidTextError(
+            f"{what} is not valid Unicode at character {exc.start}"
+            " (a lone surrogate); nothing was sent"
+        ) from None
 
 
 def _asked(reply: Reply) -> ToolStep:

@@ -159,6 +159,15 @@ class BaseProvider(ABC):
         value = self._settings.get(name)
         return Secret(value) if value else None
 
+    def scrub(self, text: str) -> str:
+        """`text` with every secret this provider holds masked: what every error message
+        and logged error goes through (some APIs echo a key back)."""
+        for var in self.env_vars:
+            value = self._settings.get(var.name) if var.secret else None
+            if value and value in text:
+                text = text.replace(value, "***")
+        return text
+
     def ensure_configured(self) -> None:
         """Raise `NotConfiguredError` naming what is missing."""
         missing = self.missing_env(self._settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import cast
+from typing import Any, Protocol, cast
 
 from ._types import Reply, ToolCallEvent, ToolResultEvent
 
@@ -37,10 +37,10 @@ class ReplyStream:
     the generation and logs what arrived as `cancelled`.
     """
 
-    def __init__(self, events: AsyncGenerator[StreamEvent, None], state: StreamState) -> None:
+    def __init__(self, events: _Events, state: StreamState) -> None:
         # Without `events()` the producer yields text only.
         self._events = cast(AsyncGenerator[str, None], events)
-        self._all = events
+        self._all = cast(AsyncGenerator[StreamEvent, None], events)
         self._state = state
         self._source: ReplyStream | None = None
 
@@ -50,18 +50,14 @@ class ReplyStream:
 
         The module-level `stream_reply` must return synchronously, yet its hub
         is opened asynchronously: it returns this and opens the hub's stream
-        when the consumer starts reading.
+        when the consumer starts reading. No async generator of its own stands
+        between the consumer and the source (`_Deferred` is a plain iterator):
+        at the loop's end only the source's generator is left to finalize, once.
         """
-        stream: ReplyStream
-
-        async def events() -> AsyncGenerator[StreamEvent, None]:
-            source = stream._source = await open_stream()
-            async with source:
-                pieces = source.events() if stream._state.events else source
-                async for piece in pieces:
-                    yield piece
-
-        stream = cls(events(), StreamState())
+        state = StreamState()
+        deferred = _Deferred(open_stream, state)
+        stream = cls(deferred, state)
+        deferred.owner = stream
         return stream
 
     def events(self) -> AsyncIterator[StreamEvent]:
@@ -113,3 +109,41 @@ class ReplyStream:
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _Events(Protocol):
+    def __aiter__(self) -> Any: ...
+    async def __anext__(self) -> Any: ...
+    async def aclose(self) -> None: ...
+
+
+class _Deferred:
+    """The pieces of a stream opened on the first read (see `ReplyStream.deferred`)."""
+
+    def __init__(
+        self, open_stream: Callable[[], Awaitable[ReplyStream]], state: StreamState
+    ) -> None:
+        self._open = open_stream
+        self._state = state
+        self._pieces: Any = None
+        self._closed = False
+        self.owner: ReplyStream | None = None
+
+    def __aiter__(self) -> _Deferred:
+        return self
+
+    async def __anext__(self) -> StreamEvent:
+        if self._pieces is None:
+            if self._closed:
+                raise StopAsyncIteration
+            source = await self._open()
+            if self.owner is not None:
+                self.owner._source = source
+            self._pieces = source.events() if self._state.events else aiter(source)
+        piece: StreamEvent = await self._pieces.__anext__()
+        return piece
+
+    async def aclose(self) -> None:
+        self._closed = True
+        if self.owner is not None and self.owner._source is not None:
+            await self.owner._source.aclose()

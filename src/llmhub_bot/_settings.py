@@ -60,6 +60,15 @@ class BotSettings(BaseSettings):
         default="text", validation_alias="LLMHUB_LOG_FORMAT"
     )
 
+    @field_validator("telegram_api_url", "webhook_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        # Without a scheme aiogram would build URLs holding the token that fail later,
+        # in a traceback that prints them.
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("an http:// or https:// URL")
+        return value
+
     @field_validator("admin_ids", "allowed_user_ids", mode="before")
     @classmethod
     def _ids(cls, value: object) -> object:

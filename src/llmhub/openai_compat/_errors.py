@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import math
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -99,20 +100,28 @@ def _names_an_unknown_model(body: str) -> bool:
     return kind == "invalid_model" or message.startswith(("model not exist", "invalid model"))
 
 
+#: The longest wait a `Retry-After` may ask for that is taken as said (a day); a
+#: longer one is clamped to it.
+MAX_RETRY_AFTER = 86_400.0
+
+
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from a `Retry-After` header (seconds, or an HTTP date)."""
+    """Seconds from a `Retry-After` header (seconds, or an HTTP date), between 0 and a
+    day; `None` for a value that is no wait at all (`inf`, `nan`, garbage)."""
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = when.timestamp() - time.time()
+    if not math.isfinite(seconds):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def error_from_status(

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["OpenAICompatibleProvider"]
 
 JSON = dict[str, Any]
+USER_AGENT = "llmhub/0.1"
 
 
 class OpenAICompatibleProvider(BaseProvider):
@@ -93,23 +94,25 @@ class OpenAICompatibleProvider(BaseProvider):
                 timeout=httpx.Timeout(
                     self.timeouts.read, connect=self.timeouts.connect, pool=self.timeouts.connect
                 ),
-                headers={
-                    "Authorization": f"Bearer {self._key()}",
-                    "Accept": "application/json",
-                    "User-Agent": "llmhub/0.1",
-                },
+                headers=self._headers("application/json"),
             )
             # Absolute URLs, parsed once: httpx would parse and merge a relative
             # path with base_url on every request (measurable per request).
             self._chat_url = httpx.URL(self.endpoint + self.chat_path)
             self._models_url = httpx.URL(self.endpoint + self.models_path)
-            self._stream_headers = {
-                "Authorization": f"Bearer {self._key()}",
-                "Accept": "text/event-stream",
-                "Content-Type": "application/json",
-                "User-Agent": "llmhub/0.1",
+            self._stream_headers = self._headers("text/event-stream") | {
+                "Content-Type": "application/json"
             }
         return self._client
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        """The headers of every request; no `Authorization` without a key (an API that
+        needs none, e.g. a local server), never `Bearer None`."""
+        headers = {"Accept": accept, "User-Agent": USER_AGENT}
+        key = self._key()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        return headers
 
     async def aclose(self) -> None:
         client, self._client, self._session = self._client, None, None
@@ -286,7 +289,8 @@ class OpenAICompatibleProvider(BaseProvider):
             payload = json.loads(data)
         except ValueError:
             raise StreamInterruptedError(
-                f"the stream sent something that is not JSON: {data[:80].decode(errors='replace')!r}",
+                "the stream sent something that is not JSON: "
+                f"{self.scrub(data[:80].decode(errors='replace'))!r}",
                 provider=self.name,
                 model=model,
             ) from None
@@ -294,7 +298,7 @@ class OpenAICompatibleProvider(BaseProvider):
             # An error reported inside a 200 stream (both APIs may do this when overloaded).
             raise ProviderUnavailableError(
                 "the provider reported an error mid-stream: "
-                f"{message_from_body(data.decode(errors='replace'))}",
+                f"{self.scrub(message_from_body(data.decode(errors='replace')))}",
                 provider=self.name,
                 model=model,
             )

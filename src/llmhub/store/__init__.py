@@ -7,6 +7,7 @@ only when its URL is used.
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 from typing import Any
 
@@ -82,8 +83,16 @@ def store_from_url(url: str, **options: Any) -> Store:
     return store
 
 
+#: Query parameters that carry a secret in a database URL (libpq's, redis-py's).
+_SECRET_PARAMS = re.compile(
+    r"([?&](?:password|passwd|pwd|sslpassword|token)=)[^&#]*", re.IGNORECASE
+)
+
+
 def redact_url(url: str) -> str:
-    """`url` with any password replaced, fit for logs and messages."""
+    """`url` with any password replaced, in its credentials or its query, fit for logs
+    and messages."""
+    url = _SECRET_PARAMS.sub(r"\1***", url)
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from .._types import ToolCall, ToolResult, ToolStep
@@ -219,13 +219,14 @@ class Store(ABC):
 
     @abstractmethod
     async def recent_turns(
-        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: Collection[str] = ()
     ) -> list[Turn]:
         """The chat's latest successful exchanges since its context was reset, oldest
         first, at most `max_turns` of them and `max_chars` characters together.
 
-        An exchange replaced by an answered regeneration is left out, and so is
-        `exclude` (the exchange a regeneration under way replaces)."""
+        An exchange replaced by an answered regeneration is left out, and so are the
+        exchanges `exclude` (the one a regeneration under way replaces, and a call's
+        own, when it is asked again under its id after a crash)."""
 
     async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
         """The latest requests with their responses, newest first."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -139,14 +139,14 @@ def turns_within(
     newest_first: Iterable[tuple[str, str, str, bool]],
     max_chars: int,
     max_turns: int,
-    exclude: str | None = None,
+    exclude: Collection[str] = (),
 ) -> list[Turn]:
     """The newest (prompt, reply, id, has tools) rows that fit in `max_turns` and
-    `max_chars` together, but the exchange `exclude`, oldest first."""
+    `max_chars` together, but the exchanges `exclude`, oldest first."""
     kept: list[Turn] = []
     used = 0
     for prompt, reply, request_id, has_tools in newest_first:
-        if request_id == exclude:
+        if request_id in exclude:
             continue
         used += len(prompt) + len(reply)
         if used > max_chars or len(kept) == max_turns:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import urlsplit
@@ -354,11 +354,11 @@ class PostgresStore(Store):
         )
 
     async def recent_turns(
-        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: Collection[str] = ()
     ) -> list[Turn]:
         if max_turns <= 0:
             return []
-        limit = max_turns + (exclude is not None)
+        limit = max_turns + len(exclude)
         rows = await self._fetch(_TURNS, {"chat": chat_id, "limit": limit})
         return turns_within(
             ((row["prompt"], row["text"], row["turn_id"], row["has_tools"]) for row in rows),

@@ -34,7 +34,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -415,11 +415,11 @@ class SQLiteStore(Store):
             raise StoreError(f"could not read from {self.path!r}: {exc}") from exc
 
     async def recent_turns(
-        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: str | None = None
+        self, chat_id: str, max_turns: int, max_chars: int, *, exclude: Collection[str] = ()
     ) -> list[Turn]:
         if max_turns <= 0:
             return []
-        rows = await self._turn_rows(chat_id, max_turns + (exclude is not None))
+        rows = await self._turn_rows(chat_id, max_turns + len(exclude))
         return turns_within(rows, max_chars, max_turns, exclude)
 
     async def ping(self) -> bool:
