@@ -375,6 +375,28 @@ class Hub:
             retry_output=retry_output,
         )
 
+    async def logged_reply(self, request_id: str) -> Reply | None:
+        """The reply already logged for the exchange `request_id`, if it was answered:
+        for a caller that may run a call twice (a retried update after a crash), so the
+        second run delivers the same answer instead of asking the model again."""
+        row = await self.store.answer_of(request_id)
+        if row is None:
+            return None
+        usage = Usage(
+            prompt_tokens=row["prompt_tokens"],
+            completion_tokens=row["completion_tokens"],
+            total_tokens=row["total_tokens"],
+        )
+        return Reply(
+            text=str(row["text"]),
+            model=str(row["model"]),
+            provider=str(row["provider"]),
+            finish_reason=row["finish_reason"],
+            usage=usage,
+            cost=row["cost_usd"],
+            request_id=request_id,
+        )
+
     # -- embeddings ---------------------------------------------------------------------
 
     async def embed(

@@ -231,6 +231,13 @@ async def generate(
 ) -> list[Message]:
     """Within the user's budget, stream the answer into `view`, then put the final
     text in place with its buttons; the messages that hold it."""
+    if prompt.request_id is not None:
+        logged = await hub.logged_reply(prompt.request_id)
+        if logged is not None:
+            # Answered before (a crash, or Redis away when the answer was marked done):
+            # the same answer again, never a second model call.
+            log.info("re-sent from the log chat=%s request=%s", prompt.chat_id, prompt.request_id)
+            return await _deliver(view, prompt, logged, logged.text)
     if runtime.tools and not prompt.tools:
         tools = await tools_for(hub, prompt.chat_id, prompt.model, runtime.tools)
         prompt = replace(prompt, tools=tools)
@@ -303,10 +310,21 @@ async def _stream_into(
     except Exception:
         metrics.outcome("error")
         raise
-    final = text if text.strip() else _("(the model returned an empty answer)")
     reply = stream.reply
     if answered is not None:
         await answered(reply)
+    sent = await _deliver(view, prompt, reply, text)
+    if reply is not None:
+        metrics.replied(reply, time.perf_counter() - started, first_chunk)
+    log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
+    return sent
+
+
+async def _deliver(
+    view: DraftView | EditView, prompt: Prompt, reply: Reply | None, text: str
+) -> list[Message]:
+    """The final text in place, with its note and buttons."""
+    final = text if text.strip() else _("(the model returned an empty answer)")
     markup = None
     if reply is not None:
         if reply.fell_back:
@@ -317,11 +335,7 @@ async def _stream_into(
                 again=not prompt.attachments,
                 cut=reply.finish_reason in _CUT,
             )
-    sent = await view.finish(final, markup)
-    if reply is not None:
-        metrics.replied(reply, time.perf_counter() - started, first_chunk)
-    log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
-    return sent
+    return await view.finish(final, markup)
 
 
 def _with_tool_line(text: str, tool: str) -> str:

@@ -53,7 +53,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         chat_id = getattr(method, "chat_id", None)
         chat = chat_id if isinstance(chat_id, int) and self.state is not None else None
         if chat is not None and self.state is not None:
-            pending = await self.state.flood_wait(chat)  # asked of another replica, maybe
+            pending = await self._shared_wait(chat)  # asked of another replica, maybe
             if 0 < pending <= self.max_wait:
                 await self.sleep(pending)
         for attempt in range(1, self.attempts + 1):
@@ -61,7 +61,7 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 if chat is not None and self.state is not None:
-                    await self.state.set_flood_wait(chat, exc.retry_after)
+                    await self._share_wait(chat, exc.retry_after)
                 if attempt == self.attempts or exc.retry_after > self.max_wait:
                     raise
                 log.warning(
@@ -71,3 +71,21 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                     self.on_wait(exc.retry_after)
                 await self.sleep(exc.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # Flood control fails open: with the shared state away (Redis restarting), a
+    # message is sent without the shared wait rather than not at all.
+
+    async def _shared_wait(self, chat: int) -> float:
+        assert self.state is not None
+        try:
+            return await self.state.flood_wait(chat)
+        except Exception as exc:
+            log.warning("flood wait of chat %s unknown (%s): sending", chat, type(exc).__name__)
+            return 0.0
+
+    async def _share_wait(self, chat: int, seconds: float) -> None:
+        assert self.state is not None
+        try:
+            await self.state.set_flood_wait(chat, seconds)
+        except Exception as exc:
+            log.warning("flood wait of chat %s not shared (%s)", chat, type(exc).__name__)

@@ -228,6 +228,21 @@ class Store(ABC):
         exchanges `exclude` (the one a regeneration under way replaces, and a call's
         own, when it is asked again under its id after a crash)."""
 
+    async def answer_of(self, request_id: str) -> dict[str, Any] | None:
+        """The logged answer of the exchange `request_id` (its first request's or a
+        fallback's, `<id>.<n>`), if it was answered: provider, model, text,
+        finish_reason, token counts, cost_usd. A range scan of the primary key: the
+        fallbacks' ids sort right after the first's ('.' < '/')."""
+        rows = await self.fetch(
+            "SELECT q.provider, q.model, r.text, r.finish_reason, r.prompt_tokens,"
+            " r.completion_tokens, r.total_tokens, r.cost_usd"
+            " FROM requests q JOIN responses r ON r.request_id = q.id"
+            " WHERE q.id >= :id AND q.id < :end AND (q.id = :id OR q.first_request_id = :id)"
+            " AND r.status = 'ok' ORDER BY q.id LIMIT 1",
+            {"id": request_id, "end": request_id + "/"},
+        )
+        return rows[0] if rows else None
+
     async def recent_exchanges(self, limit: int = 20, chat_id: str | None = None) -> list[Exchange]:
         """The latest requests with their responses, newest first."""
         where = "WHERE q.chat_id = :chat_id" if chat_id is not None else ""
