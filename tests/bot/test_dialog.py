@@ -34,7 +34,7 @@ async def test_a_file_for_a_text_only_model_is_refused_before_sending(world: Wor
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
     assert world.tg.texts(ADMIN) == [
         "This model cannot take this file (deepseek-chat takes no files). Models that can:"
-        " mistral/mistral-large-latest, mistral/mistral-medium-latest,"
+        " mistral/mistral-large-latest, mistral/mistral-large-4, mistral/mistral-medium-latest,"
         " mistral/mistral-small-latest, mistral/pixtral-large-latest."
     ]
     assert world.llm.requests == []
