@@ -23,6 +23,7 @@
         ├── BadRequestError           400/422: the provider refused the request's content
         ├── ContentBlockedError       the provider's safety filter withheld the reply
         ├── OutputValidationError     a structured reply did not match its schema (`text` holds it)
+        ├── ReplyTooLongError         a reply past LLMHUB_MAX_REPLY_BYTES (what came before is logged)
         ├── ProviderTimeoutError      no answer in time (also a TimeoutError)
         ├── ProviderUnavailableError  5xx, refused or dropped connections
         └── StreamInterruptedError    a stream broke or ended without its end marker
@@ -59,6 +60,7 @@ __all__ = [
     "ProviderTimeoutError",
     "ProviderUnavailableError",
     "RateLimitError",
+    "ReplyTooLongError",
     "StoreError",
     "StreamInterruptedError",
     "UnknownProviderError",
@@ -225,6 +227,11 @@ class OutputValidationError(ProviderError):
         super().__init__(message, provider=provider, model=model)
         self.text = text
         self.errors = errors
+
+
+class ReplyTooLongError(ProviderError):
+    """The reply passed `LLMHUB_MAX_REPLY_BYTES`: it was cut there, what came before is
+    logged, and the stream raises this instead of growing without bound."""
 
 
 class ProviderTimeoutError(ProviderError, TimeoutError):

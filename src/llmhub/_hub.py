@@ -21,6 +21,7 @@ from ._exceptions import (
     LLMHubError,
     OutputValidationError,
     PromptTooLongError,
+    ReplyTooLongError,
     UnsupportedInputError,
 )
 from ._output import output_type
@@ -290,6 +291,7 @@ class Hub:
             thoughts: list[str] = []
             finish: str | None = None
             streamed = False  # whether a piece reached the consumer
+            size, limit = 0, self.settings.max_reply_bytes
             try:
                 while True:
                     parts, thoughts, finish = [], [], None
@@ -313,6 +315,14 @@ class Hub:
                                         yield ToolCallEvent(calls.call(index))
                             if chunk.text:
                                 parts.append(chunk.text)
+                                size += len(chunk.text)
+                                if size > limit:  # any provider's, whatever its wire
+                                    raise ReplyTooLongError(
+                                        f"the reply passed {limit:,} characters"
+                                        " (LLMHUB_MAX_REPLY_BYTES); what came before is kept",
+                                        provider=sent.provider.name,
+                                        model=sent.request.model,
+                                    )
                                 streamed = True
                                 yield chunk.text
                     finally:  # however it ends, so the provider's connection is released at once

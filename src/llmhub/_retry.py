@@ -41,11 +41,13 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class HttpTimeouts:
-    """Seconds: to connect, between two reads, and for a whole call (streams included)."""
+    """Seconds: to connect, between two reads, and for a whole call (streams included);
+    and the most bytes one reply may take (`LLMHUB_MAX_REPLY_BYTES`)."""
 
     connect: float = 10.0
     read: float = 120.0
     total: float = 600.0
+    max_reply_bytes: int = 16 * 1024 * 1024
 
 
 async def with_retries(policy: RetryPolicy, call: Callable[[], Awaitable[T]]) -> T:

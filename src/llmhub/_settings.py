@@ -41,6 +41,9 @@ class HubSettings(BaseSettings):
     default_model: str | None = None
     #: Longest prompt accepted, in characters.
     max_prompt_chars: int = Field(default=32_000, gt=0)
+    #: The most bytes one reply may take (a stream's events, a whole body); past it the
+    #: call ends with ReplyTooLongError, what came before logged.
+    max_reply_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     #: Earlier turns sent as context, at most, and their characters together.
     context_turns: int = Field(default=20, ge=0)
     context_chars: int = Field(default=24_000, ge=0)
@@ -77,7 +80,9 @@ class HubSettings(BaseSettings):
 
     def http_timeouts(self) -> HttpTimeouts:
         """The timeouts handed to every provider."""
-        return HttpTimeouts(self.connect_timeout, self.read_timeout, self.timeout)
+        return HttpTimeouts(
+            self.connect_timeout, self.read_timeout, self.timeout, self.max_reply_bytes
+        )
 
     def retry_policy(self) -> RetryPolicy:
         """The retry policy handed to every provider."""

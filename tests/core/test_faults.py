@@ -19,7 +19,9 @@ from llmhub import (
     InvalidTextError,
     LLMHubError,
     Message,
+    ProviderTimeoutError,
     RateLimitError,
+    ReplyTooLongError,
 )
 from llmhub.openai_compat import OpenAICompatibleProvider
 from llmhub.openai_compat._errors import parse_retry_after
@@ -191,3 +193,52 @@ asyncio.run(main())
     assert err == ""  # no "aclose(): asynchronous generator is already running"
     await asyncio.sleep(0)
     assert _rows(tmp_path, "SELECT status, text FROM responses") == [("cancelled", "echo:")]
+
+
+async def test_a_stream_that_keeps_sending_comments_still_ends_at_the_total_timeout(
+    llm: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    llm.then(Behaviour(drip=0.02))
+    env = _env(llm, tmp_path) | {"LLMHUB_TIMEOUT": "0.3", "LLMHUB_READ_TIMEOUT": "60"}
+    async with await Hub.open(env) as hub:
+        with pytest.raises(ProviderTimeoutError, match=r"the stream took over 0.3 s"):
+            async with hub.stream_reply(1, "hi", MODEL, fallbacks=[]) as stream:
+                async for _ in stream:
+                    pass
+    llm.release()
+    assert _rows(tmp_path, "SELECT status, error_type FROM responses") == [
+        ("error", "ProviderTimeoutError")
+    ]
+
+
+async def test_a_response_head_slower_than_the_total_timeout_ends_at_it(
+    llm: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    llm.then(Behaviour(hang=True))
+    env = _env(llm, tmp_path) | {"LLMHUB_TIMEOUT": "0.3", "LLMHUB_READ_TIMEOUT": "60"}
+    async with await Hub.open(env) as hub:
+        with pytest.raises(ProviderTimeoutError):
+            async with hub.stream_reply(1, "hi", MODEL, fallbacks=[]) as stream:
+                async for _ in stream:
+                    pass
+    llm.release()
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_reply_past_the_size_limit_ends_with_a_clear_error_and_the_start_logged(
+    llm: FakeOpenAIServer, tmp_path: Path, stream: bool
+) -> None:
+    llm.then(Behaviour(text=" ".join(["word"] * 200)))
+    env = _env(llm, tmp_path) | {"LLMHUB_MAX_REPLY_BYTES": "400"}
+    async with await Hub.open(env) as hub:
+        with pytest.raises(ReplyTooLongError, match="LLMHUB_MAX_REPLY_BYTES"):
+            if stream:
+                async with hub.stream_reply(1, "hi", MODEL, fallbacks=[]) as pieces:
+                    async for _ in pieces:
+                        pass
+            else:
+                await hub.reply(1, "hi", MODEL, fallbacks=[])
+    [(status, text)] = _rows(tmp_path, "SELECT status, text FROM responses")
+    assert status == "error"
+    if stream:  # what came before the limit is kept
+        assert str(text).startswith("word word")

@@ -26,6 +26,7 @@ from .._exceptions import (
     LLMHubError,
     ProviderTimeoutError,
     ProviderUnavailableError,
+    ReplyTooLongError,
     StreamInterruptedError,
 )
 from .._provider import BaseProvider
@@ -192,12 +193,27 @@ class OpenAICompatibleProvider(BaseProvider):
 
     async def _post_json(self, body: JSON, model: str, *, url: str | None = None) -> JSON:
         client = self._http()
+        limit = self.timeouts.max_reply_bytes
         try:
             async with asyncio.timeout(self.timeouts.total):
-                response = await client.post(url or self._chat_url or self.chat_path, json=body)
-                raw = await response.aread()
+                request = client.build_request(
+                    "POST", url or self._chat_url or self.chat_path, json=body
+                )
+                response = await client.send(request, stream=True)
+                try:
+                    raw = await _read_within(response, limit)
+                finally:
+                    await response.aclose()
+        except LLMHubError:
+            raise
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None
+        if raw is None:
+            raise ReplyTooLongError(
+                f"the reply passed {limit:,} bytes (LLMHUB_MAX_REPLY_BYTES)",
+                provider=self.name,
+                model=model,
+            )
         return self._json_or_error(response, raw, model=model)
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamChunk]:
@@ -212,10 +228,13 @@ class OpenAICompatibleProvider(BaseProvider):
         body = json.dumps(build_body(request, self.dialect, stream=True)).encode()
         deadline = time.monotonic() + self.timeouts.total
         response = await with_retries(
-            self.retry_policy, lambda: self._open_stream(body, request.model)
+            self.retry_policy, lambda: self._open_stream(body, request.model, deadline)
         )
-        watchdog = _Watchdog(response, self.timeouts.read)
+        # The silence between bytes and the whole call's deadline, however the server
+        # sends (keep-alive comments and a byte at a time count as bytes, not progress).
+        watchdog = _Watchdog(response, self.timeouts.read, deadline)
         finished = False
+        received = 0
         try:
             try:
                 async for data in iter_sse_data(response.content.iter_any()):
@@ -224,18 +243,26 @@ class OpenAICompatibleProvider(BaseProvider):
                         break
                     if not data:
                         continue
-                    yield self._decode_event(data, request.model)
-                    if time.monotonic() > deadline:
-                        raise ProviderTimeoutError(
-                            f"the stream took over {self.timeouts.total:g} s",
+                    received += len(data)
+                    if received > self.timeouts.max_reply_bytes:
+                        raise ReplyTooLongError(
+                            f"the reply passed {self.timeouts.max_reply_bytes:,} bytes"
+                            " (LLMHUB_MAX_REPLY_BYTES); what came before is kept",
                             provider=self.name,
                             model=request.model,
                         )
+                    yield self._decode_event(data, request.model)
             except LLMHubError:
                 raise
             except Exception as exc:
                 if not watchdog.fired:
                     raise self._stream_error(exc, request.model) from None
+            if watchdog.expired:
+                raise ProviderTimeoutError(
+                    f"the stream took over {self.timeouts.total:g} s",
+                    provider=self.name,
+                    model=request.model,
+                )
             if watchdog.fired:
                 raise ProviderTimeoutError(
                     f"the stream went silent for over {self.timeouts.read:g} s",
@@ -254,16 +281,20 @@ class OpenAICompatibleProvider(BaseProvider):
             # aiohttp closes a connection whose body was not read to the end.
             response.release()
 
-    async def _open_stream(self, body: bytes, model: str) -> aiohttp.ClientResponse:
+    async def _open_stream(
+        self, body: bytes, model: str, deadline: float
+    ) -> aiohttp.ClientResponse:
         import aiohttp
 
         self._http()
         assert self._session is not None
         assert self._stream_headers is not None
         try:
-            # The wait for the response's head is bounded here; the body's silences
-            # by `_Watchdog` (aiohttp's `sock_read` would re-arm a timer per read).
-            async with asyncio.timeout(self.timeouts.read):
+            # The wait for the response's head is bounded here (by the silence allowed,
+            # and what is left of the whole call's time); the body's by `_Watchdog`
+            # (aiohttp's `sock_read` would re-arm a timer per read).
+            head = min(self.timeouts.read, max(0.0, deadline - time.monotonic()))
+            async with asyncio.timeout(head):
                 response = await self._session.post(
                     str(self._chat_url),
                     data=body,
@@ -381,36 +412,75 @@ class OpenAICompatibleProvider(BaseProvider):
         )
 
 
+async def _read_within(response: httpx.Response, limit: int) -> bytes | None:
+    """The body, or `None` once it passes `limit` bytes (not read further)."""
+    declared = response.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():  # decoded: the size that takes memory
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+    return b"".join(parts)
+
+
 class _Watchdog:
-    """Closes a streamed response that has sent nothing for `silence` seconds.
+    """Closes a streamed response that has sent nothing for `silence` seconds, or that
+    is still going at `deadline` (a `time.monotonic()` time).
 
     It looks at the bytes received a few times per `silence` (keep-alive
     comments count), instead of re-arming a timer on every read as aiohttp's
     `sock_read` does: a timer per chunk was a measurable share of a stream's
-    CPU. A silence is noticed between `silence` and 1.25 times `silence`.
+    CPU. A silence is noticed between `silence` and 1.25 times `silence`; the
+    deadline within a quarter of `silence` (the checks are that far apart).
     """
 
-    __slots__ = ("_handle", "_heard", "_loop", "_response", "_seen", "_silence", "fired")
+    __slots__ = (
+        "_deadline",
+        "_handle",
+        "_heard",
+        "_loop",
+        "_offset",
+        "_response",
+        "_seen",
+        "_silence",
+        "expired",
+        "fired",
+    )
 
-    def __init__(self, response: aiohttp.ClientResponse, silence: float) -> None:
+    def __init__(self, response: aiohttp.ClientResponse, silence: float, deadline: float) -> None:
         self._response = response
         self._silence = silence
         self._loop = asyncio.get_running_loop()
+        # The loop's clock and time.monotonic() may differ: the deadline in the loop's.
+        self._offset = self._loop.time() - time.monotonic()
+        self._deadline = deadline + self._offset
         self._seen = response.content.total_bytes
         self._heard = self._loop.time()
         self.fired = False
-        self._handle = self._loop.call_later(silence / 4, self._check)
+        self.expired = False
+        self._handle = self._loop.call_later(self._next_check(), self._check)
+
+    def _next_check(self) -> float:
+        return max(0.0, min(self._silence / 4, self._deadline - self._loop.time()))
 
     def _check(self) -> None:
         now = self._loop.time()
         received = self._response.content.total_bytes
+        if now >= self._deadline:
+            self.expired = self.fired = True
+            self._response.close()
+            return
         if received != self._seen:
             self._seen, self._heard = received, now
         elif now - self._heard >= self._silence:
             self.fired = True
             self._response.close()  # the reader wakes up and the stream ends
             return
-        self._handle = self._loop.call_later(self._silence / 4, self._check)
+        self._handle = self._loop.call_later(self._next_check(), self._check)
 
     def cancel(self) -> None:
         self._handle.cancel()

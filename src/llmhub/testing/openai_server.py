@@ -38,6 +38,9 @@ class Behaviour:
     finish: str = "stop"  # the finish reason ("length": cut by the output limit)
     reasoning: str | None = None  # sent as reasoning_content first
     keepalive: int = 0  # ": keep-alive" comments before the first chunk
+    #: stream: a ": keep-alive" comment every this many seconds, never an event (until
+    #: `release()`): a server that keeps the connection busy and never answers
+    drip: float | None = None
     cut_after: int | None = None  # stream: drop the connection after N chunks
     no_done: bool = False  # stream: end cleanly but without [DONE]
     hang: bool = False  # never answer (until `release()`)
@@ -281,6 +284,11 @@ class FakeOpenAIServer:
             return response
         for _ in range(behaviour.keepalive):
             await response.write(b": keep-alive\n\n")
+        if behaviour.drip is not None:
+            while not self._release.is_set():
+                await response.write(b": keep-alive\n\n")
+                await asyncio.sleep(behaviour.drip)
+            return response
 
         def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
             chunk = {
