@@ -17,6 +17,7 @@ from ._embed import embed_texts
 from ._exceptions import (
     ConfigurationError,
     EmptyPromptError,
+    InvalidRequestError,
     InvalidTextError,
     LLMHubError,
     OutputValidationError,
@@ -478,6 +479,8 @@ class Hub:
             raise PromptTooLongError(len(prompt.text), self.settings.max_prompt_chars)
         if prompt.max_tool_steps < 0:
             raise ValueError("max_tool_steps must be 0 or more")
+        if prompt.user_id is not None and not -(2**63) <= prompt.user_id < 2**63:
+            raise InvalidRequestError(f"user_id {prompt.user_id} does not fit in 64 bits")
         _check_text("the prompt", prompt.text)
         _check_text("the system prompt", prompt.system or "")
         for number, message in enumerate(prompt.history or ()):

@@ -16,6 +16,7 @@ from llmhub import (
     ChatRequest,
     EnvVar,
     Hub,
+    InvalidRequestError,
     InvalidTextError,
     LLMHubError,
     Message,
@@ -242,3 +243,12 @@ async def test_a_reply_past_the_size_limit_ends_with_a_clear_error_and_the_start
     assert status == "error"
     if stream:  # what came before the limit is kept
         assert str(text).startswith("word word")
+
+
+async def test_a_user_id_past_64_bits_is_refused_at_the_edge(
+    llm: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    async with await Hub.open(_env(llm, tmp_path)) as hub:
+        with pytest.raises(InvalidRequestError, match="does not fit in 64 bits"):
+            await hub.reply(1, "hi", MODEL, user_id=2**63)
+    assert llm.requests == []

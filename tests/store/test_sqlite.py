@@ -122,3 +122,30 @@ async def test_commits_that_wait_for_the_disk_stay_off_the_loop(
         assert (store._reader is not None) is in_loop
         await _log_pairs(store, 3)
         assert len(await store.recent_turns("chat", 10, 10**6)) == 3
+
+
+async def test_one_bad_row_fails_only_its_own_caller_not_the_batch(tmp_path: Path) -> None:
+    import asyncio
+    import time
+
+    from llmhub.store import RequestRecord, ResponseRecord
+
+    def request(n: int, user_id: int) -> RequestRecord:
+        return RequestRecord(
+            f"r{n}", "7", "mistral", "m", f"prompt {n}", time.time(), user_id=user_id
+        )
+
+    async with SQLiteStore(str(tmp_path / "batch.db")) as store:
+        for n in range(150):  # queued together: one batch
+            await store.log_request(request(n, 2**63 if n == 75 else n))
+        await store.log_request(request(999, 1))
+        outcomes = await asyncio.gather(
+            *(
+                store.log_response(ResponseRecord(f"r{n}", "ok", "fine", time.time(), 1.0))
+                for n in (1, 999)
+            ),
+            return_exceptions=True,
+        )
+        assert outcomes == [None, None]
+        rows = await store.fetch("SELECT COUNT(*) AS n FROM requests")
+    assert rows[0]["n"] == 150  # every row but the one that cannot be stored

@@ -105,11 +105,17 @@ def _migrate(db: sqlite3.Connection, path: str) -> None:
         log.info("store %s migrated to schema version %d", path, version)
 
 
+#: What one row can raise besides SQLite's own errors: an integer past 64 bits
+#: (OverflowError), text that is not valid Unicode (UnicodeEncodeError), a value
+#: sqlite3 cannot bind (ValueError). A batch never fails for another caller's row.
+_ROW_ERRORS = (sqlite3.Error, OverflowError, UnicodeEncodeError, ValueError)
+
+
 @dataclass(slots=True)
 class BatchResult:
     """Per write: `None` when written, else its error. Per chat asked: its turns, newest first."""
 
-    write_errors: list[sqlite3.Error | None]
+    write_errors: list[Exception | None]
     turns: dict[str, list[tuple[str, str, str, bool]]]
 
 
@@ -138,20 +144,20 @@ def run_batch(
 ) -> BatchResult:
     """Write `writes` in one transaction (row by row if it fails, to keep the
     good rows), then read the turns of `chats`: all in one call on this thread."""
-    errors: list[sqlite3.Error | None] = [None] * len(writes)
+    errors: list[Exception | None] = [None] * len(writes)
     if writes:
         try:
             db.execute("BEGIN")
             for sql, group in groupby(writes, key=lambda write: write[0]):
                 db.executemany(sql, [params for _, params in group])
             db.execute("COMMIT")
-        except sqlite3.Error:
+        except _ROW_ERRORS:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             for i, (sql, params) in enumerate(writes):
                 try:
                     db.execute(sql, params)
-                except sqlite3.Error as exc:
+                except _ROW_ERRORS as exc:  # this row's caller hears of it, no one else
                     errors[i] = exc
     turns: dict[str, list[tuple[str, str, str, bool]]] = {chat: [] for chat in chats}
     if chats:
