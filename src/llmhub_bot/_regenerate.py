@@ -84,11 +84,14 @@ async def _answer_again(
         return
     await _quietly(query.answer())
     me = await bot.me()
+    # The prompt asked again is its author's words: its rows are the author's (so the
+    # author's /forget_me takes them), whoever pressed; "continue" is the presser's.
+    author = None if cont else (await hub.store.answer_of(latest.request_id) or {}).get("user_id")
     prompt = Prompt(
         chat.id,
         CONTINUE_PROMPT if cont else latest.prompt,
         model,
-        user_id=query.from_user.id,
+        user_id=author if author is not None else query.from_user.id,
         system=await hub.store.chat_system(str(chat.id)),
         # The press's own id: answered again after a crash, it keeps one pair of rows.
         request_id=f"tg-{me.id}-{chat.id}-cb{query.id}",

@@ -163,3 +163,28 @@ async def test_an_answer_to_a_file_offers_no_again(world: World) -> None:
     await world.tg.push(world.tg.photo(ADMIN, "what is this?"))
     await world.tg.wait_for(lambda tg: "echo: what is this?" in tg.texts(ADMIN))
     assert "reply_markup" not in _last_answer(world)
+
+
+async def test_again_on_someone_elses_group_answer_keeps_the_prompt_the_authors(
+    world: World,
+) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from tests.bot.conftest import MEMBER
+
+    group = -200
+    await say(world, MEMBER, "/ask my private question", chat_id=group, chat_type="group")
+    # In a group the answer is an edited message: its buttons come with the last edit.
+    await world.tg.wait_for(
+        lambda tg: any("reply_markup" in p for p in tg.sent("editMessageText", group))
+    )
+    edits = [p for p in world.tg.sent("editMessageText", group) if "reply_markup" in p]
+    answer = {**world.tg.sent("sendMessage", group)[-1], "reply_markup": edits[-1]["reply_markup"]}
+    answer["text"] = edits[-1]["text"]
+    world.llm.then(Behaviour(text="another answer"))
+    await press(world, ADMIN, answer, "again")
+    await world.tg.wait_for(lambda tg: bool(tg.sent("editMessageReplyMarkup", group)[1:]))
+    with closing(sqlite3.connect(world.db)) as db:
+        owners = db.execute("SELECT prompt, user_id FROM requests ORDER BY rowid").fetchall()
+    assert owners == [("my private question", MEMBER), ("my private question", MEMBER)]
