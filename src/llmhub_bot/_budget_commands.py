@@ -5,6 +5,7 @@ The budgets themselves, and how they stay exact under concurrency, are in `_budg
 
 from __future__ import annotations
 
+import re
 import time
 
 from aiogram import Router
@@ -66,13 +67,16 @@ async def _user_named(store: Store, who: str) -> int | None:
     """A user by id, by @username (as the store knows them), or `EVERYONE` for "all"."""
     if who.lower() == "all":
         return budgets.EVERYONE
-    if who.lstrip("-").isdigit():
-        return int(who)
+    if _USER_ID.fullmatch(who):  # ASCII digits only ("²" is a digit to str.isdigit)
+        user = int(who)
+        return user if -(2**63) <= user < 2**63 else None
     rows = await store.fetch(
         "SELECT id FROM users WHERE LOWER(username) = LOWER(:name)", {"name": who.lstrip("@")}
     )
     return int(rows[0]["id"]) if rows else None
 
+
+_USER_ID = re.compile(r"-?[0-9]{1,19}")
 
 _LIMIT_USAGE = (
     "/limit <user id|@username|all> 200k/day 5M/month $1/day $20/month\n"

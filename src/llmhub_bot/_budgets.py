@@ -150,10 +150,15 @@ async def clear_limits(store: Store, user_id: int) -> None:
 
 
 _AMOUNT = re.compile(
-    r"^(?P<dollar>\$)?(?P<number>\d+(?:[.,]\d+)?)(?P<unit>[km]?)(?P<usd>\$|usd)?"
+    r"^(?P<dollar>\$)?(?P<number>[0-9]{1,15}(?:[.,][0-9]{1,9})?)(?P<unit>[km]?)(?P<usd>\$|usd)?"
     r"/(?P<period>day|d|month|mo|m)$",
     re.IGNORECASE,
 )
+
+
+#: The largest limit taken (tokens or USD): past it a limit means nothing, and the
+#: store's 64-bit counters must hold it.
+MAX_LIMIT = 10.0**15
 
 
 def parse_limits(specs: list[str]) -> Limits:
@@ -165,6 +170,8 @@ def parse_limits(specs: list[str]) -> Limits:
             raise ValueError(spec)
         number = float(found["number"].replace(",", "."))
         number *= {"": 1, "k": 1_000, "m": 1_000_000}[found["unit"].lower()]
+        if number > MAX_LIMIT:  # ASCII digits, 15 at most: finite, but still no limit
+            raise ValueError(spec)
         period = "day" if found["period"].lower() in {"day", "d"} else "month"
         if found["dollar"] or found["usd"]:
             values[f"usd_{period}"] = number

@@ -128,7 +128,9 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
     if not runtime.is_admin(message.from_user.id if message.from_user else None):
         await message.answer(_("Only admins can see the statistics."), parse_mode=None)
         return
-    days = int(command.args) if command.args and command.args.strip().isdigit() else 7
+    given = (command.args or "").strip()
+    # ASCII digits only ("²".isdigit() is true), and a span the statistics can cover.
+    days = min(int(given), 36_500) if given.isascii() and given.isdigit() else 7
     users = await Users(hub.store).count()
     rows = await hub.store.provider_stats(time.time() - days * 86400)
     lines = [

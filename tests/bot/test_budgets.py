@@ -4,7 +4,9 @@ many messages arrive at once."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -192,3 +194,23 @@ async def test_limit_and_the_top_users_speak_russian(world: World) -> None:
     assert f"Самые активные пользователи в этом месяце:\n{MEMBER}: токенов: " in stats
     [usage] = await say(world, ADMIN, "/usage", language="ru")
     assert "лимиты: нет" in usage  # admins have none
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("/limit --5 off", "I do not know --5"),
+        ("/limit ² off", "I do not know ²"),
+        ("/limit 99999999999999999999 200k/day", "I do not know 99999999999999999999"),
+        ("/limit 5 " + "9" * 400 + "/day", "I cannot read"),
+        ("/limit 5 $" + "9" * 16 + "/month", "I cannot read"),
+        ("/stats ²", "Last 7 days."),
+    ],
+)
+async def test_odd_numbers_in_admin_commands_get_an_answer(
+    world: World, command: str, says: str
+) -> None:
+    [reply] = await say(world, ADMIN, command)
+    assert says in reply
+    with closing(sqlite3.connect(world.db)) as db:
+        assert db.execute("SELECT COUNT(*) FROM usage_limits").fetchone() == (0,)
