@@ -175,15 +175,23 @@ class FakeOpenAIServer:
         expiry = request.query.get("expiry", "")
         return web.json_response({"url": f"{self.url}/signed/{file_id}?expiry={expiry}"})
 
-    async def _embeddings(self, request: web.Request) -> web.Response:
-        """Vectors of 4 numbers made from each text (its length and first letters), in
-        reversed order with their `index`, as the API may send them."""
+    async def _take(self, request: web.Request) -> tuple[dict[str, Any], Behaviour] | web.Response:
+        """A POST's JSON body and how to answer it (recorded), or the refusal of its key."""
+        self.headers.append(dict(request.headers))
         refused = self._refused(request)
         if refused is not None:
             return refused
         payload = await request.json()
         self.requests.append(payload)
-        behaviour = self._next()
+        return payload, self._next()
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        """Vectors of 4 numbers made from each text (its length and first letters), in
+        reversed order with their `index`, as the API may send them."""
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        payload, behaviour = taken
         if behaviour.status != 200:
             return self._error(behaviour)
         inputs = payload.get("input") or []
@@ -212,13 +220,10 @@ class FakeOpenAIServer:
         )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        self.headers.append(dict(request.headers))
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
-        payload = await request.json()
-        self.requests.append(payload)
-        behaviour = self._next()
+        taken = await self._take(request)
+        if isinstance(taken, web.Response):
+            return taken
+        payload, behaviour = taken
         if behaviour.hang:
             await self._release.wait()
         if behaviour.status != 200:
