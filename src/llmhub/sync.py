@@ -17,6 +17,7 @@ per call would. It works where a loop is already running in the calling thread
 
 from __future__ import annotations
 
+import _thread
 import asyncio
 import atexit
 import threading
@@ -81,13 +82,33 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run `coro` on the loop and wait for it; Ctrl-C cancels it there too."""
-        future = self.submit(coro)
+        """Run `coro` on the loop and wait for it; Ctrl-C cancels it there too.
+
+        The hand-over is a bare lock released by the task's done callback: lighter than
+        `run_coroutine_threadsafe`'s future and condition, on the path of every call.
+        """
+        if threading.current_thread() is self.thread:
+            coro.close()
+            raise RuntimeError(
+                "a sync llmhub call from inside llmhub's own loop (a tool?) would wait for"
+                " itself: call the async API there"
+            )
+        done = _thread.allocate_lock()
+        done.acquire()
+        box: list[asyncio.Task[T]] = []
+
+        def start() -> None:
+            task = self.loop.create_task(coro)
+            box.append(task)
+            task.add_done_callback(lambda _: done.release())
+
+        self.loop.call_soon_threadsafe(start)
         try:
-            return future.result()
-        except BaseException:
-            future.cancel()  # KeyboardInterrupt and the like: stop the call, which logs it
+            done.acquire()
+        except BaseException:  # KeyboardInterrupt: stop the call there (which logs it)
+            self.loop.call_soon_threadsafe(lambda: box[0].cancel() if box else None)
             raise
+        return box[0].result()
 
     def close(self) -> None:
         """Close the default hub (writing what is queued), then stop the loop."""
