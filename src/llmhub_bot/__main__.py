@@ -15,11 +15,13 @@ __all__ = ["main"]
 def main() -> int:
     try:
         from aiogram.exceptions import TelegramUnauthorizedError
+        from aiogram.utils.token import TokenValidationError
         from pydantic import ValidationError
 
         from llmhub import (
             ConfigurationError,
             HubSettings,
+            LLMHubError,
             ProviderRegistry,
             env_names,
             load_environment,
@@ -56,6 +58,12 @@ def main() -> int:
         needs = "; ".join(f"{i.name}: {', '.join(i.missing_env)}" for i in registry.info())
         print(f"llmhub-bot: no LLM provider is configured; set one of ({needs})", file=sys.stderr)
         return 2
+    for model in (*hub_settings.fallbacks, *filter(None, [hub_settings.default_model])):
+        try:  # a typo here would start fine, then fail every reply
+            registry.resolve(model)
+        except LLMHubError as exc:
+            print(f"llmhub-bot: invalid setting: {model!r}: {exc}", file=sys.stderr)
+            return 2
     try:
         tools = load_tools(settings.bot_tools)
     except ConfigurationError as exc:
@@ -63,8 +71,8 @@ def main() -> int:
         return 2
     try:
         bot, dispatcher = create_bot_and_dispatcher(settings, tools=tools)
-    except Exception as exc:  # aiogram's TokenValidationError and the like
-        print(f"llmhub-bot: {type(exc).__name__}: the token is malformed", file=sys.stderr)
+    except TokenValidationError:
+        print("llmhub-bot: TELEGRAM_BOT_TOKEN is malformed (see @BotFather)", file=sys.stderr)
         return 2
     runner = (
         run_webhook(bot, dispatcher, settings)

@@ -23,7 +23,7 @@ class BotSettings(BaseSettings):
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_host: str = "0.0.0.0"  # noqa: S104 - a webhook server listens for Telegram
-    webhook_port: int = 8080
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
     #: Messages a user may send per minute before being asked to slow down.
     bot_rate_limit_per_minute: int = Field(default=20, gt=0)
     #: Seconds between two updates of a reply being streamed (Telegram allows ~1/s/chat).
@@ -59,6 +59,15 @@ class BotSettings(BaseSettings):
     log_format: Literal["text", "json"] = Field(
         default="text", validation_alias="LLMHUB_LOG_FORMAT"
     )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("telegram_api_url", "webhook_url")
     @classmethod
