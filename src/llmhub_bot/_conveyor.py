@@ -27,6 +27,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
@@ -143,7 +144,7 @@ class Conveyor(BaseMiddleware):
                     _("You are sending messages too fast. Wait a moment."), parse_mode=None
                 )
                 return
-        queued = QueuedUpdate(update.update_id, update.model_dump_json(exclude_none=True))
+        queued = QueuedUpdate(update.update_id, _payload(update))
         admission = await self.state.push(chat_id, queued, self.settings.bot_chat_queue_limit)
         if admission == "full":
             await message.reply(
@@ -317,3 +318,29 @@ class Conveyor(BaseMiddleware):
     def busy(self) -> int:
         """Chats this process is answering now."""
         return len(self._draining)
+
+
+def _payload(update: Update) -> str:
+    """The update as JSON for the queue. Text that is not valid Unicode (a lone
+    surrogate, which Telegram relays as sent) cannot be written as UTF-8: such
+    characters become U+FFFD, once, logged; the rest of the message is kept and
+    answered instead of the update failing for ever."""
+    try:
+        return update.model_dump_json(exclude_none=True)
+    except ValueError:  # pydantic's serialization error is a ValueError
+        log.warning("update %s: text that is not valid Unicode repaired", update.update_id)
+        data = _repaired(update.model_dump(mode="python", exclude_none=True, by_alias=True))
+        return Update.model_validate(data).model_dump_json(exclude_none=True)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repaired(value: Any) -> Any:
+    if isinstance(value, str):  # a pair is one character by now: a surrogate left is lone
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {key: _repaired(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_repaired(item) for item in value]
+    return value

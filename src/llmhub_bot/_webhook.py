@@ -55,7 +55,7 @@ def make_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) ->
             return web.Response(status=503, headers={"Retry-After": "5"})
         try:
             update = Update.model_validate(await request.json(), context={"bot": bot})
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # RecursionError: nested 100k deep
             log.warning("refused a webhook body that is not an update")
             return web.Response(status=400)
         try:

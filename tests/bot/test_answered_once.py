@@ -46,3 +46,10 @@ async def test_flood_control_fails_open_when_the_shared_state_is_away() -> None:
     answer: Any = await middleware(make_request, None, method)  # type: ignore[arg-type]
     assert answer == "ok"
     assert sent == [method]
+
+
+async def test_a_message_with_broken_unicode_is_repaired_and_answered_once(world: World) -> None:
+    await world.tg.push(world.tg.message(ADMIN, "half \ud83d an emoji"))
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN) == ["echo: half \ufffd an emoji"]
+    assert rows(world.db) == [("half \ufffd an emoji", "ok", "echo: half \ufffd an emoji")]

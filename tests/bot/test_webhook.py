@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,40 @@ async def test_a_refused_set_webhook_is_tried_until_it_succeeds_while_serving(
             ):
                 assert taken.status == 200
             await world.tg.wait_for(lambda tg: "echo: served meanwhile" in tg.texts(ADMIN))
+        finally:
+            server.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await server
+
+
+async def test_a_poison_body_is_refused_and_a_broken_text_answered_not_retried_forever(
+    tmp_path: Path,
+) -> None:
+    port = _free_port()
+    settings: dict[str, Any] = {
+        "webhook_url": "https://bot.example.org/telegram/hook",
+        "webhook_host": "127.0.0.1",
+        "webhook_port": port,
+        "webhook_secret": SECRET,
+    }
+    async with open_world(tmp_path, polling=False, **settings) as world:
+        server = asyncio.create_task(run_webhook(world.bot, world.dispatcher, world.settings))
+        try:
+            await world.tg.wait_for(lambda tg: bool(tg.sent("setWebhook")))
+            hook = f"http://127.0.0.1:{port}/telegram/hook"
+            headers = {
+                "X-Telegram-Bot-Api-Secret-Token": SECRET,
+                "Content-Type": "application/json",
+            }
+            deep = "[" * 100_000 + "]" * 100_000
+            broken = {"update_id": 7, **world.tg.message(ADMIN, "half \ud83d an emoji")}
+            async with aiohttp.ClientSession() as http:
+                async with http.post(hook, data=deep, headers=headers) as refused:
+                    assert refused.status == 400  # not 500: Telegram would send it for ever
+                async with http.post(hook, data=json.dumps(broken), headers=headers) as taken:
+                    assert taken.status == 200
+            await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+            assert world.tg.texts(ADMIN) == ["echo: half \ufffd an emoji"]
         finally:
             server.cancel()
             with contextlib.suppress(asyncio.CancelledError):
