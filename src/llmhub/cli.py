@@ -136,8 +136,29 @@ def _providers(out: TextIO) -> int:
     return 0
 
 
+def _missing_sqlite(url: str) -> str | None:
+    """The file a `sqlite:///` URL names when it does not exist yet, else `None`."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() != "sqlite":
+        return None
+    path = rest[1:] if rest.startswith("/") else rest
+    return path if path and path != ":memory:" and not Path(path).exists() else None
+
+
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
-    hub = await Hub.open()
+    from ._settings import HubSettings, load_environment, read_settings
+
+    env = load_environment()
+    if args.command in ("models", "logs"):
+        # Read-only commands create no database (nor its folder) where there is none.
+        url = read_settings(HubSettings, env).database_url
+        missing = _missing_sqlite(url)
+        if missing is not None:
+            if args.command == "logs":
+                print(f"no log yet: {missing} does not exist", file=out)
+                return 0
+            env = {**env, "LLMHUB_DATABASE_URL": "sqlite:///:memory:"}
+    hub = await Hub.open(env)
     try:
         if args.command == "models":
             return await _models(hub, out, as_json=args.json, check=args.check)
@@ -436,6 +457,10 @@ async def _db(args: argparse.Namespace, out: TextIO) -> int:
             f"{redact_url(url)}: schema version {version} (this llmhub: {SCHEMA_VERSION})", file=out
         )
         return 0
+    missing = _missing_sqlite(args.source)
+    if missing is not None:  # a mistyped path must not become a new, empty database
+        print(f"llmhub: error: no database at {missing}", file=sys.stderr)
+        return 1
     async with store_from_url(args.source) as source, store_from_url(args.target) as target:
         report = await copy_store(source, target)
     print(f"{'table':<10} {'source':>9} {'target':>9}  sha256 (source / target)", file=out)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from llmhub import cli
-from llmhub.store import SCHEMA_VERSION
+from llmhub.store import SCHEMA_VERSION, Store
 from llmhub.testing import scripted_hub
 from tests.services import fresh_postgres_database
 
@@ -23,6 +23,29 @@ async def _history(url: str, exchanges: int) -> None:
         await hub.store.execute(
             "INSERT INTO users (id, status, created_at) VALUES (:id, 'approved', 1.5)", {"id": 7}
         )
+        await _fill_the_other_tables(hub.store)
+
+
+async def _fill_the_other_tables(store: Store) -> None:
+    """A row or more in every table besides the log's: the bot's budgets, the forgotten
+    users' totals, tool rounds and embedding calls."""
+    from llmhub import ToolCall, ToolResult, ToolStep
+    from llmhub.store import EmbeddingRecord
+
+    for sql in (
+        "INSERT INTO usage_limits (user_id, tokens_day, usd_month, updated_at) VALUES (7, 1000, 2.5, 1.0)",
+        "INSERT INTO usage_counters (user_id, period, requests, tokens, usd) VALUES (7, '2026-12', 3, 300, 0.25)",
+        "INSERT INTO usage_counters (user_id, period, requests, tokens, usd) VALUES (7, '2026-12-03', 1, 100, 0.1)",
+        "INSERT INTO usage_holds (request_id, user_id, tokens, usd, created_at) VALUES ('h1', 7, 50, 0.0, 1.0)",
+        "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
+        " VALUES ('fake', 86400, 2, 0, 10, 20, NULL)",
+        "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
+        " VALUES ('fake', 86400, 2, 0, 10, 20, 0.5)",
+    ):
+        await store.execute(sql)
+    call = ToolCall("c1", "weather", '{"city": "Oslo"}')
+    await store.log_tool_step("x1", 0, ToolStep((call,), (ToolResult(call, "sunny", False, 3.0),)))
+    await store.log_embedding(EmbeddingRecord("e1", "fake", "fake-embed", 2, 10, "ok", 1.0, 2.0))
 
 
 async def test_db_copy_moves_a_sqlite_history_into_postgres_without_losing_a_row(
@@ -37,6 +60,8 @@ async def test_db_copy_moves_a_sqlite_history_into_postgres_without_losing_a_row
         assert "identical" in out
         assert "requests        2500      2500" in out
         assert "responses       2500      2500" in out
+        for table in ("usage_counters", "forgotten_usage", "tool_calls", "embeddings"):
+            assert table in out  # every table of both packages, counted and digested
         # Run again (a copy cut short is simply repeated): nothing doubles.
         assert await asyncio.to_thread(cli.main, ["db", "copy", source, target]) == 0
         assert "identical" in capsys.readouterr().out
@@ -109,3 +134,29 @@ def test_cli_providers_says_which_accepted_name_it_read(
     assert "not configured: set GEMINI_PROJECT" not in out
     assert "sk-alias-key" not in out
     assert "AIza-alias" not in out
+
+
+async def test_db_copy_refuses_a_table_it_does_not_know_and_never_makes_a_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source, target = (f"sqlite:///{tmp_path / name}" for name in ("a.db", "b.db"))
+    await _history(source, 2)
+    async with scripted_hub(source) as (hub, _):
+        await hub.store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
+    assert await asyncio.to_thread(cli.main, ["db", "copy", source, target]) == 1
+    assert "tables this llmhub does not know: notes" in capsys.readouterr().err
+    typo = f"sqlite:///{tmp_path / 'no-such-folder' / 'typo.db'}"
+    assert await asyncio.to_thread(cli.main, ["db", "copy", typo, target]) == 1
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "no-such-folder").exists()
+
+
+def test_read_only_commands_create_no_database(
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LLMHUB_DATABASE_URL", "sqlite:///logs/llmhub.db")
+    assert cli.main(["logs"]) == 0
+    assert "no log yet: logs/llmhub.db does not exist" in capsys.readouterr().out
+    cli.main(["models"])
+    assert not (isolated_env / "logs").exists()
+    assert list(isolated_env.iterdir()) == []
