@@ -25,6 +25,7 @@ from ._exceptions import (
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
+    StoreError,
     StreamInterruptedError,
     UnsupportedInputError,
 )
@@ -165,20 +166,24 @@ class Attempts:
             self._tracing.answered(
                 sent.span, model=model, text=text, finish=finish, usage=usage, cost=cost
             )
-        await self._store.log_response(
-            ResponseRecord(
-                request_id=sent.record.id,
-                status="ok",
-                text=text,
-                created_at=time.time(),
-                latency_ms=(time.perf_counter() - sent.started) * 1000,
-                finish_reason=finish,
-                prompt_tokens=usage.prompt_tokens,
-                completion_tokens=usage.completion_tokens,
-                total_tokens=usage.total_tokens,
-                cost_usd=cost,
-            )
+        record = ResponseRecord(
+            request_id=sent.record.id,
+            status="ok",
+            text=text,
+            created_at=time.time(),
+            latency_ms=(time.perf_counter() - sent.started) * 1000,
+            finish_reason=finish,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
+            cost_usd=cost,
         )
+        try:
+            await self._store.log_response(record)
+        except StoreError:
+            # The answer is given and paid for: it reaches the caller, the row's loss is
+            # said here (a store that can hold rows through an outage holds them).
+            log.exception("the answer of request %s could not be logged", record.request_id)
         return cost
 
     async def tool_step(self, number: int, step: ToolStep) -> None:

@@ -78,6 +78,10 @@ def make_webhook_app(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) ->
             "accepting": conveyor.accepting,
             "answering": conveyor.busy,
         }
+        held = hub.store.held_rows if hub is not None else 0
+        if held:  # answering, but log rows wait for the database: degraded, not down
+            body["degraded"] = True
+            body["held_rows"] = held
         return web.json_response(body, status=200 if ok else 503)
 
     app = web.Application()

@@ -137,3 +137,51 @@ def test_the_driver_is_imported_only_for_a_postgres_url() -> None:
         "assert 'psycopg' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("away", [False, True])
+async def test_a_database_restart_loses_no_answer_and_no_row(tmp_path: Path, away: bool) -> None:
+    """A PostgreSQL restart as a test on the shared server can make one: its connections
+    are dropped (the pool still holds them), and with `away` it also refuses new ones
+    for a while. The answers given meanwhile reach their callers, and their rows are
+    written once it is back: held in memory meanwhile (`held_rows`, /healthz degraded)."""
+    import psycopg
+
+    from llmhub.testing import scripted_hub
+    from tests.services import POSTGRES_ADMIN_URL
+
+    async with fresh_postgres_database() as url:
+        name = url.rsplit("/", 1)[1]
+        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
+        try:
+            async with scripted_hub(url) as (hub, _provider):
+                await hub.generate_reply("c", "before", "fake-small")
+                if away:
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                # Without the database the calls read no context (they would fail before
+                # asking the model, nothing paid): they write only.
+                replies = [
+                    await hub.generate_reply(f"c{n}", f"during {n}", "fake-small", context=not away)
+                    for n in range(3)
+                ]
+                assert replies == [f"echo: during {n}" for n in range(3)]  # nobody heard of it
+                if away:
+                    assert hub.store.held_rows > 0  # /healthz says degraded
+                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                for _ in range(400):
+                    if hub.store.held_rows == 0:
+                        break
+                    await asyncio.sleep(0.05)
+                assert hub.store.held_rows == 0
+                [row] = await hub.store.fetch(
+                    "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
+                    " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok"
+                )
+            assert row == {"requests": 4, "ok": 4}  # nothing lost
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()

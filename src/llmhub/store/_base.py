@@ -73,6 +73,12 @@ class Store(ABC):
     async def ping(self) -> bool:
         """Whether the store answers."""
 
+    @property
+    def held_rows(self) -> int:
+        """Rows written later because the database was away (the store is degraded
+        while there are any); a backend that never holds rows has none."""
+        return 0
+
     # -- plain SQL ------------------------------------------------------------------
 
     @abstractmethod

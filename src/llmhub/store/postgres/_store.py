@@ -23,6 +23,7 @@ that stay slow, and poolers such as pgbouncer break them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -59,6 +60,8 @@ _TURNS = (
     f" AND {NOT_REPLACED}"
     " ORDER BY q.created_at DESC, q.id DESC LIMIT %(limit)s"
 )
+#: A database that is away rather than refusing a row: connection and pool errors.
+_AWAY = (psycopg.OperationalError, psycopg_pool.PoolTimeout, OSError)
 _Pool: TypeAlias = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
@@ -90,14 +93,25 @@ class PostgresStore(Store):
     dialect = "postgres"
 
     def __init__(
-        self, url: str, *, min_size: int = 1, max_size: int = 10, batch_size: int = 500
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        batch_size: int = 500,
+        hold_rows: int = 100_000,
     ) -> None:
         self._url = url
         self.min_size = min_size
         self.max_size = max_size
         self.batch_size = batch_size
+        self.hold_rows = hold_rows
         self._pool: _Pool | None = None
         self._writer: Writer[_Write] | None = None
+        #: Rows a batch could not write because the database was away (a restart, a
+        #: dropped connection), held in order and written again, at most `hold_rows`.
+        self._held: list[_Write] = []
+        self._retrying: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: str, **_: Any) -> PostgresStore:
@@ -140,6 +154,9 @@ class PostgresStore(Store):
             open=False,
             kwargs=options,
             name="llmhub-store",
+            # Waiting longer for a connection only holds every caller up when the
+            # database is away; past this its rows are held and written later.
+            timeout=5.0,
         )
         try:
             await pool.open(wait=True, timeout=15.0)
@@ -165,6 +182,17 @@ class PostgresStore(Store):
         if self._writer is not None:
             await self._writer.close()
             self._writer = None
+        if self._retrying is not None:
+            self._retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retrying
+        if self._held:  # one last try before the pool goes
+            rows, self._held = self._held, []
+            try:
+                async with asyncio.timeout(10.0):
+                    await self._flush(rows)
+            except Exception as exc:
+                log.error("store: %d held rows lost at close: %s", len(rows), self._scrub(exc))
         self._pool = None
         await pool.close()
 
@@ -203,12 +231,19 @@ class PostgresStore(Store):
         return await self._fetch(to_pyformat(sql), params or {})
 
     async def _fetch(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        try:
-            async with self._pool_or_raise().connection() as conn:
-                cursor = await conn.execute(sql, params)
-                return await cursor.fetchall()
-        except psycopg.Error as exc:
-            raise StoreError(f"could not read from {self.url}: {exc}") from None
+        # After a restart the pool still holds connections the server dropped: a read
+        # that meets one is tried again on another (the pool discards a broken one).
+        for attempt in range(3):
+            try:
+                async with self._pool_or_raise().connection() as conn:
+                    cursor = await conn.execute(sql, params)
+                    return await cursor.fetchall()
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not conn.broken:
+                    raise StoreError(f"could not read from {self.url}: {exc}") from None
+            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+                raise StoreError(f"could not read from {self.url}: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         await self._write(to_pyformat(sql), params or {})
@@ -272,9 +307,20 @@ class PostgresStore(Store):
             raise ConfigurationError("the store is closed")
         self._writer.put(job)
 
+    @property
+    def held_rows(self) -> int:
+        """Rows waiting for the database to come back (`degraded` while there are any)."""
+        return len(self._held)
+
     async def _write_batch(self, batch: list[_Write]) -> None:
+        if self._held and self._hold(batch, None):
+            return  # the database is away: behind the held rows, in order, at once
         try:
             errors = await self._flush(batch)
+        except _AWAY as exc:
+            if self._hold(batch, exc):
+                return
+            errors = [exc] * len(batch)
         except Exception as exc:
             # Never let the writer die: a dead writer leaves every later caller waiting.
             log.exception("store: a batch of %d writes failed", len(batch))
@@ -288,6 +334,48 @@ class PostgresStore(Store):
                     job.done.set_result(None)
                 else:
                     job.done.set_exception(StoreError(f"could not write to {self.url}: {error}"))
+
+    def _hold(self, batch: list[_Write], exc: BaseException | None) -> bool:
+        """Keep a batch the database was away for, to write again; its callers go on
+        (an answer already given is not taken back for a log row). `False` when the
+        hold is full: the batch fails as before."""
+        if len(self._held) + len(batch) > self.hold_rows:
+            log.error(
+                "store: %d rows held already; a batch of %d fails", len(self._held), len(batch)
+            )
+            return False
+        if not self._held and exc is not None:
+            log.warning("store: the database is away (%s); holding rows", self._scrub(exc))
+        for job in batch:
+            if job.done is not None and not job.done.done():
+                job.done.set_result(None)
+            self._held.append(_Write(job.sql, job.params))
+        if self._retrying is None or self._retrying.done():
+            self._retrying = asyncio.create_task(self._retry_held(), name="llmhub-store-retry")
+        return True
+
+    async def _retry_held(self) -> None:
+        """Write the held rows again, waiting longer each time the database is away.
+        They stay held (counted, and written at close) until they are written."""
+        wait = 0.2
+        while self._held and self._writer is not None:
+            await asyncio.sleep(wait)
+            rows = list(self._held)
+            try:
+                errors = await self._flush(rows)
+            except _AWAY:
+                wait = min(wait * 2, 5.0)
+                continue
+            except Exception:
+                log.exception("store: %d held rows could not be written", len(rows))
+                return
+            del self._held[: len(rows)]  # rows held meanwhile stay, in order
+            failed = [error for error in errors if error is not None]
+            for error in failed:
+                log.error("store: a held row could not be written: %s", error)
+            log.warning(
+                "store: the database is back; %d held rows written", len(rows) - len(failed)
+            )
 
     async def _flush(self, batch: list[_Write]) -> list[BaseException | None]:
         """Write the batch in one transaction; if that fails, row by row."""
