@@ -54,6 +54,7 @@ from ._exceptions import (
 )
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
 from ._hub import CallOptions, Hub
+from ._prices import ModelPrice
 from ._provider import BaseProvider, EnvVar, Secret
 from ._registry import ModelCatalog, PluginInfo, ProviderRegistry
 from ._retry import HttpTimeouts, RetryPolicy, with_retries
@@ -140,6 +141,7 @@ __all__ = [
     "ModelCatalog",
     "ModelInfo",
     "ModelNotFoundError",
+    "ModelPrice",
     "ModelTable",
     "NotConfiguredError",
     "OutputSpec",

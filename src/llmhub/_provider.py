@@ -8,12 +8,15 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ._catalogue import ModelInfo, ModelTable, input_kind, kind_label
 from ._exceptions import NotConfiguredError, UnsupportedInputError, UnsupportedOptionError
 from ._retry import HttpTimeouts, RetryPolicy
 from ._types import ChatRequest, Embeddings, Reply, StreamChunk, Usage
+
+if TYPE_CHECKING:
+    from ._prices import ModelPrice
 
 __all__ = ["BaseProvider", "EnvVar", "Secret"]
 
@@ -190,6 +193,14 @@ class BaseProvider(ABC):
     def model_info(cls, model: str) -> ModelInfo:
         """What `model` reads and costs (guessed from its family when unlisted)."""
         return cls.catalogue.lookup(model)
+
+    @classmethod
+    def price(cls, model: str, at: float | None = None) -> ModelPrice:
+        """`model`'s price per million tokens in force at Unix time `at` (default now),
+        and where it comes from: genai-prices, else the catalogue ("plugin table")."""
+        from ._prices import price_of
+
+        return price_of(cls, cls.model_info(model), time.time() if at is None else at)
 
     @classmethod
     def cost(cls, model: str, usage: Usage, at: float | None = None) -> float | None:

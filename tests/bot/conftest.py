@@ -164,3 +164,18 @@ def scrape(exposition: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], flo
         for family in text_string_to_metric_families(exposition)
         for sample in family.samples
     }
+
+
+def cost_label(
+    prompt_tokens: int, completion_tokens: int, model: str = "mistral-small-latest"
+) -> str:
+    """What a call costs now as the bot shows it: the prices are the maintained data's
+    (genai-prices), which a newer release may change, so tests ask it, not a literal."""
+    from llmhub import Usage, format_usd
+    from llmhub_mistral import MistralProvider
+
+    cost = MistralProvider.cost(
+        model, Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
+    )
+    assert cost is not None
+    return format_usd(cost)

@@ -26,7 +26,7 @@ from llmhub_bot._budgets import (
     settle,
     spent,
 )
-from tests.bot.conftest import ADMIN, MEMBER, World, open_world, say, shown
+from tests.bot.conftest import ADMIN, MEMBER, World, cost_label, open_world, say, shown
 
 
 def test_limits_are_read_as_admins_write_them() -> None:
@@ -65,13 +65,14 @@ async def test_usage_counts_each_answer_in_english_and_russian(world: World) -> 
     await say(world, MEMBER, "one two three")
     [report] = await say(world, MEMBER, "/usage")
     # The fake counts words: 3 in, 4 out ("echo: one two three").
+    cost = cost_label(3, 4)
     assert report.splitlines()[0].startswith(
-        "Today (UTC): tokens: 7, cost: $0.0000015, requests: 1; limits: none; resets "
+        f"Today (UTC): tokens: 7, cost: {cost}, requests: 1; limits: none; resets "
     )
-    assert report.splitlines()[1].startswith("This month: tokens: 7, cost: $0.0000015,")
+    assert report.splitlines()[1].startswith(f"This month: tokens: 7, cost: {cost},")
     [report_ru] = await say(world, MEMBER, "/usage", language="ru")
     assert report_ru.startswith(
-        "Сегодня (UTC): токенов: 7, стоимость: $0.0000015, запросов: 1; лимиты: нет; сброс "
+        f"Сегодня (UTC): токенов: 7, стоимость: {cost}, запросов: 1; лимиты: нет; сброс "
     )
 
 

@@ -77,7 +77,10 @@ def test_the_model_menu_pages() -> None:
     [
         ({}, "set TELEGRAM_BOT_TOKEN"),
         ({"TELEGRAM_BOT_TOKEN": "123:abc"}, "no LLM provider is configured"),
-        ({"TELEGRAM_BOT_TOKEN": "not a token", "MISTRAL_API_KEY": "k"}, "the token is malformed"),
+        (
+            {"TELEGRAM_BOT_TOKEN": "not a token", "MISTRAL_API_KEY": "k"},
+            "TELEGRAM_BOT_TOKEN is malformed",
+        ),
         ({"ADMIN_IDS": "one,two"}, "invalid setting: ADMIN_IDS"),
     ],
 )

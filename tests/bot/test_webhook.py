@@ -14,7 +14,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from llmhub import Usage
 from llmhub_bot import _startup, run_webhook
+from llmhub_mistral import MistralProvider
 from tests.bot.conftest import ADMIN, World, open_world, scrape
 from tests.fakes.telegram_server import FakeBotAPI
 
@@ -93,7 +95,9 @@ async def test_webhook_checks_the_secret_and_answers_in_the_background(tmp_path:
         assert samples[("llmhub_llm_tokens_total", (("kind", "input"), *model))] == 2
         assert samples[("llmhub_llm_tokens_total", (("kind", "output"), *model))] == 3
         assert samples[("llmhub_llm_cost_usd_total", model)] == pytest.approx(
-            (2 * 0.1 + 3 * 0.3) / 1e6
+            MistralProvider.cost(
+                "mistral-small-latest", Usage(prompt_tokens=2, completion_tokens=3)
+            )
         )
         assert samples[("llmhub_bot_queue_depth", (("replica", replica),))] == 0
 
