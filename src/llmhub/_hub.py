@@ -233,7 +233,8 @@ class Hub:
                             await chain.tool_step(len(loop.steps) - 1, step)
                             continue
                         if reply.tool_calls:  # returned to the caller: logged all the same
-                            await chain.tool_step(len(loop.steps), _asked(reply))
+                            asked = _asked(text, reply.reasoning, reply.tool_calls)
+                            await chain.tool_step(len(loop.steps), asked)
                         errors = loop.check_answer(text)
                         if errors is None:
                             break
@@ -311,7 +312,7 @@ class Hub:
                                 finish = chunk.finish_reason
                             if chunk.tool_calls:
                                 for index in calls.add(chunk.tool_calls):
-                                    if state.events and loop.runs(calls.calls()):
+                                    if state.events and loop.will_run:
                                         streamed = True
                                         yield ToolCallEvent(calls.call(index))
                             if chunk.text:
@@ -339,7 +340,8 @@ class Hub:
                         await chain.tool_step(len(loop.steps) - 1, step)
                         continue
                     if made:
-                        await chain.tool_step(len(loop.steps), _asked_from(parts, thoughts, made))
+                        asked = _asked("".join(parts), "".join(thoughts) or None, made)
+                        await chain.tool_step(len(loop.steps), asked)
                     errors = loop.check_answer("".join(parts))
                     if errors is not None:
                         raise _invalid_output("".join(parts), errors, sent.request.model)
@@ -472,13 +474,14 @@ class Hub:
 
     async def _plan(self, prompt: Prompt) -> Plan:
         """Validate the call, read its context once, and resolve its chain of models."""
-        continues = bool(prompt.history) and prompt.history[-1].role == "tool"  # type: ignore[index]
+        last = prompt.history[-1] if prompt.history else None
+        continues = last is not None and last.role == "tool"  # after the caller's tool results
         if not prompt.text.strip() and not prompt.attachments and not continues:
             raise EmptyPromptError("the prompt is empty")
         if len(prompt.text) > self.settings.max_prompt_chars:
             raise PromptTooLongError(len(prompt.text), self.settings.max_prompt_chars)
         if prompt.max_tool_steps < 0:
-            raise ValueError("max_tool_steps must be 0 or more")
+            raise InvalidRequestError(f"max_tool_steps is {prompt.max_tool_steps}: 0 or more")
         if prompt.user_id is not None and not -(2**63) <= prompt.user_id < 2**63:
             raise InvalidRequestError(f"user_id {prompt.user_id} does not fit in 64 bits")
         _check_text("the prompt", prompt.text)
@@ -600,13 +603,9 @@ def _check_text(what: str, text: str) -> None:
         ) from None
 
 
-def _asked(reply: Reply) -> ToolStep:
-    """The tool calls of a reply that go back to the caller, as a round to log."""
-    return ToolStep(reply.tool_calls, (), reply.text, reply.reasoning)
-
-
-def _asked_from(parts: list[str], thoughts: list[str], calls: list[ToolCall]) -> ToolStep:
-    return ToolStep(tuple(calls), (), "".join(parts), "".join(thoughts) or None)
+def _asked(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ToolStep:
+    """Tool calls that go back to the caller, unrun, as a round to log."""
+    return ToolStep(tuple(calls), (), text, reasoning)
 
 
 def _invalid_output(text: str, errors: str, model: str) -> OutputValidationError:

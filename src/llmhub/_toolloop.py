@@ -51,9 +51,14 @@ class ToolLoop:
         if usage is not None:
             self.usage = add_usage(self.usage, usage)
 
+    @property
+    def will_run(self) -> bool:
+        """Whether the hub runs the calls the model asks for now (else they go back)."""
+        return self._run and self.request.tool_choice != "none"
+
     def runs(self, calls: Sequence[ToolCall]) -> bool:
         """Whether the hub runs these calls (else they go back to the caller)."""
-        return bool(calls) and self._run and self.request.tool_choice != "none"
+        return bool(calls) and self.will_run
 
     async def run(self, calls: Sequence[ToolCall]) -> list[ToolResult]:
         """Every call run at once; results in the calls' order."""

@@ -120,31 +120,24 @@ class Tool:
         """Run the call; any failure becomes an error result the model reads."""
         started = time.perf_counter()
         try:
-            if self.fn is None:
-                raise RuntimeError(f"tool {self.name!r} has no function to run")
-            try:
-                arguments = self.check(call.args())
-            except ValueError as exc:
-                raise _ArgumentsError(str(exc)) from None
-            if inspect.iscoroutinefunction(self.fn):
-                value = await self.fn(**arguments)
-            else:
-                value = await asyncio.to_thread(self.fn, **arguments)
-                if inspect.isawaitable(value):
-                    value = await value
-            output, is_error = _as_text(value), False
-        except asyncio.CancelledError:
-            raise
-        except _ArgumentsError as exc:
+            arguments = self.check(call.args())
+        except ValueError as exc:  # not JSON, or not what the schema says
             output, is_error = f"invalid arguments for {self.name}: {exc}", True
-        except Exception as exc:
-            output, is_error = f"{type(exc).__name__}: {exc}", True
+        else:
+            try:
+                output, is_error = _as_text(await self._call(arguments)), False
+            except Exception as exc:  # the tool's own failure, told to the model
+                output, is_error = f"{type(exc).__name__}: {exc}", True
         elapsed = (time.perf_counter() - started) * 1000
         return ToolResult(call, _clip(output), is_error, elapsed)
 
-
-class _ArgumentsError(Exception):
-    pass
+    async def _call(self, arguments: dict[str, Any]) -> Any:
+        if self.fn is None:
+            raise RuntimeError(f"tool {self.name!r} has no function to run")
+        if inspect.iscoroutinefunction(self.fn):
+            return await self.fn(**arguments)
+        value = await asyncio.to_thread(self.fn, **arguments)
+        return await value if inspect.isawaitable(value) else value
 
 
 #: Functions already described: building a function's schema costs far more than a call.

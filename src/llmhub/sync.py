@@ -72,13 +72,16 @@ class _LoopThread:
         self.loop.call_soon(self._ready.set)
         self.loop.run_forever()
 
-    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+    def _refuse_own_thread(self, coro: Coroutine[Any, Any, Any]) -> None:
         if threading.current_thread() is self.thread:
             coro.close()
             raise RuntimeError(
                 "a sync llmhub call from inside llmhub's own loop (a tool?) would wait for"
                 " itself: call the async API there"
             )
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
+        self._refuse_own_thread(coro)
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -87,12 +90,7 @@ class _LoopThread:
         The hand-over is a bare lock released by the task's done callback: lighter than
         `run_coroutine_threadsafe`'s future and condition, on the path of every call.
         """
-        if threading.current_thread() is self.thread:
-            coro.close()
-            raise RuntimeError(
-                "a sync llmhub call from inside llmhub's own loop (a tool?) would wait for"
-                " itself: call the async API there"
-            )
+        self._refuse_own_thread(coro)
         done = _thread.allocate_lock()
         done.acquire()
         box: list[asyncio.Task[T]] = []

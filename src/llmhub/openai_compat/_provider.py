@@ -303,6 +303,12 @@ class OpenAICompatibleProvider(BaseProvider):
                         total=None, sock_connect=self.timeouts.connect, sock_read=None
                     ),
                 )
+        except TimeoutError:
+            if head < self.timeouts.read:  # the call's own time ran out first
+                raise ProviderTimeoutError(
+                    f"the call took over {self.timeouts.total:g} s", provider=self.name, model=model
+                ) from None
+            raise self._transport_error(TimeoutError(), model=model) from None
         except Exception as exc:
             raise self._transport_error(exc, model=model) from None
         if response.status >= 400:

@@ -400,11 +400,9 @@ def _parts(message: Message) -> Iterator[v1.Part]:
     """A message's parts: text, files, the model's function calls (with the thought
     signatures Gemini 3 needs back), a tool's function response."""
     if message.role == "tool":
-        key = "output"
+        response = {"output": message.content}
         yield v1.Part(
-            function_response=v1.FunctionResponse(
-                name=message.name or "", response={key: message.content}
-            )
+            function_response=v1.FunctionResponse(name=message.name or "", response=response)
         )
         return
     if message.content:
