@@ -9,11 +9,14 @@ Read once at import: the tests' own environment is scrubbed per test.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -64,3 +67,60 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+class PrivateRedis:
+    """A Redis server of the test's own on a free port, which the test may kill and
+    start again (the shared one must not be disturbed). It writes every command to
+    its append-only file before answering, as a Redis holding a bot's queues should
+    be configured, so a kill -9 loses nothing it acknowledged."""
+
+    BINARY = shutil.which("redis-server")
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        assert self.BINARY is not None
+        self._process = await asyncio.create_subprocess_exec(
+            self.BINARY,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", str(self.folder),
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            "--save", "",
+            "--logfile", str(self.folder / "redis.log"),
+        )  # fmt: skip
+        for _ in range(500):
+            if _answers(self.url, self.port):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"redis-server never answered on {self.port}")
+
+    async def kill(self) -> None:
+        """SIGKILL: no shutdown of its own, no last save."""
+        if self._process is not None and self._process.returncode is None:
+            self._process.kill()
+            await self._process.wait()
+
+
+@asynccontextmanager
+async def private_redis(folder: Path) -> AsyncIterator[PrivateRedis]:
+    """A started `PrivateRedis` in `folder`, killed afterwards."""
+    if PrivateRedis.BINARY is None:
+        reason = "redis-server is not installed"
+        if REQUIRED:
+            pytest.fail(f"{reason} (TEST_SERVICES=required)")
+        pytest.skip(reason)
+    server = PrivateRedis(folder)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.kill()

@@ -1,6 +1,8 @@
 """`llmhub-bot` and `python -m llmhub_bot`: run the bot.
 
-A missing token or no configured provider is one clear line and exit code 2.
+A missing token, no configured provider, an invalid setting or a database that
+cannot be opened is one clear line and exit code 2; a Bot API server that does
+not answer is waited for (one line per try).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def main() -> int:
             HubSettings,
             LLMHubError,
             ProviderRegistry,
+            StoreError,
             env_names,
             load_environment,
             read_settings,
@@ -82,6 +85,10 @@ def main() -> int:
     try:
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(runner)
+    except (ConfigurationError, StoreError) as exc:  # the database, unreachable or refusing
+        reason = "; ".join(filter(None, (line.strip() for line in str(exc).splitlines())))
+        print(f"llmhub-bot: {reason}", file=sys.stderr)  # libpq's hint on a line of its own
+        return 2
     except TelegramUnauthorizedError:
         print(
             "llmhub-bot: Telegram refused TELEGRAM_BOT_TOKEN (Unauthorized);"

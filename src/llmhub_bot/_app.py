@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from aiohttp import web
 
 from llmhub import Hub, Tool, load_environment, read_settings
+from llmhub.store import redact_url
 
 from . import (
     _access,
@@ -32,7 +33,7 @@ from ._i18n import make_i18n
 from ._metrics import Metrics, metrics_app
 from ._runtime import Runtime
 from ._settings import BotSettings
-from ._startup import Chore, Chores
+from ._startup import Chore, Chores, reach_telegram
 from ._state import BotState, state_for
 from ._tools import load_tools
 
@@ -211,12 +212,18 @@ async def run_polling(bot: Bot, dispatcher: Dispatcher) -> None:
             await web.TCPSite(runner, settings.bot_metrics_host, settings.bot_metrics_port).start()
             log.info("metrics on %s:%s", settings.bot_metrics_host, settings.bot_metrics_port)
         async with hub_opened(dispatcher):
+            await reach_telegram(bot, telegram_server(settings))
             await bot.delete_webhook(drop_pending_updates=False)
             await dispatcher.start_polling(bot, allowed_updates=ALLOWED_UPDATES)
     finally:
         if runner is not None:
             await runner.cleanup()
         await release(bot, dispatcher)
+
+
+def telegram_server(settings: BotSettings) -> str:
+    """The Bot API server the bot talks to, as the log names it."""
+    return redact_url(settings.telegram_api_url or "https://api.telegram.org")
 
 
 def webhook_secret(settings: BotSettings) -> str:

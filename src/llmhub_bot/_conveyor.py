@@ -66,6 +66,8 @@ CONVEYED = "llmhub_conveyed"
 #: lost lease): not a stop the user asked for.
 HANDED_OVER = "llmhub: chat handed over"
 _STOP_POLL = 1.0
+_DONE_RETRY_FIRST = 0.1
+_DONE_RETRY_MAX = 2.0
 
 
 class Conveyor(BaseMiddleware):
@@ -177,7 +179,7 @@ class Conveyor(BaseMiddleware):
                     while self.accepting and (item := await self.state.peek(chat_id)):
                         if not await self._answer(chat_id, item):
                             return
-                        await self.state.done(chat_id, item.update_id)
+                        await self._mark_done(chat_id, item.update_id)
                 finally:
                     self._leased.discard(chat_id)
                     with contextlib.suppress(Exception):
@@ -189,6 +191,31 @@ class Conveyor(BaseMiddleware):
             log.exception("chat %s: answering its queue failed; another sweep will retry", chat_id)
         finally:
             self._draining.pop(chat_id, None)
+
+    async def _mark_done(self, chat_id: int, update_id: int) -> None:
+        """Take the answered update off its queue, waiting out a Redis outage.
+
+        Giving up here would leave it queued, and a sweep would answer it again
+        once Redis is back: the user would read the answer twice. The lease is not
+        extended while Redis is away either, so no other process takes the chat
+        meanwhile (unless the outage outlasts the lease, and then what it sends is
+        the answer already logged, not a second model call).
+        """
+        delay = _DONE_RETRY_FIRST
+        while True:
+            try:
+                await self.state.done(chat_id, update_id)
+                return
+            except Exception as exc:
+                if delay == _DONE_RETRY_FIRST:
+                    log.warning(
+                        "chat %s: update %s answered but not yet marked so (%s); retrying",
+                        chat_id,
+                        update_id,
+                        exc,
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _DONE_RETRY_MAX)
 
     async def _answer(self, chat_id: int, item: QueuedUpdate) -> bool:
         """Feed one update to the dispatcher; False if the chat's lease was lost meanwhile."""

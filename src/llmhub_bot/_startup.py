@@ -5,7 +5,7 @@ and its health: a Bot API server may refuse any of them (an older or
 self-hosted `telegram-bot-api`, a 5xx, a timeout). Each refusal is one warning
 line, the call is tried again later in the background, and the bot answers
 meanwhile. Only `getMe`, which proves the token, may stop the bot; it is not
-here.
+here, and `reach_telegram` waits for it while the server does not answer.
 """
 
 from __future__ import annotations
@@ -15,9 +15,15 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from aiogram.exceptions import TelegramAPIError
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 
-__all__ = ["Chore", "Chores"]
+__all__ = ["Chore", "Chores", "reach_telegram"]
 
 log = logging.getLogger("llmhub_bot.startup")
 
@@ -102,3 +108,34 @@ class Chores:
         self.refused.append(chore.what)
         log.warning("start-up: %s refused (%s); will try again later", chore.what, reason)
         return False
+
+
+#: Seconds before the first new try to reach a Bot API server that does not
+#: answer at start, doubling up to the second.
+REACH_DELAYS = (1.0, 60.0)
+
+
+async def reach_telegram(bot: Bot, server: str) -> None:
+    """`getMe` until the Bot API server at `server` answers: a network error or a
+    5xx (Telegram or a proxy restarting, the network not up yet) is one warning
+    line per try, then a wait that doubles up to a minute. A refused token is
+    not waited out: `TelegramUnauthorizedError` goes to the caller."""
+    delay, longest = REACH_DELAYS
+    attempt = 1
+    while True:
+        try:
+            await bot.me()
+            return
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            wait = float(exc.retry_after) if isinstance(exc, TelegramRetryAfter) else delay
+            reason = _reason(exc).replace(bot.token, "<token>")
+            log.warning(
+                "Telegram does not answer at %s (%s); try %d again in %.0f s",
+                server,
+                reason,
+                attempt,
+                wait,
+            )
+        await asyncio.sleep(wait)
+        delay = min(delay * 2, longest)
+        attempt += 1

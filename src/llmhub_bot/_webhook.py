@@ -27,11 +27,11 @@ from pydantic import ValidationError
 
 from llmhub import Hub
 
-from ._app import ALLOWED_UPDATES, hub_opened, release, webhook_secret
+from ._app import ALLOWED_UPDATES, hub_opened, release, telegram_server, webhook_secret
 from ._conveyor import Conveyor
 from ._metrics import metrics_handler
 from ._settings import BotSettings
-from ._startup import Chore, Chores
+from ._startup import Chore, Chores, reach_telegram
 from ._state import BotState
 
 __all__ = ["make_webhook_app", "run_webhook"]
@@ -102,6 +102,7 @@ async def run_webhook(bot: Bot, dispatcher: Dispatcher, settings: BotSettings) -
         loop.add_signal_handler(signum, stopping.set)
     try:
         async with hub_opened(dispatcher):
+            await reach_telegram(bot, telegram_server(settings))
             _add_webhook_chores(bot, dispatcher["chores"], settings)
             runner = web.AppRunner(make_webhook_app(bot, dispatcher, settings), access_log=None)
             await runner.setup()

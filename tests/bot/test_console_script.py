@@ -131,6 +131,42 @@ async def test_a_refused_token_is_one_line_and_exit_2_with_nothing_left_open(
     assert "ResourceWarning" not in log
 
 
+async def test_a_database_that_cannot_be_opened_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    url = f"postgresql://bot:db-password-1@127.0.0.1:{free_port()}/llmhub"
+    async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        process = await _run_bot(tmp_path, tg, llm, LLMHUB_DATABASE_URL=url)
+        output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    lines = output.decode().splitlines()
+    assert process.returncode == 2, lines
+    assert [line for line in lines if "llmhub-bot:" in line] == lines[-1:]
+    assert "cannot open the database postgresql://bot:***@127.0.0.1" in lines[-1]
+    assert "db-password-1" not in output.decode()
+    assert "Traceback" not in output.decode()
+
+
+async def test_a_bot_api_server_that_does_not_answer_yet_is_waited_for(tmp_path: Path) -> None:
+    """Nothing listens at TELEGRAM_API_URL when the bot starts: one line per try,
+    no traceback, and once the server is up the bot answers."""
+    port = free_port()
+    async with FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
+        tg = FakeBotAPI(port=port)
+        tg.url = f"http://127.0.0.1:{port}"
+        process = await _run_bot(tmp_path, tg, llm)
+        assert process.stdout is not None
+        early: list[str] = []
+        while len([line for line in early if "Telegram does not answer" in line]) < 2:
+            line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+            assert line, "".join(early)
+            early.append(line.decode())
+        async with tg:
+            log = "".join(early) + await _answer_then_interrupt(process, tg, "are you there?")
+    assert process.returncode == 0, log
+    assert f"Telegram does not answer at http://127.0.0.1:{port} (TelegramNetworkError" in log
+    assert "try 2 again in 2 s" in log
+    assert "Traceback" not in log
+    assert TOKEN not in log
+
+
 async def test_without_the_bot_extra_the_script_says_what_to_install(tmp_path: Path) -> None:
     # aiogram made unimportable, as in an install without the `bot` extra.
     blocker = tmp_path / "blocked" / "aiogram"

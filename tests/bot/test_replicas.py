@@ -15,6 +15,7 @@ instant is what the hold keeps the test from hitting by chance.)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import signal
@@ -33,7 +34,13 @@ from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.bot.conftest import PROVIDER_KEY
 from tests.fakes.telegram_server import FakeBotAPI
 from tests.fakes.webhook import Delivery, RoundRobinProxy, wait_healthy
-from tests.services import REDIS_URL, fresh_postgres_database, need
+from tests.services import (
+    POSTGRES_ADMIN_URL,
+    REDIS_URL,
+    fresh_postgres_database,
+    need,
+    private_redis,
+)
 
 SCRIPT = Path(sys.executable).with_name("llmhub-bot")
 USERS = 200
@@ -73,7 +80,14 @@ async def _replica(
 
 
 def _env(
-    token: str, tg: FakeBotAPI, llm: FakeOpenAIServer, database: str, webhook: str
+    token: str,
+    tg: FakeBotAPI,
+    llm: FakeOpenAIServer,
+    database: str,
+    webhook: str,
+    *,
+    redis_url: str = REDIS_URL,
+    lease: float = LEASE,
 ) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("LLMHUB_", "REDIS_"))},
@@ -82,7 +96,7 @@ def _env(
         "WEBHOOK_URL": webhook,
         "WEBHOOK_HOST": "127.0.0.1",
         "WEBHOOK_SECRET": SECRET,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "LLMHUB_DATABASE_URL": database,
         "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
         "LLMHUB_MAX_RETRIES": "0",
@@ -90,99 +104,119 @@ def _env(
         "MISTRAL_ENDPOINT": llm.url,
         "ALLOWED_USER_IDS": ",".join(str(u) for u in range(1, USERS + 1)),
         "BOT_STREAM_INTERVAL": "0",
-        "BOT_CHAT_LEASE_SECONDS": str(LEASE),
+        "BOT_CHAT_LEASE_SECONDS": str(lease),
     }
 
 
-async def test_three_replicas_one_killed_every_message_answered_once_in_order(
-    tmp_path: Path,
-) -> None:
-    need("postgres")
-    need("redis")
-    import redis.asyncio as redis
+class _Load:
+    """Three replicas behind a round-robin proxy, and 200 users' 3 messages each
+    delivered to them as Telegram delivers (each chat in order, retried until a
+    2xx); a test injects its fault in the middle, then `check()`s the outcome."""
 
-    token = f"777:{os.urandom(8).hex()}"  # its own Redis namespace
-    namespace = hashlib.sha256(token.encode()).hexdigest()[:12]
-    prefix = f"llmhub:bot:{namespace}:"
-    shared = redis.Redis.from_url(REDIS_URL, decode_responses=True)
-    ports = [_free_port() for _ in range(3)]
+    def __init__(self, tmp_path: Path, *, redis_url: str = REDIS_URL, lease: float = LEASE):
+        self.tmp_path = tmp_path
+        self.redis_url = redis_url
+        self.lease = lease
+        token = f"777:{os.urandom(8).hex()}"  # its own Redis namespace
+        self.token = token
+        self.prefix = f"llmhub:bot:{hashlib.sha256(token.encode()).hexdigest()[:12]}:"
 
-    async with AsyncExitStack() as stack:
-        tg = await stack.enter_async_context(FakeBotAPI())
-        llm = await stack.enter_async_context(FakeOpenAIServer(api_key=PROVIDER_KEY))
-        database = await stack.enter_async_context(fresh_postgres_database())
-        proxy = await stack.enter_async_context(
-            RoundRobinProxy([f"http://127.0.0.1:{port}" for port in ports])
-        )
-        stack.push_async_callback(shared.aclose)
-        env = _env(token, tg, llm, database, f"{proxy.url}/telegram")
-        replicas = [
-            await stack.enter_async_context(_replica(env, port, tmp_path / f"replica-{i}.log"))
-            for i, port in enumerate(ports)
-        ]
-        await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}") for port in ports))
+    async def start(self, stack: AsyncExitStack) -> None:
+        import redis.asyncio as redis
 
-        # Every user's messages, as Telegram numbers them.
-        updates = {
+        self.tg = await stack.enter_async_context(FakeBotAPI())
+        self.llm = await stack.enter_async_context(FakeOpenAIServer(api_key=PROVIDER_KEY))
+        self.updates = {
             user: [
-                {"update_id": 1000 + user * 10 + k, **tg.message(user, f"u{user} m{k}")}
+                {"update_id": 1000 + user * 10 + k, **self.tg.message(user, f"u{user} m{k}")}
                 for k in range(MESSAGES)
             ]
             for user in range(1, USERS + 1)
         }
-        answer_of = {
+        #: Each answer's text, and the update it answers.
+        self.answer_of = {
             f"echo: u{user} m{k}": update["update_id"]
-            for user, chat in updates.items()
+            for user, chat in self.updates.items()
             for k, update in enumerate(chat)
         }
-        prompt_of = {update_id: answer[len("echo: ") :] for answer, update_id in answer_of.items()}
+        self.prompt_of = {u: answer[len("echo: ") :] for answer, u in self.answer_of.items()}
+        self.database = await stack.enter_async_context(fresh_postgres_database())
+        ports = [_free_port() for _ in range(3)]
+        proxy = await stack.enter_async_context(
+            RoundRobinProxy([f"http://127.0.0.1:{port}" for port in ports])
+        )
+        self.shared = redis.Redis.from_url(self.redis_url, decode_responses=True)
+        stack.push_async_callback(self.shared.aclose)
+        stack.push_async_callback(self._forget_keys)
+        env = _env(
+            self.token,
+            self.tg,
+            self.llm,
+            self.database,
+            f"{proxy.url}/telegram",
+            redis_url=self.redis_url,
+            lease=self.lease,
+        )
+        self.replicas = [
+            await stack.enter_async_context(_replica(env, port, self.tmp_path / f"replica-{i}.log"))
+            for i, port in enumerate(ports)
+        ]
+        await asyncio.gather(*(wait_healthy(f"http://127.0.0.1:{port}") for port in ports))
         delivery = Delivery(f"{proxy.url}/telegram", SECRET)
-        delivering = asyncio.gather(*(delivery.chat(chat) for chat in updates.values()))
+        self.delivering = asyncio.gather(*(delivery.chat(chat) for chat in self.updates.values()))
 
-        def answered() -> set[int]:
-            return {
-                answer_of[str(p["text"])]
-                for p in tg.sent("sendMessage")
-                if str(p["text"]) in answer_of
-            }
+    async def _forget_keys(self) -> None:
+        with contextlib.suppress(Exception):  # a test may have left its Redis stopped
+            await self.shared.delete(*(await self.shared.keys(f"{self.prefix}*")) or ["none"])
 
-        # In the middle: hold the model, let every finished answer be marked answered,
-        # then kill one replica with answers under way.
-        await tg.wait_for(lambda _: len(answered()) >= USERS, timeout=120)
-        llm.hold()
+    def answered(self) -> set[int]:
+        """The updates whose answer Telegram has received."""
+        texts = (str(p["text"]) for p in self.tg.sent("sendMessage"))
+        return {self.answer_of[text] for text in texts if text in self.answer_of}
+
+    async def hold_settled(self) -> int:
+        """Once a third of the messages are answered: hold the model, and wait until
+        every finished answer is marked answered; how many answers are under way."""
+        await self.tg.wait_for(lambda _: len(self.answered()) >= USERS, timeout=120)
+        self.llm.hold()
         for _ in range(600):
-            generated = set(llm.completed)
+            generated = set(self.llm.completed)
             queued = [
                 int(member.split("|", 1)[0])
-                for key in await shared.keys(f"{prefix}queue:*")
-                for member in await shared.zrange(key, 0, -1)
+                for key in await self.shared.keys(f"{self.prefix}queue:*")
+                for member in await self.shared.zrange(key, 0, -1)
             ]
             # Complete but still queued: its answer is being sent or marked answered.
-            in_window = [u for u in queued if prompt_of[u] in generated]
-            if not in_window and llm.held == llm.streaming:
-                break
+            in_window = [u for u in queued if self.prompt_of[u] in generated]
+            if not in_window and self.llm.held == self.llm.streaming:
+                return self.llm.held
             await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("the replicas never settled under the hold")
-        under_way = llm.held
-        victim = replicas[0]
-        victim.kill()
-        await victim.wait()
-        llm.resume()
+        raise AssertionError("the replicas never settled under the hold")
 
-        await asyncio.wait_for(delivering, 120)
-        await tg.wait_for(lambda _: len(answered()) == USERS * MESSAGES, timeout=120)
+    async def finish_under_way(self, under_way: int) -> None:
+        """Let the held answers go on, and wait until Telegram has every one of them."""
+        finished = len(self.llm.completed) + under_way
+        self.llm.resume()
+        await self.tg.wait_for(lambda _: len(self.llm.completed) >= finished, timeout=60)
+        done = {self.answer_of[f"echo: {prompt}"] for prompt in self.llm.completed}
+        await self.tg.wait_for(lambda _: done <= self.answered(), timeout=60)
 
-        # Every message answered exactly once, each chat's answers in the order sent.
-        finals = [str(p["text"]) for p in tg.sent("sendMessage") if str(p["text"]) in answer_of]
-        assert [text for text in answer_of if finals.count(text) != 1] == []
+    async def check(self) -> dict[str, int]:
+        """Every message answered exactly once, in order, from a context of the
+        chat's earlier turns, with one pair of rows each; the counts."""
+        await asyncio.wait_for(self.delivering, 180)
+        await self.tg.wait_for(lambda _: len(self.answered()) == USERS * MESSAGES, timeout=120)
+        finals = [str(p["text"]) for p in self.tg.sent("sendMessage")]
+        twice = [text for text in self.answer_of if finals.count(text) > 1]
+        lost = [text for text in self.answer_of if finals.count(text) == 0]
+        assert (twice, lost) == ([], [])
         for user in range(1, USERS + 1):
-            mine = [str(p["text"]) for p in tg.sent("sendMessage", user)]
+            mine = [str(p["text"]) for p in self.tg.sent("sendMessage", user)]
             assert mine == [f"echo: u{user} m{k}" for k in range(MESSAGES)], mine
 
-        # Each answer saw the ones before it.
+        # Each answer saw the ones before it, each once.
         last_request: dict[str, list[Any]] = {}
-        for request in llm.requests:
+        for request in self.llm.requests:
             last_request[request["messages"][-1]["content"]] = request["messages"]
         for user in range(1, USERS + 1):
             context = [m["content"] for m in last_request[f"u{user} m2"]]
@@ -194,24 +228,108 @@ async def test_three_replicas_one_killed_every_message_answered_once_in_order(
                 f"u{user} m2",
             ]
 
-        # One request and one response row per message, nothing left queued.
-        store = store_from_url(database)
+        # One request and one response row per message (rows held through a
+        # store outage are written by now), nothing left queued.
+        store = store_from_url(self.database)
         await store.open()
         try:
-            [counts] = await store.fetch(
-                "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
-                " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok,"
-                " (SELECT COUNT(*) FROM responses) AS responses"
-            )
+            for _ in range(600):
+                [counts] = await store.fetch(
+                    "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
+                    " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok,"
+                    " (SELECT COUNT(*) FROM responses) AS responses"
+                )
+                if counts["ok"] >= USERS * MESSAGES:
+                    break
+                await asyncio.sleep(0.1)
         finally:
             await store.close()
-        assert counts == {"requests": 600, "ok": 600, "responses": 600}
-        assert await shared.keys(f"{prefix}queue:*") == []
-        assert await shared.smembers(f"{prefix}pending") == set()  # type: ignore[misc]
-        assert under_way > 0  # the kill did land with answers under way
-        # ...and some of them were the victim's: asked of the model again by the others.
-        assert len(llm.requests) > USERS * MESSAGES
-        await shared.delete(*(await shared.keys(f"{prefix}*")) or ["none"])
+        total = USERS * MESSAGES
+        assert counts == {"requests": total, "ok": total, "responses": total}
+        assert await self.shared.keys(f"{self.prefix}queue:*") == []
+        assert await self.shared.smembers(f"{self.prefix}pending") == set()  # type: ignore[misc]
+        return {"messages": total, "twice": len(twice), "lost": len(lost), **counts}
+
+
+async def test_three_replicas_one_killed_every_message_answered_once_in_order(
+    tmp_path: Path,
+) -> None:
+    need("postgres")
+    need("redis")
+    load = _Load(tmp_path)
+    async with AsyncExitStack() as stack:
+        await load.start(stack)
+        under_way = await load.hold_settled()
+        victim = load.replicas[0]
+        victim.kill()
+        await victim.wait()
+        load.llm.resume()
+        counts = await load.check()
+
+    print(f"kill -9 of a replica, {under_way} answers under way: {counts}")
+    assert counts["twice"] == counts["lost"] == 0
+    assert under_way > 0  # the kill did land with answers under way
+    # ...and some of them were the victim's: asked of the model again by the others.
+    assert len(load.llm.requests) > USERS * MESSAGES
+
+
+async def test_redis_killed_and_restarted_under_load_answers_each_message_once(
+    tmp_path: Path,
+) -> None:
+    """Answers finish while Redis is gone: Telegram has them, but they cannot be
+    marked answered until Redis is back; none is answered again when it is."""
+    need("postgres")
+    async with AsyncExitStack() as stack:
+        redis_server = await stack.enter_async_context(private_redis(tmp_path))
+        load = _Load(tmp_path, redis_url=redis_server.url, lease=30.0)
+        await load.start(stack)
+        under_way = await load.hold_settled()
+        await redis_server.kill()
+        await load.finish_under_way(under_way)  # delivered with Redis away
+        await redis_server.start()
+        counts = await load.check()
+    print(f"Redis killed and restarted, {under_way} answers under way: {counts}")
+
+    assert under_way > 0
+    assert counts["twice"] == counts["lost"] == 0
+    # No answer was asked of the model twice.
+    asked = [request["messages"][-1]["content"] for request in load.llm.requests]
+    assert len(asked) == len(set(asked)) == USERS * MESSAGES
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob("replica-*.log")))  # noqa: ASYNC240
+    assert "answered but not yet marked so" in logs
+
+
+async def test_postgres_away_under_load_loses_no_answer_and_no_row(tmp_path: Path) -> None:
+    """The database refuses every connection and drops the open ones while answers
+    are under way (as a restart does): they reach their users, the next messages
+    wait for it, and every row is written once it is back."""
+    need("postgres")
+    need("redis")
+    import psycopg
+
+    async with AsyncExitStack() as stack:
+        load = _Load(tmp_path, lease=30.0)
+        await load.start(stack)
+        name = load.database.rsplit("/", 1)[1]
+        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
+        stack.push_async_callback(admin.close)
+        under_way = await load.hold_settled()
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        try:
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (name,),
+            )
+            await load.finish_under_way(under_way)  # delivered with the database away
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        counts = await load.check()
+    print(f"PostgreSQL away, {under_way} answers under way: {counts}")
+
+    assert under_way > 0
+    assert counts["twice"] == counts["lost"] == 0
+    asked = [request["messages"][-1]["content"] for request in load.llm.requests]
+    assert len(asked) == len(set(asked)) == USERS * MESSAGES
 
 
 async def _post(url: str, update: dict[str, Any]) -> int:

@@ -53,7 +53,8 @@ class Refusal:
 
 
 class FakeBotAPI:
-    def __init__(self) -> None:
+    def __init__(self, port: int = 0) -> None:
+        self.port = port  # 0: any free one
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.flood: dict[str, int] = {}
         self.refusals: dict[str, Refusal] = {}
@@ -76,7 +77,7 @@ class FakeBotAPI:
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"

@@ -26,9 +26,10 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Collection, Mapping, Sequence
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -60,6 +61,10 @@ _TURNS = (
     f" AND {NOT_REPLACED}"
     " ORDER BY q.created_at DESC, q.id DESC LIMIT %(limit)s"
 )
+#: Seconds a read or a transaction waits for a database that is away (a restart
+#: takes a few) before it fails.
+AWAY_PATIENCE = 15.0
+_T = TypeVar("_T")
 #: A database that is away rather than refusing a row: connection and pool errors.
 _AWAY = (psycopg.OperationalError, psycopg_pool.PoolTimeout, OSError)
 _Pool: TypeAlias = psycopg_pool.AsyncConnectionPool[psycopg.AsyncConnection[dict[str, Any]]]
@@ -231,19 +236,33 @@ class PostgresStore(Store):
         return await self._fetch(to_pyformat(sql), params or {})
 
     async def _fetch(self, sql: str, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-        # After a restart the pool still holds connections the server dropped: a read
-        # that meets one is tried again on another (the pool discards a broken one).
-        for attempt in range(3):
+        async def read() -> list[dict[str, Any]]:
+            async with self._pool_or_raise().connection() as conn:
+                cursor = await conn.execute(sql, params)
+                return await cursor.fetchall()
+
+        try:
+            return await self._patiently(read)
+        except psycopg.Error as exc:
+            raise StoreError(f"could not read from {self.url}: {self._scrub(exc)}") from None
+
+    async def _patiently(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
+        """`attempt()`, tried again while the database is away, for up to
+        `AWAY_PATIENCE` seconds: a restart (or a pooled connection the server
+        dropped) holds the caller up for a moment instead of failing its answer.
+        A statement the server refused is not tried again."""
+        deadline = time.monotonic() + AWAY_PATIENCE
+        delay = 0.05
+        while True:
             try:
-                async with self._pool_or_raise().connection() as conn:
-                    cursor = await conn.execute(sql, params)
-                    return await cursor.fetchall()
-            except psycopg.OperationalError as exc:
-                if attempt == 2 or not conn.broken:
-                    raise StoreError(f"could not read from {self.url}: {exc}") from None
-            except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
-                raise StoreError(f"could not read from {self.url}: {exc}") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+                return await attempt()
+            except _AWAY as exc:
+                if time.monotonic() + delay > deadline:
+                    raise StoreError(
+                        f"the database {self.url} is away: {self._scrub(exc)}"
+                    ) from None
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
     async def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
         await self._write(to_pyformat(sql), params or {})
@@ -269,8 +288,9 @@ class PostgresStore(Store):
     ) -> list[dict[str, Any]]:
         """The statements in one transaction, under the advisory lock `key` if given;
         the last one's rows."""
-        rows: list[dict[str, Any]] = []
-        try:
+
+        async def run() -> list[dict[str, Any]]:
+            rows: list[dict[str, Any]] = []
             async with self._pool_or_raise().connection() as conn, conn.transaction():
                 if key is not None:
                     await conn.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
@@ -279,9 +299,12 @@ class PostgresStore(Store):
                 for sql, params in statements:
                     cursor = await conn.execute(to_pyformat(sql), params)
                     rows = await cursor.fetchall() if cursor.description else []
+            return rows
+
+        try:
+            return await self._patiently(run)
         except psycopg.Error as exc:
-            raise StoreError(f"could not write to {self.url}: {exc}") from None
-        return rows
+            raise StoreError(f"could not write to {self.url}: {self._scrub(exc)}") from None
 
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:
