@@ -185,3 +185,37 @@ async def test_a_database_restart_loses_no_answer_and_no_row(tmp_path: Path, awa
         finally:
             await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             await admin.close()
+
+
+async def test_a_context_read_during_an_outage_waits_and_sees_the_rows_held_meanwhile() -> None:
+    """The next message of a chat arrives while the database is away and the last
+    answer's rows are held: its context read waits for the database, and for the
+    held rows to be written, so the last answer is in it."""
+    import psycopg
+
+    from llmhub.testing import scripted_hub
+    from tests.services import POSTGRES_ADMIN_URL
+
+    async with fresh_postgres_database() as url:
+        name = url.rsplit("/", 1)[1]
+        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
+        try:
+            async with scripted_hub(url) as (hub, _provider):
+                await hub.generate_reply("c", "first", "fake-small")
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                    (name,),
+                )
+                # Answered without its context (nothing paid is lost): held.
+                await hub.generate_reply("c", "second", "fake-small", context=False)
+                assert hub.store.held_rows > 0
+                reading = asyncio.create_task(hub.store.recent_turns("c", 10, 10_000))
+                await asyncio.sleep(0)
+                assert not reading.done()  # waiting, not failing
+                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+                turns = await asyncio.wait_for(reading, 30)
+            assert [turn.prompt for turn in turns] == ["first", "second"]
+        finally:
+            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            await admin.close()

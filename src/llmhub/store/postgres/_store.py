@@ -250,17 +250,22 @@ class PostgresStore(Store):
         """`attempt()`, tried again while the database is away, for up to
         `AWAY_PATIENCE` seconds: a restart (or a pooled connection the server
         dropped) holds the caller up for a moment instead of failing its answer.
-        A statement the server refused is not tried again."""
+        While rows held through an outage wait to be written it waits too, so what
+        it reads includes them (a chat's last answer in its next context). A
+        statement the server refused is not tried again."""
         deadline = time.monotonic() + AWAY_PATIENCE
         delay = 0.05
         while True:
-            try:
-                return await attempt()
-            except _AWAY as exc:
-                if time.monotonic() + delay > deadline:
-                    raise StoreError(
-                        f"the database {self.url} is away: {self._scrub(exc)}"
-                    ) from None
+            if self._held:  # rows held through an outage come first: a read must see them
+                reason = f"{len(self._held)} rows held are not written yet"
+            else:
+                try:
+                    return await attempt()
+                except _AWAY as exc:
+                    reason = self._scrub(exc)
+                    await self._discard_broken()
+            if time.monotonic() + delay > deadline:
+                raise StoreError(f"the database {self.url} is away: {reason}")
             await asyncio.sleep(delay)
             delay = min(delay * 2, 1.0)
 
@@ -387,7 +392,8 @@ class PostgresStore(Store):
             try:
                 errors = await self._flush(rows)
             except _AWAY:
-                wait = min(wait * 2, 5.0)
+                await self._discard_broken()
+                wait = min(wait * 2, 2.0)  # short: reads wait for these rows
                 continue
             except Exception:
                 log.exception("store: %d held rows could not be written", len(rows))
@@ -399,6 +405,14 @@ class PostgresStore(Store):
             log.warning(
                 "store: the database is back; %d held rows written", len(rows) - len(failed)
             )
+
+    async def _discard_broken(self) -> None:
+        """After a restart every idle pooled connection is dead, and the pool finds
+        out only as each is handed out: one failed try each. Checking them all once
+        (a round trip each, only after a failure) spares the tries that follow."""
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                await self._pool.check()
 
     async def _flush(self, batch: list[_Write]) -> list[BaseException | None]:
         """Write the batch in one transaction; if that fails, row by row."""
