@@ -53,7 +53,7 @@ from ._exceptions import (
     UnsupportedOptionError,
 )
 from ._hookspecs import ENTRY_POINT_GROUP, hookimpl
-from ._hub import CallOptions, Hub
+from ._hub import CallOptions, Hub, HubOpening
 from ._prices import ModelPrice
 from ._provider import BaseProvider, EnvVar, Secret
 from ._registry import ModelCatalog, PluginInfo, ProviderRegistry
@@ -131,6 +131,7 @@ __all__ = [
     "GenerationOptions",
     "HttpTimeouts",
     "Hub",
+    "HubOpening",
     "HubSettings",
     "InputKind",
     "InsufficientBalanceError",

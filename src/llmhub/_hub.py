@@ -6,7 +6,7 @@ import asyncio
 import logging
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Generator, Mapping, Sequence
 from dataclasses import replace
 from time import time_ns
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
@@ -53,7 +53,7 @@ from .store import ContextInfo, Store, Turn
 if TYPE_CHECKING:
     from ._settings import HubSettings
 
-__all__ = ["CallOptions", "Hub"]
+__all__ = ["CallOptions", "Hub", "HubOpening"]
 
 log = logging.getLogger("llmhub")
 T = TypeVar("T")
@@ -83,7 +83,7 @@ class Hub:
 
     Build one with `await Hub.open()` (settings from the environment and
     `.env`), or from parts for tests and embedding. Close it with `aclose()`,
-    or use it as `async with await Hub.open() as hub:`.
+    or use it as `async with Hub.open() as hub:`.
     """
 
     def __init__(self, registry: ProviderRegistry, store: Store, settings: HubSettings) -> None:
@@ -97,14 +97,26 @@ class Hub:
         self.tracing = Tracing(capture_content=settings.otel_capture_content)
 
     @classmethod
-    async def open(
+    def open(
         cls,
         env: Mapping[str, str] | None = None,
         *,
         registry: ProviderRegistry | None = None,
         store: Store | None = None,
+    ) -> HubOpening:
+        """A hub built from `env` (default: the environment over `.env`), store opened:
+        `async with Hub.open() as hub:` (closed at the end), or `hub = await Hub.open()`
+        (close it with `aclose()`)."""
+        return HubOpening(cls._open(env, registry=registry, store=store))
+
+    @classmethod
+    async def _open(
+        cls,
+        env: Mapping[str, str] | None,
+        *,
+        registry: ProviderRegistry | None,
+        store: Store | None,
     ) -> Hub:
-        """A hub built from `env` (default: the environment over `.env`), store opened."""
         from ._settings import HubSettings, load_environment, read_settings
         from .store import store_from_url
 
@@ -619,3 +631,28 @@ async def _close(chunks: AsyncIterator[StreamChunk]) -> None:
     aclose = getattr(chunks, "aclose", None)
     if aclose is not None:
         await aclose()
+
+
+class HubOpening:
+    """What `Hub.open()` returns: awaited, the open `Hub`; used as
+    `async with Hub.open() as hub:`, the hub, closed when the block ends."""
+
+    __slots__ = ("_hub", "_opening")
+
+    def __init__(self, opening: Coroutine[Any, Any, Hub]) -> None:
+        self._opening = opening
+        self._hub: Hub | None = None
+
+    def __await__(self) -> Generator[Any, None, Hub]:
+        return self._opening.__await__()
+
+    async def __aenter__(self) -> Hub:
+        self._hub = await self._opening
+        return self._hub
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._hub is not None:
+            await self._hub.aclose()
+
+    def __repr__(self) -> str:
+        return f"<HubOpening {'open' if self._hub is not None else 'not yet awaited'}>"

@@ -16,7 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from ._catalogue import INPUT_KINDS, ModelInfo, format_usd
 from ._exceptions import (
@@ -31,6 +31,9 @@ from ._provider import BaseProvider
 from ._registry import ProviderRegistry
 from ._types import GenerationOptions, Prompt, Reasoning, Reply, ToolResultEvent
 
+if TYPE_CHECKING:
+    from ._settings import HubSettings
+
 __all__ = ["main"]
 
 
@@ -38,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="llmhub", description="One async API over many LLM providers, every exchange logged."
     )
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("providers", help="installed provider plugins and what each needs")
     models = commands.add_parser("models", help="every configured provider's models")
@@ -86,6 +90,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    import llmhub
+
+    return f"llmhub {llmhub.__version__} (Python {sys.version.split()[0]})"
+
+
+#: What to install for the models people name first, when no plugin is installed.
+NO_PLUGIN = (
+    'no provider plugin is installed: pip install "aiollmhub[mistral]" (or [dipseek],'
+    " [vertex], or [all] for every one)"
+)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `llmhub` console script."""
     args = _parser().parse_args(argv)
@@ -105,14 +122,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def _providers(out: TextIO) -> int:
-    from ._settings import HubSettings, load_environment, read_settings
+def _hub_settings(env: Mapping[str, str]) -> HubSettings:
+    from ._settings import HubSettings, read_settings
 
-    env = load_environment()
     try:
-        settings = read_settings(HubSettings, env)
+        return read_settings(HubSettings, env)
     except ValueError as exc:  # pydantic's ValidationError names the field and value
         raise ConfigurationError(f"invalid LLMHUB_* setting: {exc}") from exc
+
+
+def _providers(out: TextIO) -> int:
+    from ._settings import load_environment
+
+    env = load_environment()
+    settings = _hub_settings(env)
     registry = ProviderRegistry(env, settings=settings)
     infos = registry.info()
     if not infos and not registry.failures:
@@ -136,6 +159,10 @@ def _providers(out: TextIO) -> int:
     return 0
 
 
+def _absolute(path: str) -> Path:
+    return Path(path).resolve()
+
+
 def _missing_sqlite(url: str) -> str | None:
     """The file a `sqlite:///` URL names when it does not exist yet, else `None`."""
     scheme, _, rest = url.partition("://")
@@ -146,20 +173,32 @@ def _missing_sqlite(url: str) -> str | None:
 
 
 async def _run(args: argparse.Namespace, out: TextIO) -> int:
-    from ._settings import HubSettings, load_environment, read_settings
+    from ._settings import load_environment
 
     env = load_environment()
+    settings = _hub_settings(env)
+    missing = _missing_sqlite(settings.database_url)
+    created = None
     if args.command in ("models", "logs"):
         # Read-only commands create no database (nor its folder) where there is none.
-        url = read_settings(HubSettings, env).database_url
-        missing = _missing_sqlite(url)
         if missing is not None:
             if args.command == "logs":
                 print(f"no log yet: {missing} does not exist", file=out)
                 return 0
             env = {**env, "LLMHUB_DATABASE_URL": "sqlite:///:memory:"}
-    hub = await Hub.open(env)
+    else:
+        created = missing
+    registry = ProviderRegistry(env, settings=settings)
+    if not registry.names():
+        raise ConfigurationError(NO_PLUGIN)
+    hub = await Hub.open(env, registry=registry)
     try:
+        if created is not None:  # where the log is, said once: when it is made
+            print(
+                f"llmhub: logging every exchange to {_absolute(created)}"
+                " (LLMHUB_DATABASE_URL sets another place)",
+                file=sys.stderr,
+            )
         if args.command == "models":
             return await _models(hub, out, as_json=args.json, check=args.check)
         if args.command == "chat":
@@ -301,6 +340,12 @@ def _does(info: ModelInfo) -> str:
     )
 
 
+def _piped(text: str) -> str:
+    """A prompt read from standard input without the newline that ends the last
+    line (`echo`, a file): it is not part of what was asked."""
+    return text.removesuffix("\n").removesuffix("\r")
+
+
 def _reasoning(info: ModelInfo) -> str:
     if info.reasoning_levels:
         return ",".join(info.reasoning_levels) + (" (on)" if info.reasoning else "")
@@ -308,7 +353,7 @@ def _reasoning(info: ModelInfo) -> str:
 
 
 async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
-    prompt = args.prompt if args.prompt is not None else sys.stdin.read()
+    prompt = args.prompt if args.prompt is not None else _piped(sys.stdin.read())
     chat_id = args.chat_id or f"cli-{uuid.uuid4().hex[:12]}"
     tools = [load_function(spec) for spec in args.tool]
     schema = _read_schema(args.schema) if args.schema else None

@@ -275,7 +275,11 @@ class Hub:
     def open(cls, env: Mapping[str, str] | None = None) -> Hub:
         """A hub from `env` (default: the environment over `.env`), its store opened."""
         runner = _LoopThread.get()
-        return cls(runner.run(AsyncHub.open(env)), runner)
+
+        async def opened() -> AsyncHub:
+            return await AsyncHub.open(env)
+
+        return cls(runner.run(opened()), runner)
 
     def generate_reply(
         self,

@@ -7,14 +7,43 @@ not answer is waited for (one line per try).
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import sys
+from collections.abc import Sequence
+from importlib import metadata
 
 __all__ = ["main"]
 
 
-def main() -> int:
+def _arguments(argv: Sequence[str] | None) -> None:
+    """`--help` and `--version`; everything else is set in the environment."""
+    parser = argparse.ArgumentParser(
+        prog="llmhub-bot",
+        description=(
+            "Run the llmhub Telegram bot: long polling by default, a webhook server when"
+            " WEBHOOK_URL is set. It is configured by environment variables, or a .env"
+            " file in the current folder (start from .env.example)."
+        ),
+        epilog=(
+            "Needed: TELEGRAM_BOT_TOKEN and one provider's key (MISTRAL_API_KEY,"
+            " DIPSEEK_API_KEY, or Vertex AI's GOOGLE_CLOUD_PROJECT). Often set:"
+            " ADMIN_IDS, ALLOWED_USER_IDS, LLMHUB_DEFAULT_MODEL, LLMHUB_DATABASE_URL"
+            " (default: sqlite:///llmhub.db here), REDIS_URL (for several replicas),"
+            " WEBHOOK_URL. Exit codes: 0 stopped, 2 a setting is wrong."
+        ),
+    )
+    try:
+        version = metadata.version("aiollmhub")
+    except metadata.PackageNotFoundError:  # pragma: no cover - run from a source tree
+        version = "(not installed)"
+    parser.add_argument("--version", action="version", version=f"llmhub-bot {version}")
+    parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    _arguments(argv)
     try:
         from aiogram.exceptions import TelegramUnauthorizedError
         from aiogram.utils.token import TokenValidationError

@@ -35,6 +35,17 @@ async def test_the_core_alone_lists_no_plugin_and_says_what_to_install(tmp_path:
     assert 'pip install "aiollmhub[all]"' in out
 
 
+@pytest.mark.parametrize("command", [["chat", "-m", "mistral-small-latest", "hi"], ["models"]])
+async def test_the_core_alone_says_which_extra_a_model_needs(
+    tmp_path: Path, command: list[str]
+) -> None:
+    code, _out, err = await run([_bin("core", "llmhub"), *command], tmp_path, {})
+    assert code == 2
+    assert 'no provider plugin is installed: pip install "aiollmhub[mistral]"' in err
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240 - no log made for nothing
+
+
 async def test_the_bot_without_its_extra_says_what_to_install(tmp_path: Path) -> None:
     code, _out, err = await run(
         [_bin("core", "llmhub-bot")], tmp_path, {"TELEGRAM_BOT_TOKEN": "1:x"}

@@ -57,7 +57,7 @@ async def test_a_real_error_body_becomes_its_error(tmp_path: Path, name: str) ->
     async with FakeOpenAIServer(api_key=KEY) as llm:
         llm.then(Behaviour(status=case["status"], body=body))
         env = _env(tmp_path, **{f"{prefix}_API_KEY": KEY, f"{prefix}_ENDPOINT": llm.url})
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             with pytest.raises(LLMHubError) as caught:
                 await hub.generate_reply(1, "hi", MODELS[case["provider"]])
     error = caught.value
@@ -76,7 +76,7 @@ async def test_a_real_grpc_error_becomes_its_error(tmp_path: Path, name: str) ->
         code = grpc.StatusCode[case["grpc_code"]]
         fake.then(Step(code=code, message=case["message"], retry_delay=case.get("retry_delay_s")))
         env = _env(tmp_path, GEMINI_PROJECT="proj-1", GEMINI_ENDPOINT=fake.target)
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             with pytest.raises(LLMHubError) as caught:
                 await hub.generate_reply(1, "hi", MODELS["gemini"])
     assert type(caught.value).__name__ == case["expect"]
@@ -92,7 +92,7 @@ async def test_a_withheld_gemini_reply_says_why(tmp_path: Path, stream: bool) ->
     async with FakePredictionService() as fake:
         fake.then(Step(response=response))
         env = _env(tmp_path, GEMINI_PROJECT="proj-1", GEMINI_ENDPOINT=fake.target)
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             with pytest.raises(ContentBlockedError) as caught:
                 if stream:
                     async with hub.stream_reply(1, "hi", MODELS["gemini"]) as pieces:
@@ -109,7 +109,7 @@ async def test_mistral_lists_only_the_models_it_chats_with(tmp_path: Path) -> No
     async with FakeOpenAIServer(api_key=KEY) as llm:
         llm.then(Behaviour(body=listing))
         env = _env(tmp_path, MISTRAL_API_KEY=KEY, MISTRAL_ENDPOINT=llm.url)
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             catalog = await hub.list_models()
     listed = catalog.by_provider["mistral"]
     assert "mistral-small-latest" in listed
@@ -137,7 +137,7 @@ async def test_a_real_deepseek_reply_is_priced_at_the_hour_it_was_made(
     async with FakeOpenAIServer(api_key=KEY) as llm:
         llm.then(Behaviour(body=body), Behaviour(body=body))
         env = _env(tmp_path, DIPSEEK_API_KEY=KEY, DIPSEEK_ENDPOINT=llm.url)
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             reply = await hub.reply(1, "hi", "deepseek-reasoner")
             flash = await hub.reply(2, "hi", "deepseek-flash")
     # 12 prompt tokens (none cached) and 789 output tokens, 415 of them reasoning, at
@@ -155,7 +155,7 @@ async def test_gemini_thinking_tokens_count_as_output_and_are_priced(tmp_path: P
     async with FakePredictionService() as fake:
         fake.then(Step(response=response))
         env = _env(tmp_path, GEMINI_PROJECT="proj-1", GEMINI_ENDPOINT=fake.target)
-        async with await Hub.open(env) as hub:
+        async with Hub.open(env) as hub:
             reply = await hub.reply(1, "hi", "gemini-2.5-pro")
     usage = reply.usage
     # The service counted 29 prompt, 736 answer and 1001 thinking tokens (1766 in all).
