@@ -235,7 +235,11 @@ def main(args: list[str]) -> int:
     if job == "test":
         return _run([str(BIN / "pytest"), *rest])
     if job == "check":
-        paths = [p for p in ("src", "plugins", "tests", "bench", "dev.py") if (ROOT / p).exists()]
+        paths = [
+            p
+            for p in ("src", "plugins", "tests", "bench", "examples", "dev.py")
+            if (ROOT / p).exists()
+        ]
         lint = _run([str(BIN / "ruff"), "check", *paths])
         form = _run([str(BIN / "ruff"), "format", "--check", *paths])
         types = _run([str(BIN / "mypy"), *paths])

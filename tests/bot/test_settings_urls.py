@@ -16,7 +16,7 @@ def test_a_url_without_a_scheme_is_one_line_and_never_shows_the_token(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("MISTRAL_API_KEY", PROVIDER_KEY)
     monkeypatch.setenv(variable, "localhost:8081")
-    assert bot_main.main() == 2
+    assert bot_main.main([]) == 2
     err = capsys.readouterr().err
     assert err.strip() == f"llmhub-bot: invalid setting: {variable}"
     assert TOKEN not in err
@@ -42,7 +42,7 @@ def test_a_garbage_setting_is_one_line_at_start(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("MISTRAL_API_KEY", PROVIDER_KEY)
     monkeypatch.setenv(variable, value)
-    assert bot_main.main() == 2
+    assert bot_main.main([]) == 2
     err = capsys.readouterr().err
     assert err.strip().startswith(says)
     assert len(err.strip().splitlines()) == 1

@@ -113,7 +113,7 @@ def test_a_tool_that_cannot_load_stops_the_bot_with_one_line(
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("MISTRAL_API_KEY", PROVIDER_KEY)
     monkeypatch.setenv("BOT_TOOLS", "tests.bot.test_tools:no_such_function")
-    assert bot_main.main() == 2
+    assert bot_main.main([]) == 2
     err = capsys.readouterr().err
     assert err.strip() == (
         "llmhub-bot: --tool 'tests.bot.test_tools:no_such_function':"

@@ -92,7 +92,7 @@ def test_start_up_problems_are_one_line_and_exit_2(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert main() == 2
+    assert main([]) == 2
     err = capsys.readouterr().err
     assert message in err
     assert err.count("\n") == 1
