@@ -6,6 +6,8 @@
     python3 dev.py check   set up, then ruff (lint and format) and mypy --strict
     python3 dev.py bench   set up with the benchmark peers, then run every benchmark
     python3 dev.py sync    set up only
+    python3 dev.py docs    set up with the docs tools, then build the site into site/
+                           (mkdocs --strict: a broken link or reference fails)
     python3 dev.py dist    build every sdist and wheel into dist/ and check them
     python3 dev.py install dist, then fresh venvs (plain venv + pip, the package index
                            and dist/) for the core alone, one plugin and [all], the
@@ -218,10 +220,12 @@ def install_test(rest: list[str]) -> int:
 
 def main(args: list[str]) -> int:
     job, rest = (args[0], args[1:]) if args else ("", [])
-    if job not in {"bot", "test", "check", "bench", "sync", "pythons", "dist", "install"}:
+    if job not in {"bot", "test", "check", "bench", "sync", "pythons", "dist", "install", "docs"}:
         print(__doc__)
         return 2
-    sync(*(["bench"] if job == "bench" else []))
+    sync(*(["bench"] if job == "bench" else ["docs"] if job == "docs" else []))
+    if job == "docs":
+        return _run([str(BIN / "mkdocs"), "build", "--strict", "--site-dir", "site", *rest])
     if job == "pythons":
         return test_other_pythons(rest)
     if job == "dist":

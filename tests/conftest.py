@@ -15,7 +15,7 @@ import pytest
 import llmhub
 from llmhub import HubSettings, ProviderRegistry, env_names
 from llmhub_bot import BotSettings
-from tests.services import fresh_postgres_database
+from tests.services import bot_keys, delete_keys, fresh_postgres_database, sweep_left_databases
 
 _PREFIXES = ("LLMHUB_", "TELEGRAM_", "FAKE_", "REDIS_")
 #: Every variable llmhub, its bot and its installed providers read, from their own declarations.
@@ -25,6 +25,30 @@ _NAMES = {
     *(var for info in ProviderRegistry({}).info() for var in info.all_names),
     "GOOGLE_APPLICATION_CREDENTIALS",
 }
+
+
+_KEYS_STASH = pytest.StashKey[set[str] | None]()
+
+
+def _controller(config: pytest.Config) -> bool:
+    """The process that runs the session (not one of pytest-xdist's workers)."""
+    return not hasattr(config, "workerinput")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Drop what killed runs left on the shared servers; note the bots' Redis keys."""
+    if _controller(session.config):
+        sweep_left_databases()
+        session.config.stash[_KEYS_STASH] = bot_keys()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Leave no bot key behind in Redis (a test that stopped a bot midway may)."""
+    if _controller(session.config):
+        before = session.config.stash.get(_KEYS_STASH, None)
+        after = bot_keys()
+        if before is not None and after:
+            delete_keys(after - before)
 
 
 @pytest.fixture(autouse=True)

@@ -24,7 +24,11 @@ import pytest
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+#: Not database 0, where an app on the same server keeps its keys.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+#: Every database a test makes starts so, then the making process's id: a run that
+#: was killed leaves some, and the next run drops those whose process is gone.
+DATABASE_PREFIX = "llmhub_test_"
 REQUIRED = os.environ.get("TEST_SERVICES", "") == "required"
 
 
@@ -56,7 +60,7 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
     import psycopg
 
     need("postgres")
-    name = f"llmhub_test_{uuid.uuid4().hex[:12]}"
+    name = f"{DATABASE_PREFIX}{os.getpid()}_{uuid.uuid4().hex[:12]}"
     admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
@@ -124,3 +128,52 @@ async def private_redis(folder: Path) -> AsyncIterator[PrivateRedis]:
         yield server
     finally:
         await server.kill()
+
+
+def sweep_left_databases() -> list[str]:
+    """Drop the test databases of runs whose process is gone (killed before their
+    clean-up); the names dropped. Nothing where PostgreSQL does not answer."""
+    if not _answers(POSTGRES_ADMIN_URL, 5432):
+        return []
+    import psycopg
+
+    dropped = []
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (DATABASE_PREFIX + "%",)
+        ).fetchall()
+        for (name,) in rows:
+            owner = name.removeprefix(DATABASE_PREFIX).split("_", 1)[0]
+            if owner.isdigit() and _alive(int(owner)):
+                continue
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            dropped.append(name)
+    return dropped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def bot_keys() -> set[str] | None:
+    """The bots' keys in the tests' Redis database now (`None`: Redis does not answer)."""
+    if not _answers(REDIS_URL, 6379):
+        return None
+    import redis
+
+    with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
+        return {key.decode() for key in client.scan_iter(match="llmhub:bot:*", count=1000)}
+
+
+def delete_keys(keys: set[str]) -> None:
+    import redis
+
+    with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
+        for start in range(0, len(keys), 1000):
+            client.delete(*sorted(keys)[start : start + 1000])

@@ -1,4 +1,5 @@
-"""The README says what is true: its provider table, its two commands, its snippet."""
+"""The README and the documentation say what is true: the provider table, the two
+commands, the snippets (run as written)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import sqlite3
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from llmhub import ProviderRegistry
 from llmhub.testing.openai_server import FakeOpenAIServer
 from tests.scripts import run_python
 from tests.services import fresh_postgres_database
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+DOCS = README.parent / "docs"
 KEY = "sk-readme-snippet-key-0a9b8c7d"
 
 
-def test_the_provider_table_matches_the_plugins() -> None:
-    text = README.read_text(encoding="utf-8")
+@pytest.mark.parametrize("page", [README, DOCS / "guide" / "providers.md"], ids=["readme", "docs"])
+def test_the_provider_table_matches_the_plugins(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
     table = text.split("<!-- providers-table")[1].split("<!-- /providers-table -->")[0]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line][1:]
     expected = [
@@ -35,9 +40,9 @@ def test_the_quickstart_has_the_two_commands() -> None:
     assert (README.parent / ".ci" / "run").read_text().count("python3 dev.py test") == 1
 
 
-def snippet(heading: str) -> str:
-    """The first Python block under `heading` in the README."""
-    section = README.read_text(encoding="utf-8").split(f"\n{heading}\n", 1)[1]
+def snippet(heading: str, page: Path = README) -> str:
+    """The first Python block under `heading` in `page` (the README by default)."""
+    section = ("\n" + page.read_text(encoding="utf-8")).split(f"\n{heading}\n", 1)[1]
     return section.split("```python\n", 1)[1].split("\n```", 1)[0]
 
 
@@ -81,7 +86,8 @@ async def test_the_usage_snippet_on_postgres_closes_its_pool_and_writes_every_ro
 def test_every_install_command_names_our_distribution() -> None:
     root = README.parent
     dist = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["name"]
-    texts = [README, root / ".env.example", *root.glob("plugins/*/README.md")]
+    texts = [README, root / "README.pypi.md", root / ".env.example", *DOCS.rglob("*.md")]
+    texts += [*root.glob("plugins/*/README.md"), *root.glob("examples/**/*.md")]
     texts += [*(root / "src").rglob("*.py")]
     for path in texts:
         for command in re.findall(r'pip install "([\w.-]+)\[', path.read_text(encoding="utf-8")):
@@ -106,7 +112,9 @@ async def test_the_apps_that_act_snippet_runs_as_written(tmp_path: Path) -> None
             "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'act.db'}",
             "LLMHUB_DEFAULT_MODEL": "mistral-small-latest",
         }
-        code, out, err = await run_python(snippet("## Apps that act"), tmp_path, env)
+        code, out, err = await run_python(
+            snippet("# Apps that act", DOCS / "guide" / "acting.md"), tmp_path, env
+        )
         sent = llm.requests
     assert code == 0, err
     assert err == ""
@@ -129,7 +137,11 @@ async def test_the_sync_snippet_runs_as_written(tmp_path: Path) -> None:
             "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'sync.db'}",
         }
         code, out, err = await run_python(
-            snippet("### Sync use (scripts, Django, Flask, notebooks)"), tmp_path, env
+            snippet(
+                "## Sync use (scripts, Django, Flask, notebooks)", DOCS / "guide" / "acting.md"
+            ),
+            tmp_path,
+            env,
         )
     assert code == 0, err
     assert err == ""

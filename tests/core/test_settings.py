@@ -33,8 +33,9 @@ def test_env_example_lists_exactly_the_declared_variables() -> None:
     assert listed == _declared()
 
 
-def test_the_readme_names_only_variables_that_exist() -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def test_the_readme_and_the_docs_name_only_variables_that_exist() -> None:
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    text = "\n".join(page.read_text(encoding="utf-8") for page in pages)
     named = {v for v in _VARIABLE.findall(text) if v.startswith(_prefixes())}
     assert (
         named - _declared(aliases=True) - {"TEST_SERVICES", "TEST_POSTGRES_URL", "TEST_REDIS_URL"}

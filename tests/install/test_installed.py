@@ -8,7 +8,9 @@ install does); the tests themselves talk only to local fakes. Without the venvs
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -105,3 +107,37 @@ def _locked_major(package: str) -> str:
     lock = tomllib.loads((Path(__file__).parents[2] / "uv.lock").read_text(encoding="utf-8"))
     [version] = [p["version"] for p in lock["package"] if p["name"] == package]
     return str(version).split(".")[0]
+
+
+async def test_the_built_metadata_has_its_links_and_pins_the_plugins(tmp_path: Path) -> None:
+    code = (
+        "import json\n"
+        "from importlib.metadata import metadata\n"
+        "out = {}\n"
+        "for dist in ('aiollmhub', 'aiollmhub-mistral', 'aiollmhub-dipseek', 'aiollmhub-gemini'):\n"
+        "    m = metadata(dist)\n"
+        "    out[dist] = {'urls': m.get_all('Project-URL') or [],\n"
+        "                 'requires': m.get_all('Requires-Dist') or [],\n"
+        "                 'description': m.get_payload() or ''}\n"
+        "print(json.dumps(out))\n"
+    )
+    status, out, err = await run_python(code, tmp_path, {}, python=_bin("all", "python"))
+    assert status == 0, err
+    found = json.loads(out)
+    core = found["aiollmhub"]
+    assert {url.split(",")[0] for url in core["urls"]} >= {"Documentation", "Source", "Issues"}
+    for extra, plugin in [("mistral", "mistral"), ("dipseek", "dipseek"), ("gemini", "gemini")]:
+        [pin] = [
+            r
+            for r in core["requires"]
+            if r.startswith(f"aiollmhub-{plugin}") and f'extra == "{extra}"' in r
+        ]
+        assert re.search(r">=0\.1\b", pin), pin
+        assert "<0.2" in pin, pin
+        [back] = [r for r in found[f"aiollmhub-{plugin}"]["requires"] if r.startswith("aiollmhub")]
+        assert re.search(r">=0\.1\b", back), back
+        assert "<0.2" in back, back
+        assert found[f"aiollmhub-{plugin}"]["urls"]
+    # The package index shows the description: it speaks to pip users.
+    assert 'pip install "aiollmhub[mistral]"' in core["description"]
+    assert "dev.py" not in core["description"]
