@@ -89,6 +89,17 @@ def sync(*groups: str, venv: Path = VENV, python: str | None = None) -> None:
     )
 
 
+def _parallel(rest: list[str]) -> list[str]:
+    """pytest-xdist's options for a whole run: two workers per core (many tests wait on
+    processes and servers rather than compute), idle workers taking queued tests from
+    busy ones. Not when the caller chose (`-n`), or runs a few tests (`-k`, a path)."""
+    chosen = any(a in ("--numprocesses", "no:xdist") or a.startswith(("-n", "-k")) for a in rest)
+    if chosen or any(not a.startswith("-") for a in rest):
+        return []
+    workers = min(8, 2 * (os.cpu_count() or 1))
+    return ["-n", str(workers), "--dist", "worksteal"]
+
+
 def _run(argv: list[str]) -> int:
     return subprocess.run(argv, cwd=ROOT).returncode
 
@@ -125,7 +136,8 @@ def test_other_pythons(rest: list[str]) -> int:
         venv = ROOT / f".venv-{version}"
         print(f"dev.py: the suite on Python {version} ({interpreter})", flush=True)
         sync(venv=venv, python=interpreter)
-        failed = failed or _run([str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", *rest])
+        pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", *_parallel(rest)]
+        failed = failed or _run([*pytest, *rest])
     return failed
 
 
@@ -207,6 +219,9 @@ def install_test(rest: list[str]) -> int:
     tools = [
         "pytest",
         "pytest-asyncio",
+        "pytest-xdist",
+        "fastapi",
+        "uvicorn",
         "respx",
         "hypothesis",
         "opentelemetry-sdk",
@@ -214,7 +229,8 @@ def install_test(rest: list[str]) -> int:
     ]
     subprocess.run([python, "-m", "pip", "install", "--quiet", *tools], check=True)
     print("dev.py: the suite on the [all] install's dependencies", flush=True)
-    suite = [python, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/install", *rest]
+    suite = [python, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/install"]
+    suite += [*_parallel(rest), *rest]
     return subprocess.run(suite, cwd=ROOT).returncode
 
 
@@ -237,7 +253,7 @@ def main(args: list[str]) -> int:
     if job == "bot":
         return _run([str(BIN / "llmhub-bot"), *rest])
     if job == "test":
-        return _run([str(BIN / "pytest"), *rest])
+        return _run([str(BIN / "pytest"), *_parallel(rest), *rest])
     if job == "check":
         paths = [
             p

@@ -87,6 +87,7 @@ async def open_world(
             llm.release()  # nothing may stay held by a hanging fake
             if task is not None:
                 await dispatcher.stop_polling()
+                await tg.end_polls()
                 await task
             await bot.session.close()
             await hub.aclose()

@@ -19,7 +19,8 @@ from tests.bot.conftest import ADMIN, open_world
 from tests.scripts import run, run_python
 from tests.services import fresh_postgres_database
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
 KEY = "sk-examples-5e4d3c2b1a"
 
 
@@ -82,6 +83,10 @@ async def test_the_plugin_example_is_found_by_its_entry_point_and_answers(tmp_pa
         "[llmhub.providers]\n" + "".join(f"{k} = {v}\n" for k, v in points.items())
     )
     pythonpath = f"{tmp_path / 'site'}:{root / 'src'}"
+    # The tutorial's own test of the plugin, as a plugin author runs it.
+    tutorial = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    test_code = tutorial.split("## 5. Test it", 1)[1].split("```python\n", 1)[1].split("\n```")[0]
+    (tmp_path / "test_ollama.py").write_text(test_code, encoding="utf-8")
     llmhub = str(Path(sys.executable).with_name("llmhub"))
     async with FakeOpenAIServer() as server:  # Ollama asks for no key
         env = {
@@ -89,6 +94,11 @@ async def test_the_plugin_example_is_found_by_its_entry_point_and_answers(tmp_pa
             "OLLAMA_ENDPOINT": f"{server.url}/v1",
             "LLMHUB_DATABASE_URL": f"sqlite:///{tmp_path / 'llmhub.db'}",
         }
+        pytest_run = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        pytest_run += ["-o", "asyncio_mode=auto", "-p", "no:xdist", "test_ollama.py"]
+        code, out, err = await run(pytest_run, tmp_path, {"PYTHONPATH": pythonpath})
+        assert code == 0, out + err
+        assert "1 passed" in out
         code, out, err = await run([llmhub, "providers"], tmp_path, env)
         assert code == 0, err
         [line] = [line for line in out.splitlines() if line.startswith("ollama ")]

@@ -68,6 +68,8 @@ class FakeBotAPI:
         self._message_ids = itertools.count(100)
         self._texts: dict[tuple[int, int], str] = {}
         self._changed = asyncio.Condition()
+        #: Set by `end_polls()`: a long poll answers at once (the bot is stopping).
+        self._polls_over = False
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -111,6 +113,13 @@ class FakeBotAPI:
         async with self._changed:
             for update in updates:
                 self._updates.append({"update_id": next(self._update_ids), **update})
+            self._changed.notify_all()
+
+    async def end_polls(self) -> None:
+        """Answer the long poll under way, and every later one, at once: a bot told to
+        stop polling then stops without waiting out the poll's timeout."""
+        async with self._changed:
+            self._polls_over = True
             self._changed.notify_all()
 
     def message(
@@ -298,7 +307,9 @@ class FakeBotAPI:
             if not self._updates:
                 try:
                     async with asyncio.timeout(min(float(params.get("timeout", 0)), 1.0)):
-                        await self._changed.wait_for(lambda: bool(self._updates))
+                        await self._changed.wait_for(
+                            lambda: bool(self._updates) or self._polls_over
+                        )
                 except TimeoutError:
                     pass
             return list(self._updates)
