@@ -48,6 +48,7 @@ from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import may_choose
 from ._runtime import Runtime
 from ._tools import tools_for
+from ._typing import Typing
 
 __all__ = [
     "answer",
@@ -231,6 +232,13 @@ async def generate(
 ) -> list[Message]:
     """Within the user's budget, stream the answer into `view`, then put the final
     text in place with its buttons; the messages that hold it."""
+    async with Typing(view.bot, view.chat_id) as typing:
+        return await _generate(hub, view, prompt, runtime, typing)
+
+
+async def _generate(
+    hub: Hub, view: DraftView | EditView, prompt: Prompt, runtime: Runtime, typing: Typing
+) -> list[Message]:
     if prompt.request_id is not None:
         logged = await hub.logged_reply(prompt.request_id)
         if logged is not None:
@@ -243,7 +251,7 @@ async def generate(
         prompt = replace(prompt, tools=tools)
     user, request_id = prompt.user_id, prompt.request_id
     if user is None or request_id is None:
-        return await _stream_into(hub, view, prompt, runtime)
+        return await _stream_into(hub, view, prompt, runtime, typing)
     now = time.time()
     limits = await budgets.limits_of(hub.store, runtime.settings, user)
     held = limits.any()
@@ -260,7 +268,7 @@ async def generate(
         await budgets.settle(hub.store, user, request_id, reply, time.time(), held=held)
 
     try:
-        return await _stream_into(hub, view, prompt, runtime, count)
+        return await _stream_into(hub, view, prompt, runtime, typing, count)
     finally:
         if not settled and held:  # failed, stopped, handed over: the hold goes
             await asyncio.shield(
@@ -273,10 +281,12 @@ async def _stream_into(
     view: DraftView | EditView,
     prompt: Prompt,
     runtime: Runtime,
+    typing: Typing,
     answered: Callable[[Reply | None], Awaitable[None]] | None = None,
 ) -> list[Message]:
-    """Stream the answer into `view`; once it is whole, `answered(reply)` (counted
-    before it is shown), then the final text with its buttons."""
+    """Stream the answer into `view` ("typing…" until its first words or tool line);
+    once it is whole, `answered(reply)` (counted before it is shown), then the final
+    text with its buttons."""
     metrics = runtime.metrics
     text = ""
     started = time.perf_counter()
@@ -288,6 +298,7 @@ async def _stream_into(
             async for piece in stream.events() if prompt.tools else stream:
                 if isinstance(piece, ToolCallEvent):
                     # The round is shown under what was written so far ("🔧 weather…").
+                    await typing.stop()
                     await view.update(_with_tool_line(text, piece.call.name))
                     after_tools = bool(text.strip())
                     continue
@@ -295,6 +306,7 @@ async def _stream_into(
                     continue
                 if first_chunk is None:
                     first_chunk = time.perf_counter() - started
+                    await typing.stop()
                 if after_tools:
                     text, after_tools = text.rstrip() + "\n\n", False
                 text += piece

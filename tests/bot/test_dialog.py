@@ -155,3 +155,29 @@ async def test_a_one_line_note_says_another_model_answered(
         ]
         # The stored answer is the model's text alone; the note is the bot's.
         assert rows(world.db)[-1] == ("hi", "ok", "echo: hi")
+
+
+def _chat_calls(world: World, chat_id: int) -> list[str]:
+    return [name for name, params in world.tg.calls if int(params.get("chat_id", 0)) == chat_id]
+
+
+async def test_typing_shows_at_once_and_lasts_until_the_first_words(world: World) -> None:
+    """A model that says nothing for a while (connecting, queued, reasoning): the
+    chat shows "typing…" from the start, and no more once the answer shows."""
+    world.llm.then(Behaviour(hang=True))
+    await world.tg.push(world.tg.message(ADMIN, "think hard"))
+    await world.tg.wait_for(lambda tg: bool(tg.sent("sendChatAction", ADMIN)))
+    assert world.tg.sent("sendChatAction", ADMIN)[0]["action"] == "typing"
+    assert "sendMessageDraft" not in _chat_calls(world, ADMIN)
+    world.llm.release()
+    await world.tg.wait_for(lambda tg: "echo: think hard" in tg.texts(ADMIN))
+    calls = _chat_calls(world, ADMIN)
+    first_words = min(calls.index(m) for m in ("sendMessageDraft", "sendMessage") if m in calls)
+    assert "sendChatAction" in calls[:first_words]
+    assert "sendChatAction" not in calls[first_words:]
+
+
+async def test_a_refused_typing_action_never_stops_the_answer(tmp_path: Path) -> None:
+    async with open_world(tmp_path, prepare=lambda tg: tg.refuse("sendChatAction", 400)) as world:
+        assert await say(world, ADMIN, "hello") == ["echo: hello"]
+        assert world.tg.sent("sendChatAction", ADMIN)  # tried, refused, answered all the same
