@@ -241,6 +241,7 @@ def main(args: list[str]) -> int:
         return 2
     sync(*(["bench"] if job == "bench" else ["docs"] if job == "docs" else []))
     if job == "docs":
+        os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # a notice, not about this site
         return _run([str(BIN / "mkdocs"), "build", "--strict", "--site-dir", "site", *rest])
     if job == "pythons":
         return test_other_pythons(rest)

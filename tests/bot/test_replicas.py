@@ -197,9 +197,19 @@ class _Load:
         """Let the held answers go on, and wait until Telegram has every one of them."""
         finished = len(self.llm.completed) + under_way
         self.llm.resume()
-        await self.tg.wait_for(lambda _: len(self.llm.completed) >= finished, timeout=60)
+        try:
+            await self.tg.wait_for(lambda _: len(self.llm.completed) >= finished, timeout=60)
+        except TimeoutError:
+            raise AssertionError(
+                f"{len(self.llm.completed)} of {finished} answers completed; "
+                f"{self.llm.held} held, {self.llm.streaming} streaming"
+            ) from None
         done = {self.answer_of[f"echo: {prompt}"] for prompt in self.llm.completed}
-        await self.tg.wait_for(lambda _: done <= self.answered(), timeout=60)
+        try:
+            await self.tg.wait_for(lambda _: done <= self.answered(), timeout=60)
+        except TimeoutError:
+            missing = sorted(done - self.answered())[:10]
+            raise AssertionError(f"complete but never delivered: updates {missing}") from None
 
     async def check(self) -> dict[str, int]:
         """Every message answered exactly once, in order, from a context of the
