@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -177,3 +178,38 @@ def delete_keys(keys: set[str]) -> None:
     with redis.Redis.from_url(REDIS_URL, socket_timeout=5) as client:
         for start in range(0, len(keys), 1000):
             client.delete(*sorted(keys)[start : start + 1000])
+
+
+class DatabaseOutage:
+    """A PostgreSQL restart, as a test on the shared server can make one for its own
+    database: `drop_connections()` ends every open one (a pool still holds them),
+    `refuse()` also turns new ones away until `allow()`."""
+
+    def __init__(self, url: str) -> None:
+        self.name = url.rsplit("/", 1)[1]
+        self._admin: Any = None
+
+    async def __aenter__(self) -> DatabaseOutage:
+        import psycopg
+
+        self._admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self.allow()
+        finally:
+            await self._admin.close()
+
+    async def refuse(self) -> None:
+        await self._admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS false')
+        await self.drop_connections()
+
+    async def drop_connections(self) -> None:
+        await self._admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            (self.name,),
+        )
+
+    async def allow(self) -> None:
+        await self._admin.execute(f'ALTER DATABASE "{self.name}" ALLOW_CONNECTIONS true')

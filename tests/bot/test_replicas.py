@@ -35,8 +35,8 @@ from tests.bot.conftest import PROVIDER_KEY
 from tests.fakes.telegram_server import FakeBotAPI
 from tests.fakes.webhook import Delivery, RoundRobinProxy, wait_healthy
 from tests.services import (
-    POSTGRES_ADMIN_URL,
     REDIS_URL,
+    DatabaseOutage,
     fresh_postgres_database,
     need,
     private_redis,
@@ -211,6 +211,11 @@ class _Load:
             missing = sorted(done - self.answered())[:10]
             raise AssertionError(f"complete but never delivered: updates {missing}") from None
 
+    def asked_once_each(self) -> bool:
+        """Whether every message was asked of the model exactly once."""
+        asked = [request["messages"][-1]["content"] for request in self.llm.requests]
+        return len(asked) == len(set(asked)) == USERS * MESSAGES
+
     async def check(self) -> dict[str, int]:
         """Every message answered exactly once, in order, from a context of the
         chat's earlier turns, with one pair of rows each; the counts."""
@@ -300,11 +305,8 @@ async def test_redis_killed_and_restarted_under_load_answers_each_message_once(
         counts = await load.check()
     print(f"Redis killed and restarted, {under_way} answers under way: {counts}")
 
-    assert under_way > 0
-    assert counts["twice"] == counts["lost"] == 0
-    # No answer was asked of the model twice.
-    asked = [request["messages"][-1]["content"] for request in load.llm.requests]
-    assert len(asked) == len(set(asked)) == USERS * MESSAGES
+    assert (under_way > 0, counts["twice"], counts["lost"]) == (True, 0, 0)
+    assert load.asked_once_each()  # no answer asked of the model twice
     logs = "".join(p.read_text() for p in sorted(tmp_path.glob("replica-*.log")))  # noqa: ASYNC240
     assert "answered but not yet marked so" in logs
 
@@ -315,31 +317,19 @@ async def test_postgres_away_under_load_loses_no_answer_and_no_row(tmp_path: Pat
     wait for it, and every row is written once it is back."""
     need("postgres")
     need("redis")
-    import psycopg
-
     async with AsyncExitStack() as stack:
         load = _Load(tmp_path, lease=30.0)
         await load.start(stack)
-        name = load.database.rsplit("/", 1)[1]
-        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
-        stack.push_async_callback(admin.close)
+        outage = await stack.enter_async_context(DatabaseOutage(load.database))
         under_way = await load.hold_settled()
-        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-        try:
-            await admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            await load.finish_under_way(under_way)  # delivered with the database away
-        finally:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await outage.refuse()
+        await load.finish_under_way(under_way)  # delivered with the database away
+        await outage.allow()
         counts = await load.check()
     print(f"PostgreSQL away, {under_way} answers under way: {counts}")
 
-    assert under_way > 0
-    assert counts["twice"] == counts["lost"] == 0
-    asked = [request["messages"][-1]["content"] for request in load.llm.requests]
-    assert len(asked) == len(set(asked)) == USERS * MESSAGES
+    assert (under_way > 0, counts["twice"], counts["lost"]) == (True, 0, 0)
+    assert load.asked_once_each()
 
 
 async def _post(url: str, update: dict[str, Any]) -> int:

@@ -15,7 +15,7 @@ import pytest
 
 from llmhub import ConfigurationError
 from llmhub.store import SCHEMA_VERSION, store_from_url
-from tests.services import fresh_postgres_database
+from tests.services import DatabaseOutage, fresh_postgres_database
 
 
 async def _postgres_columns(url: str) -> dict[str, list[tuple[str, bool]]]:
@@ -145,77 +145,50 @@ async def test_a_database_restart_loses_no_answer_and_no_row(tmp_path: Path, awa
     are dropped (the pool still holds them), and with `away` it also refuses new ones
     for a while. The answers given meanwhile reach their callers, and their rows are
     written once it is back: held in memory meanwhile (`held_rows`, /healthz degraded)."""
-    import psycopg
-
     from llmhub.testing import scripted_hub
-    from tests.services import POSTGRES_ADMIN_URL
 
-    async with fresh_postgres_database() as url:
-        name = url.rsplit("/", 1)[1]
-        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
-        try:
-            async with scripted_hub(url) as (hub, _provider):
-                await hub.generate_reply("c", "before", "fake-small")
-                if away:
-                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (name,),
-                )
-                # Without the database the calls read no context (they would fail before
-                # asking the model, nothing paid): they write only.
-                replies = [
-                    await hub.generate_reply(f"c{n}", f"during {n}", "fake-small", context=not away)
-                    for n in range(3)
-                ]
-                assert replies == [f"echo: during {n}" for n in range(3)]  # nobody heard of it
-                if away:
-                    assert hub.store.held_rows > 0  # /healthz says degraded
-                    await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-                for _ in range(400):
-                    if hub.store.held_rows == 0:
-                        break
-                    await asyncio.sleep(0.05)
-                assert hub.store.held_rows == 0
-                [row] = await hub.store.fetch(
-                    "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
-                    " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok"
-                )
-            assert row == {"requests": 4, "ok": 4}  # nothing lost
-        finally:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            await admin.close()
+    async with fresh_postgres_database() as url, DatabaseOutage(url) as outage:
+        async with scripted_hub(url) as (hub, _provider):
+            await hub.generate_reply("c", "before", "fake-small")
+            await (outage.refuse() if away else outage.drop_connections())
+            # Without the database the calls read no context (they would fail before
+            # asking the model, nothing paid): they write only.
+            replies = [
+                await hub.generate_reply(f"c{n}", f"during {n}", "fake-small", context=not away)
+                for n in range(3)
+            ]
+            assert replies == [f"echo: during {n}" for n in range(3)]  # nobody heard of it
+            if away:
+                assert hub.store.held_rows > 0  # /healthz says degraded
+                await outage.allow()
+            for _ in range(400):
+                if hub.store.held_rows == 0:
+                    break
+                await asyncio.sleep(0.05)
+            assert hub.store.held_rows == 0
+            [row] = await hub.store.fetch(
+                "SELECT (SELECT COUNT(*) FROM requests) AS requests,"
+                " (SELECT COUNT(*) FROM responses WHERE status = 'ok') AS ok"
+            )
+        assert row == {"requests": 4, "ok": 4}  # nothing lost
 
 
 async def test_a_context_read_during_an_outage_waits_and_sees_the_rows_held_meanwhile() -> None:
     """The next message of a chat arrives while the database is away and the last
     answer's rows are held: its context read waits for the database, and for the
     held rows to be written, so the last answer is in it."""
-    import psycopg
-
     from llmhub.testing import scripted_hub
-    from tests.services import POSTGRES_ADMIN_URL
 
-    async with fresh_postgres_database() as url:
-        name = url.rsplit("/", 1)[1]
-        admin = await psycopg.AsyncConnection.connect(POSTGRES_ADMIN_URL, autocommit=True)
-        try:
-            async with scripted_hub(url) as (hub, _provider):
-                await hub.generate_reply("c", "first", "fake-small")
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                    (name,),
-                )
-                # Answered without its context (nothing paid is lost): held.
-                await hub.generate_reply("c", "second", "fake-small", context=False)
-                assert hub.store.held_rows > 0
-                reading = asyncio.create_task(hub.store.recent_turns("c", 10, 10_000))
-                await asyncio.sleep(0)
-                assert not reading.done()  # waiting, not failing
-                await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-                turns = await asyncio.wait_for(reading, 30)
-            assert [turn.prompt for turn in turns] == ["first", "second"]
-        finally:
-            await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
-            await admin.close()
+    async with fresh_postgres_database() as url, DatabaseOutage(url) as outage:
+        async with scripted_hub(url) as (hub, _provider):
+            await hub.generate_reply("c", "first", "fake-small")
+            await outage.refuse()
+            # Answered without its context (nothing paid is lost): held.
+            await hub.generate_reply("c", "second", "fake-small", context=False)
+            assert hub.store.held_rows > 0
+            reading = asyncio.create_task(hub.store.recent_turns("c", 10, 10_000))
+            await asyncio.sleep(0)
+            assert not reading.done()  # waiting, not failing
+            await outage.allow()
+            turns = await asyncio.wait_for(reading, 30)
+        assert [turn.prompt for turn in turns] == ["first", "second"]
