@@ -112,6 +112,15 @@ async def test_mistral_streams_without_stream_options(server: FakeOpenAIServer) 
     assert "stream_options" not in server.requests[-1]
 
 
+async def test_requests_name_llmhub_and_its_installed_version(server: FakeOpenAIServer) -> None:
+    import llmhub
+
+    async with _provider(MistralProvider, server) as mistral:
+        await mistral.generate(_req())
+        assert [c.text async for c in mistral.stream(_req())]
+    assert {h["User-Agent"] for h in server.headers} == {f"llmhub/{llmhub.__version__}"}
+
+
 async def test_a_stream_without_done_raises_after_yielding(server: FakeOpenAIServer) -> None:
     server.then(Behaviour(sse=_sse(_chunk("part"))))
     received = []

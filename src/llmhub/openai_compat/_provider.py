@@ -16,6 +16,7 @@ figures). Retries are tenacity's (see `llmhub._retry`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -43,7 +44,17 @@ if TYPE_CHECKING:
 __all__ = ["OpenAICompatibleProvider"]
 
 JSON = dict[str, Any]
-USER_AGENT = "llmhub/0.1"
+
+
+@functools.cache
+def user_agent() -> str:
+    """`llmhub/<installed version>`: what every request says it comes from."""
+    from importlib import metadata
+
+    try:
+        return f"llmhub/{metadata.version('aiollmhub')}"
+    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
+        return "llmhub"
 
 
 class OpenAICompatibleProvider(BaseProvider):
@@ -109,7 +120,7 @@ class OpenAICompatibleProvider(BaseProvider):
     def _headers(self, accept: str) -> dict[str, str]:
         """The headers of every request; no `Authorization` without a key (an API that
         needs none, e.g. a local server), never `Bearer None`."""
-        headers = {"Accept": accept, "User-Agent": USER_AGENT}
+        headers = {"Accept": accept, "User-Agent": user_agent()}
         key = self._key()
         if key:
             headers["Authorization"] = f"Bearer {key}"

@@ -31,6 +31,9 @@ from ._models import MODELS
 
 __all__ = ["DipseekProvider", "llmhub_providers"]
 
+#: The public API, unless `DIPSEEK_ENDPOINT` says otherwise.
+ENDPOINT = "https://api.deepseek.com"
+
 
 class DipseekProvider(OpenAICompatibleProvider):
     """The DeepSeek API."""
@@ -46,10 +49,10 @@ class DipseekProvider(OpenAICompatibleProvider):
             secret=True,
             aliases=("DEEPSEEK_API_KEY",),
         ),
-        EnvVar("DIPSEEK_ENDPOINT", "API base URL", default="https://api.deepseek.com"),
+        EnvVar("DIPSEEK_ENDPOINT", "API base URL", default=ENDPOINT),
     )
     model_prefixes = ("deepseek-",)
-    default_endpoint = "https://api.deepseek.com"
+    default_endpoint = ENDPOINT
     api_key_var = "DIPSEEK_API_KEY"
     endpoint_var = "DIPSEEK_ENDPOINT"
     models_path = "/models"

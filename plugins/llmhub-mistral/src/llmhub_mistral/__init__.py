@@ -51,6 +51,9 @@ from ._models import MODELS
 
 __all__ = ["MistralProvider", "llmhub_providers"]
 
+#: The public API, unless `MISTRAL_ENDPOINT` says otherwise.
+ENDPOINT = "https://api.mistral.ai"
+
 
 class MistralProvider(OpenAICompatibleProvider):
     """Mistral's La Plateforme."""
@@ -62,7 +65,7 @@ class MistralProvider(OpenAICompatibleProvider):
     docs_url = "https://docs.mistral.ai/api/"
     env_vars = (
         EnvVar("MISTRAL_API_KEY", "API key from console.mistral.ai", required=True, secret=True),
-        EnvVar("MISTRAL_ENDPOINT", "API base URL", default="https://api.mistral.ai"),
+        EnvVar("MISTRAL_ENDPOINT", "API base URL", default=ENDPOINT),
     )
     model_prefixes = (
         "mistral-",
@@ -75,7 +78,7 @@ class MistralProvider(OpenAICompatibleProvider):
         "devstral",
         "voxtral",
     )
-    default_endpoint = "https://api.mistral.ai"
+    default_endpoint = ENDPOINT
     api_key_var = "MISTRAL_API_KEY"
     endpoint_var = "MISTRAL_ENDPOINT"
     models_path = "/v1/models"

@@ -11,8 +11,8 @@ queue to one task that takes whatever has accumulated, writes it in one
 transaction (`executemany` per run of the same statement) and commits once.
 A batch with one bad row fails whole: it is then written row by row, so the
 good rows are kept and only the bad one's caller gets the error. Several
-processes may write one database at once: rows never conflict (request ids
-are random), so no process waits on another's lock.
+processes may write one database at once: rows never conflict (request ids are
+unique: the time, then 80 random bits), so no process waits on another's lock.
 
 Times that order a chat's turns (`requests.created_at`, `chats.context_since`)
 are the server's clock, not the replicas', whose clocks differ. No prepared
