@@ -180,12 +180,14 @@ class _Load:
         await self.tg.wait_for(lambda _: len(self.answered()) >= USERS, timeout=120)
         self.llm.hold()
         for _ in range(600):
-            generated = set(self.llm.completed)
             queued = [
                 int(member.split("|", 1)[0])
                 for key in await self.shared.keys(f"{self.prefix}queue:*")
                 for member in await self.shared.zrange(key, 0, -1)
             ]
+            # Read after the queues (reading them takes a while): a stream that was past
+            # its first piece when the hold began ends meanwhile, and counts here.
+            generated = set(self.llm.completed)
             # Complete but still queued: its answer is being sent or marked answered.
             in_window = [u for u in queued if self.prompt_of[u] in generated]
             if not in_window and self.llm.held == self.llm.streaming:
