@@ -25,6 +25,7 @@ __all__ = [
     "ChooseAgain",
     "Continue",
     "ShowButtons",
+    "TryAgain",
     "answer_buttons",
     "turn_key",
 ]
@@ -52,6 +53,10 @@ class Continue(CallbackData, prefix="ct"):
     """Go on with an answer the model's output limit cut."""
 
     turn: str
+
+
+class TryAgain(CallbackData, prefix="ta"):
+    """A failure's button: answer the message it replied to once more."""
 
 
 class ChooseAgain(CallbackData, prefix="ac"):

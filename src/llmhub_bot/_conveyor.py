@@ -38,7 +38,7 @@ from aiogram.types import Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from ._access import is_addressed
-from ._answer_buttons import Again, AgainWith, Continue
+from ._answer_buttons import Again, AgainWith, Continue, TryAgain
 from ._metrics import Metrics
 from ._own_data import ForgetMe
 from ._settings import BotSettings
@@ -50,7 +50,13 @@ __all__ = ["CONVEYED", "HANDED_OVER", "Conveyor"]
 #: The buttons answered through the chat's queue, like messages: those that ask a
 #: model, and the confirmation of /forget_me (after any answer under way).
 QUEUED = frozenset(
-    {Again.__prefix__, AgainWith.__prefix__, Continue.__prefix__, ForgetMe.__prefix__}
+    {
+        Again.__prefix__,
+        AgainWith.__prefix__,
+        Continue.__prefix__,
+        TryAgain.__prefix__,
+        ForgetMe.__prefix__,
+    }
 )
 
 

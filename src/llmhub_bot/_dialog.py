@@ -8,6 +8,7 @@ short message for the user and the details for the admins.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -19,6 +20,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, ReplyParameters
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from llmhub import (
     AuthenticationError,
@@ -32,6 +34,7 @@ from llmhub import (
     Prompt,
     PromptTooLongError,
     ProviderTimeoutError,
+    ProviderUnavailableError,
     RateLimitError,
     Reply,
     ToolCallEvent,
@@ -41,11 +44,11 @@ from llmhub import (
 )
 
 from . import _budgets as budgets
-from ._answer_buttons import answer_buttons, turn_key
+from ._answer_buttons import TryAgain, answer_buttons, turn_key
 from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
-from ._models_menu import may_choose
+from ._models_menu import ModelPage, may_choose
 from ._runtime import Runtime
 from ._tools import tools_for
 from ._typing import Typing
@@ -60,6 +63,7 @@ __all__ = [
     "make_router",
     "make_view",
     "report",
+    "try_again",
 ]
 
 log = logging.getLogger("llmhub_bot.dialog")
@@ -76,7 +80,9 @@ def friendly_error(exc: LLMHubError) -> str:
             )
         return _("The model is busy. Try again in a minute.")
     if isinstance(exc, ProviderTimeoutError):
-        return _("The model took too long to answer. Try again.")
+        return _("The model took too long to answer. Try again, or choose another model.")
+    if isinstance(exc, ProviderUnavailableError):
+        return _("The model is unavailable right now. Try again, or choose another model.")
     if isinstance(exc, ContentBlockedError):
         return _("The provider withheld this answer (safety filter). Try rephrasing.")
     if isinstance(exc, PromptTooLongError):
@@ -96,6 +102,21 @@ def friendly_error(exc: LLMHubError) -> str:
     if isinstance(exc, AuthenticationError | InsufficientBalanceError):
         return _("The bot's account with this provider has a problem; the admins have been told.")
     return _("Something went wrong; the admins have been told. Try again later.")
+
+
+#: Failures the user can do something about at once: ask again, or ask another model.
+_RETRYABLE = (ProviderUnavailableError, ProviderTimeoutError, RateLimitError)
+
+
+def error_buttons(exc: LLMHubError, *, retry: bool) -> InlineKeyboardMarkup | None:
+    """What a failed answer offers: "try again" where a second try may work (and the
+    message can be asked again), "another model" where another model may."""
+    builder = InlineKeyboardBuilder()
+    if retry and isinstance(exc, _RETRYABLE):
+        builder.button(text="↻ " + _("try again"), callback_data=TryAgain())
+    if isinstance(exc, (*_RETRYABLE, ModelNotFoundError)):
+        builder.button(text="🔀 " + _("another model"), callback_data=ModelPage(page=0))
+    return builder.as_markup() if list(builder.buttons) else None
 
 
 def fallback_note(reply: Reply) -> str:
@@ -169,11 +190,27 @@ async def converse(
     try:
         await _respond(message, text, bot, hub, runtime)
     except LLMHubError as exc:
-        markup = None
+        markup: InlineKeyboardMarkup | None
         if isinstance(exc, UnsupportedInputError) and exc.input_kind and exc.capable_models:
             markup = switch_keyboard(exc.input_kind, exc.capable_models)
+        else:  # "try again" re-reads the message it replies to: not an /ask's argument
+            markup = error_buttons(exc, retry=text is None)
         await answer(message, friendly_error(exc), markup)
         await report(bot, runtime, message.chat.id, exc)
+
+
+async def try_again(query: CallbackQuery, bot: Bot, hub: Hub, runtime: Runtime) -> None:
+    """A failure's "try again": the message it replied to, answered once more under
+    its own request id (its failed rows are replaced, not added to)."""
+    failure = query.message
+    original = failure.reply_to_message if isinstance(failure, Message) else None
+    if not isinstance(failure, Message) or original is None:
+        await query.answer(_("That message is gone; send it again."), show_alert=True)
+        return
+    with contextlib.suppress(TelegramAPIError):
+        await query.answer()
+        await failure.edit_reply_markup(reply_markup=None)  # pressed once
+    await converse(original, None, bot, hub, runtime)
 
 
 async def _respond(
@@ -399,4 +436,5 @@ def make_router() -> Router:
     router.message.register(ask, Command("ask"))
     router.message.register(on_message, _ANSWERED)
     router.callback_query.register(read_with, ReadWith.filter())
+    router.callback_query.register(try_again, TryAgain.filter())
     return router

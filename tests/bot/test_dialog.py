@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 from llmhub.testing.openai_server import Behaviour
-from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, World, open_world, rows, say, shown
+from tests.bot.conftest import (
+    ADMIN,
+    PROVIDER_KEY,
+    TOKEN,
+    World,
+    buttons,
+    open_world,
+    press,
+    rows,
+    say,
+    shown,
+)
 from tests.fakes.telegram_server import FakeBotAPI
 
 
@@ -181,3 +192,32 @@ async def test_a_refused_typing_action_never_stops_the_answer(tmp_path: Path) ->
     async with open_world(tmp_path, prepare=lambda tg: tg.refuse("sendChatAction", 400)) as world:
         assert await say(world, ADMIN, "hello") == ["echo: hello"]
         assert world.tg.sent("sendChatAction", ADMIN)  # tried, refused, answered all the same
+
+
+async def test_an_outage_offers_to_try_again_or_another_model(world: World) -> None:
+    """The user is told what they can do, with a button each: the same message asked
+    again (its failed rows replaced, not added to), or the model list."""
+    world.llm.then(Behaviour(status=503))
+    sent = world.tg.message(ADMIN, "are you there?")
+    await world.tg.push(sent)
+    await world.tg.wait_for(lambda tg: bool(tg.texts(ADMIN)))
+    [failure] = world.tg.sent("sendMessage", ADMIN)
+    assert failure["text"] == (
+        "The model is unavailable right now. Try again, or choose another model."
+    )
+    assert [b["text"] for b in buttons(failure)] == ["↻ try again", "🔀 another model"]
+
+    await press(world, ADMIN, failure, "another model")
+    await world.tg.wait_for(lambda tg: bool(tg.sent("editMessageReplyMarkup", ADMIN)))
+    listed = buttons(world.tg.sent("editMessageReplyMarkup", ADMIN)[-1])
+    assert any("mistral-small-latest" in b["text"] for b in listed)
+
+    await press(world, ADMIN, failure, "try again", reply_to=sent["message"])
+    await world.tg.wait_for(lambda tg: "echo: are you there?" in tg.texts(ADMIN))
+    assert rows(world.db) == [("are you there?", "ok", "echo: are you there?")]
+
+
+async def test_a_refusal_of_the_users_own_input_offers_no_try_again(world: World) -> None:
+    world.llm.then(Behaviour(status=400, body={"message": "bad field"}))
+    await say(world, ADMIN, "hello")
+    assert "reply_markup" not in world.tg.sent("sendMessage", ADMIN)[-1]

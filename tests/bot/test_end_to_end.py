@@ -80,7 +80,7 @@ async def test_flood_control_is_waited_out(world: World) -> None:
 async def test_a_provider_error_becomes_a_friendly_message(world: World) -> None:
     world.llm.then(Behaviour(status=503, body={"message": "overloaded"}))
     [answer] = await say(world, ADMIN, "hi", replies=1)
-    assert answer == "Something went wrong; the admins have been told. Try again later."
+    assert answer == "The model is unavailable right now. Try again, or choose another model."
     await world.tg.wait_for(
         lambda tg: any("ProviderUnavailableError" in t for t in tg.texts(ADMIN))
     )
