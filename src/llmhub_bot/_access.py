@@ -60,6 +60,16 @@ def _describe(user: User) -> str:
     return f"{user.full_name}{handle} (id {user.id})"
 
 
+async def _remember(users: Users, user: User, record: UserRecord | None) -> None:
+    """Keep a user who may talk in the users table, with their names as they are now:
+    `/stats` counts them and `/limit @username` finds them, pre-approved ones too."""
+    names = (user.username, user.full_name, user.language_code)
+    if record is not None and (record.username, record.full_name, record.language) == names:
+        return
+    status = record.status if record is not None else "approved"
+    await users.upsert(UserRecord(user.id, status, *names))
+
+
 class AccessMiddleware(BaseMiddleware):
     """Outer middleware on messages and callback queries."""
 
@@ -77,10 +87,10 @@ class AccessMiddleware(BaseMiddleware):
             return None
         if isinstance(event, Message) and not is_addressed(event, await bot.me()):
             return None  # group chatter: ignored, not logged
-        if runtime.pre_approved(user.id):
-            return await handler(event, data)
-        record = await Users(hub.store).get(user.id)
-        if record is not None and record.status == "approved":
+        users = Users(hub.store)
+        record = await users.get(user.id)
+        if runtime.pre_approved(user.id) or (record is not None and record.status == "approved"):
+            await _remember(users, user, record)
             return await handler(event, data)
         if isinstance(event, CallbackQuery):
             await event.answer(_("You have no access yet."), show_alert=True)

@@ -133,6 +133,21 @@ async def test_stats_lists_the_top_users_of_the_month(world: World) -> None:
     assert top[1].startswith(f"{ADMIN}: ")
 
 
+async def test_pre_approved_users_who_chatted_are_counted_and_found_by_name(world: World) -> None:
+    """Found in a session: /stats said "Users: 0" above its top users, and /limit
+    @name did not know a pre-approved user who had chatted."""
+    hello = world.tg.message(MEMBER, "hello")
+    hello["message"]["from"]["username"] = "member_one"
+    await world.tg.push(hello)
+    await world.tg.wait_for(lambda tg: "echo: hello" in tg.texts(MEMBER))
+    await say(world, ADMIN, "hi")
+    [stats] = await say(world, ADMIN, "/stats")
+    assert "Users: approved 2" in stats
+    [limited] = await say(world, ADMIN, "/limit @member_one 200k/day")
+    assert "I do not know" not in limited
+    assert str(MEMBER) in limited
+
+
 async def test_messages_at_once_from_a_user_at_their_limit_let_exactly_the_allowed_through(
     tmp_path: Path,
 ) -> None:
