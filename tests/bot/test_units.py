@@ -126,3 +126,22 @@ def test_a_streamed_preview_fits_telegram_counting_utf16_and_keeps_the_end() -> 
     assert len(preview.encode("utf-16-le")) // 2 <= MAX_MESSAGE
     assert preview.endswith("😀 the end")
     preview.encode("utf-8")  # no half of a surrogate pair left at the cut
+
+
+def test_sizes_are_shown_as_people_read_them() -> None:
+    from llmhub_bot._i18n import make_i18n
+    from llmhub_bot._media import human_size
+
+    sizes = (0, 300, 1536, 10 * 1024, 24 * 1024**2, 3 * 1024**4)
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        assert [human_size(n) for n in sizes] == [
+            "0 B",
+            "300 B",
+            "1.5 KB",
+            "10 KB",
+            "24 MB",
+            "3072 GB",
+        ]
+    with i18n.context(), i18n.use_locale("ru"):
+        assert human_size(24 * 1024**2) == "24 МБ"
