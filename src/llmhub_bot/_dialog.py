@@ -430,6 +430,19 @@ _ANSWERED = (
 )
 
 
+async def unknown_command(message: Message, bot: Bot) -> None:
+    """A command no handler knows: say so, rather than nothing (in a group, only when
+    it names this bot: `/help@other_bot` is another bot's)."""
+    command = (message.text or "").split(maxsplit=1)[0]
+    name, _at, addressee = command.partition("@")
+    me = await bot.me()
+    if message.chat.type != "private" and addressee.lower() != (me.username or "").lower():
+        return
+    await answer(
+        message, _("I do not know {command}. /help lists what I can do.").format(command=name)
+    )
+
+
 def make_router() -> Router:
     """This module's handlers on a router of their own (one per dispatcher)."""
     router = Router(name="dialog")
@@ -437,4 +450,6 @@ def make_router() -> Router:
     router.message.register(on_message, _ANSWERED)
     router.callback_query.register(read_with, ReadWith.filter())
     router.callback_query.register(try_again, TryAgain.filter())
+    # Last: a command no router above took (a typo, an old bot's command) is answered.
+    router.message.register(unknown_command, F.text.startswith("/"))
     return router

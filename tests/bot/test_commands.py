@@ -145,3 +145,13 @@ async def test_two_chats_with_different_catalogues_pick_at_once(world: World) ->
 
     assert await world.hub.store.chat_model(str(alice)) == "mistral/mistral-large-latest"
     assert await world.hub.store.chat_model(str(bob)) == "mistral/mistral-medium-latest"
+
+
+async def test_an_unknown_command_is_answered_not_ignored(world: World) -> None:
+    assert await say(world, ADMIN, "/frobnicate now") == [
+        "I do not know /frobnicate. /help lists what I can do."
+    ]
+    assert await say(world, ADMIN, "/frobnicate", language="ru") == [
+        "Я не знаю команды /frobnicate. /help — что я умею."
+    ]
+    assert world.llm.requests == []  # not sent to a model either
