@@ -36,16 +36,12 @@ class _Default:
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Default] = weakref.WeakKeyDictionary()
 
 
-async def _open() -> Hub:
-    return await Hub.open()
-
-
 async def get_default_hub() -> Hub:
     """The hub of the running event loop, opened from the environment on first use."""
     loop = asyncio.get_running_loop()
     default = _hubs.get(loop)
     if default is None or _failed(default.opening):
-        opening = loop.create_task(_open())
+        opening = loop.create_task(Hub._open())
         closer = _closed_with_the_loop(opening)
         await closer.asend(None)  # started: the loop now finalizes it at its end
         default = _hubs[loop] = _Default(opening, closer)

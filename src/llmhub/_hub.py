@@ -112,11 +112,12 @@ class Hub:
     @classmethod
     async def _open(
         cls,
-        env: Mapping[str, str] | None,
+        env: Mapping[str, str] | None = None,
         *,
-        registry: ProviderRegistry | None,
-        store: Store | None,
+        registry: ProviderRegistry | None = None,
+        store: Store | None = None,
     ) -> Hub:
+        """`open()` as a coroutine, for a task or another loop's runner to await."""
         from ._settings import HubSettings, load_environment, read_settings
         from .store import store_from_url
 

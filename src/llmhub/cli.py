@@ -99,7 +99,7 @@ def _version() -> str:
 #: What to install for the models people name first, when no plugin is installed.
 NO_PLUGIN = (
     'no provider plugin is installed: pip install "aiollmhub[mistral]" (or [dipseek],'
-    " [vertex], or [all] for every one)"
+    " [gemini], or [all] for every one)"
 )
 
 

@@ -275,11 +275,7 @@ class Hub:
     def open(cls, env: Mapping[str, str] | None = None) -> Hub:
         """A hub from `env` (default: the environment over `.env`), its store opened."""
         runner = _LoopThread.get()
-
-        async def opened() -> AsyncHub:
-            return await AsyncHub.open(env)
-
-        return cls(runner.run(opened()), runner)
+        return cls(runner.run(AsyncHub._open(env)), runner)
 
     def generate_reply(
         self,

@@ -32,14 +32,21 @@ OFFERED = 6
 def human_size(size: int) -> str:
     """A size as people read it: "24 MB", "1.5 KB", "300 B" (units of 1,024, as
     Telegram's apps show file sizes)."""
-    units = (_("B"), _("KB"), _("MB"), _("GB"))
-    value = float(size)
-    for unit in units:
-        if value < 1024 or unit == units[-1]:
-            shown = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
-            return f"{shown} {unit}"
+    *smaller, largest = (_("B"), _("KB"), _("MB"), _("GB"))
+    value, unit = float(size), largest
+    for step in smaller:
+        if value < 1024:
+            unit = step
+            break
         value /= 1024
-    raise AssertionError("unreachable")  # pragma: no cover
+    shown = f"{value:.1f}".rstrip("0").rstrip(".") if value < 10 else f"{value:.0f}"
+    return f"{shown} {unit}"
+
+
+def _too_large(size: int, limit: int) -> str:
+    return _("This file is too large ({size}; the limit is {limit}).").format(
+        size=human_size(size), limit=human_size(limit)
+    )
 
 
 class ReadWith(CallbackData, prefix="rdw"):
@@ -79,18 +86,14 @@ async def download(message: Message, bot: Bot, limit: int) -> list[Attachment] |
         return []
     file_id, size, mime, name = found
     if size is not None and size > limit:
-        return _("This file is too large ({size}; the limit is {limit}).").format(
-            size=human_size(size), limit=human_size(limit)
-        )
+        return _too_large(size, limit)
     if not mime:
         return _("I cannot tell what kind of file this is.")
     buffer = io.BytesIO()
     await bot.download(file_id, destination=buffer)
     data = buffer.getvalue()
     if len(data) > limit:  # the size was not announced, or was wrong
-        return _("This file is too large ({size}; the limit is {limit}).").format(
-            size=human_size(len(data)), limit=human_size(limit)
-        )
+        return _too_large(len(data), limit)
     return [Attachment(data, mime, name)]
 
 

@@ -173,7 +173,7 @@ async def test_a_cancelled_default_hub_open_is_retried(monkeypatch: pytest.Monke
     import llmhub
     from llmhub import Hub, _default
 
-    real_open = Hub.open
+    real_open = Hub._open  # what the default hub awaits
     attempts = 0
 
     async def cancelled_once(*args: object, **kwargs: object) -> Hub:
@@ -183,7 +183,7 @@ async def test_a_cancelled_default_hub_open_is_retried(monkeypatch: pytest.Monke
             raise asyncio.CancelledError
         return await real_open()
 
-    monkeypatch.setattr(Hub, "open", cancelled_once)
+    monkeypatch.setattr(Hub, "_open", cancelled_once)
     with pytest.raises(asyncio.CancelledError):
         await _default.get_default_hub()
     hub = await llmhub.get_default_hub()

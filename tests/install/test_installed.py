@@ -44,6 +44,7 @@ async def test_the_core_alone_says_which_extra_a_model_needs(
     code, _out, err = await run([_bin("core", "llmhub"), *command], tmp_path, {})
     assert code == 2
     assert 'no provider plugin is installed: pip install "aiollmhub[mistral]"' in err
+    assert "[dipseek], [gemini], or [all]" in err  # extras that exist
     assert "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # noqa: ASYNC240 - no log made for nothing
 

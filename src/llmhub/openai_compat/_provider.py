@@ -49,12 +49,9 @@ JSON = dict[str, Any]
 @functools.cache
 def user_agent() -> str:
     """`llmhub/<installed version>`: what every request says it comes from."""
-    from importlib import metadata
+    import llmhub
 
-    try:
-        return f"llmhub/{metadata.version('aiollmhub')}"
-    except metadata.PackageNotFoundError:  # pragma: no cover - a source tree, not installed
-        return "llmhub"
+    return f"llmhub/{llmhub.__version__}"
 
 
 class OpenAICompatibleProvider(BaseProvider):
