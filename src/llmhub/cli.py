@@ -491,16 +491,24 @@ async def _logs(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
 
 async def _db(args: argparse.Namespace, out: TextIO) -> int:
     from ._settings import HubSettings, load_environment, read_settings
-    from .store import SCHEMA_VERSION, redact_url, store_from_url
+    from .store import SCHEMA_VERSION, installed_schemas, redact_url, store_from_url
     from .store._copy import copy_store
 
     if args.db_command == "migrate":
         url = args.url or read_settings(HubSettings, load_environment()).database_url
+        installed = installed_schemas()
         async with store_from_url(url) as store:
             version = await store.schema_version()
+            held = await store.schema_versions()
+            for name in held.keys() & installed.keys():  # the packages' own tables too
+                await store.use_schema(installed[name])
+            held = await store.schema_versions()
         print(
             f"{redact_url(url)}: schema version {version} (this llmhub: {SCHEMA_VERSION})", file=out
         )
+        for name, held_version in held.items():
+            mine = installed[name].version if name in installed else "not installed"
+            print(f"  {name}: schema version {held_version} (installed: {mine})", file=out)
         return 0
     missing = _missing_sqlite(args.source)
     if missing is not None:  # a mistyped path must not become a new, empty database

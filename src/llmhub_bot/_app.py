@@ -35,6 +35,7 @@ from ._runtime import Runtime
 from ._settings import BotSettings
 from ._startup import Chore, Chores, reach_telegram
 from ._state import BotState, state_for
+from ._tables import SCHEMA as BOT_SCHEMA
 from ._tools import load_tools
 
 __all__ = [
@@ -118,9 +119,11 @@ def create_bot_and_dispatcher(
     async def on_startup(bot: Bot) -> None:
         # The one call the bot cannot do without: it proves the token.
         me = await bot.me()
+        hub: Hub | None = dispatcher["hub"]
+        if hub is not None:  # the bot's own tables, before the first update
+            await hub.store.use_schema(BOT_SCHEMA)
         conveyor.start(bot, dispatcher)
         chores.start()
-        hub: Hub | None = dispatcher["hub"]
         providers = hub.registry.names() if hub is not None else []
         log.info("bot @%s started; providers: %s", me.username, providers)
 

@@ -18,6 +18,7 @@ from llmhub import Hub
 from llmhub.testing.openai_server import FakeOpenAIServer
 from llmhub_bot import BotSettings, create_bot_and_dispatcher
 from llmhub_bot._app import ALLOWED_UPDATES
+from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from tests.fakes.telegram_server import FakeBotAPI
 
 ADMIN = 1
@@ -64,6 +65,8 @@ async def open_world(
                 **(hub_env or {}),
             }
         )
+        # The bot asks for its tables as it starts; a test may read them before.
+        await hub.store.use_schema(BOT_SCHEMA)
         config = BotSettings(
             _env_file=None,
             telegram_bot_token=TOKEN,

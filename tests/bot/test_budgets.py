@@ -26,6 +26,7 @@ from llmhub_bot._budgets import (
     settle,
     spent,
 )
+from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from tests.bot.conftest import ADMIN, MEMBER, World, cost_label, open_world, say, shown
 
 
@@ -181,6 +182,7 @@ async def test_holds_from_two_processes_stay_within_the_limit(database_url: str)
     # Two hubs on one database stand for two replicas; every store dialect.
     settings = BotSettings(_env_file=None, bot_limit_hold_tokens=100)
     async with scripted_hub(database_url) as (one, _), scripted_hub(database_url) as (two, _):
+        await one.store.use_schema(BOT_SCHEMA)
         await set_limits(one.store, 9, Limits(tokens_day=350, usd_month=1.0))
         now = time.time()
         limits = await limits_of(one.store, settings, 9)

@@ -15,6 +15,7 @@ from llmhub_bot._delivery import _preview, _Throttle
 from llmhub_bot._logging import JsonFormatter
 from llmhub_bot._markdown import MAX_MESSAGE
 from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
+from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from llmhub_bot._users import UserRecord, Users
 
 
@@ -110,6 +111,7 @@ def test_json_logs_are_one_object_per_line() -> None:
 
 async def test_users_keep_their_status_when_their_names_change(tmp_path: Path) -> None:
     async with scripted_hub(f"sqlite:///{tmp_path / 'u.db'}") as (hub, _):
+        await hub.store.use_schema(BOT_SCHEMA)
         users = Users(hub.store)
         await users.upsert(UserRecord(5, "pending", "ann", "Ann", "ru"))
         await users.upsert(UserRecord(5, "approved", "ann2", "Ann B", "en"))

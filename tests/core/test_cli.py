@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from llmhub import cli
-from llmhub.store import SCHEMA_VERSION, Store
+from llmhub.store import CORE_SCHEMA, SCHEMA_VERSION, Store
 from llmhub.testing import scripted_hub
+from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from tests.services import fresh_postgres_database
 
 
@@ -20,6 +21,7 @@ async def _history(url: str, exchanges: int) -> None:
         await hub.set_chat_model("chat-0", "fake/fake-large")
         await hub.reset_context("chat-1")
         await hub.list_models()
+        await hub.store.use_schema(BOT_SCHEMA)
         await hub.store.execute(
             "INSERT INTO users (id, status, created_at) VALUES (:id, 'approved', 1.5)", {"id": 7}
         )
@@ -60,8 +62,10 @@ async def test_db_copy_moves_a_sqlite_history_into_postgres_without_losing_a_row
         assert "identical" in out
         assert "requests        2500      2500" in out
         assert "responses       2500      2500" in out
-        for table in ("usage_counters", "forgotten_usage", "tool_calls", "embeddings"):
-            assert table in out  # every table of both packages, counted and digested
+        # Every table of both packages, full, counted and digested alike on both sides.
+        counted = {line.split()[0]: line.split()[1:3] for line in out.splitlines()[1:-1]}
+        assert set(counted) == set(CORE_SCHEMA.tables) | set(BOT_SCHEMA.tables)
+        assert all(source == target != "0" for source, target in counted.values()), counted
         # Run again (a copy cut short is simply repeated): nothing doubles.
         assert await asyncio.to_thread(cli.main, ["db", "copy", source, target]) == 0
         assert "identical" in capsys.readouterr().out
@@ -92,6 +96,10 @@ async def test_db_migrate_and_logs_work_on_postgres(
         latest = SCHEMA_VERSION
         assert f"schema version {latest} (this llmhub: {latest})" in capsys.readouterr().out
         await _history(url, 2)
+        assert await asyncio.to_thread(cli.main, ["db", "migrate", url]) == 0
+        assert f"llmhub_bot: schema version 1 (installed: {BOT_SCHEMA.version})" in (
+            capsys.readouterr().out
+        )
         monkeypatch.setenv("LLMHUB_DATABASE_URL", url)
         assert await asyncio.to_thread(cli.main, ["logs", "-n", "5"]) == 0
     out = capsys.readouterr().out
@@ -145,6 +153,16 @@ async def test_db_copy_refuses_a_table_it_does_not_know_and_never_makes_a_source
         await hub.store.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)")
     assert await asyncio.to_thread(cli.main, ["db", "copy", source, target]) == 1
     assert "tables this llmhub does not know: notes" in capsys.readouterr().err
+    # A package's tables whose package is not installed here: named, nothing copied.
+    async with scripted_hub(source) as (hub, _):
+        await hub.store.execute("DROP TABLE notes")
+        await hub.store.execute(
+            "INSERT INTO llmhub_schemas (name, version) VALUES ('llmhub_crm', 3)"
+        )
+    assert await asyncio.to_thread(cli.main, ["db", "copy", source, target]) == 1
+    assert "the tables of llmhub_crm, not installed here" in capsys.readouterr().err
+    async with scripted_hub(target) as (hub, _):
+        assert await hub.store.recent_exchanges() == []
     typo = f"sqlite:///{tmp_path / 'no-such-folder' / 'typo.db'}"
     assert await asyncio.to_thread(cli.main, ["db", "copy", typo, target]) == 1
     assert "no database at" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import pytest
 from llmhub import ProviderUnavailableError, StoreError
 from llmhub.store import SCHEMA_VERSION, RequestRecord, ResponseRecord, Store, store_from_url
 from llmhub.testing import scripted_hub
+from tests.store.conftest import NOTES
 
 
 async def _count(store: Store, sql: str) -> int:
@@ -129,16 +130,17 @@ async def test_provider_stats_count_requests_errors_and_tokens(store: Store) -> 
     assert (stats.prompt_tokens, stats.completion_tokens) == (3, 6)
 
 
-async def test_plain_sql_takes_named_parameters(store: Store) -> None:
+async def test_plain_sql_takes_named_parameters(noted: Store) -> None:
+    store = noted
     await store.execute_many(
-        "INSERT INTO users (id, status, created_at) VALUES (:id, :status, :now)",
+        "INSERT INTO notes (id, status, created_at) VALUES (:id, :status, :now)",
         [{"id": i, "status": "pending", "now": 1.0} for i in range(3)],
     )
     await store.execute(
-        "UPDATE users SET status = :status WHERE id = :id", {"id": 1, "status": "ok"}
+        "UPDATE notes SET status = :status WHERE id = :id", {"id": 1, "status": "ok"}
     )
     rows = await store.fetch(
-        "SELECT id, status FROM users WHERE id >= :low ORDER BY id", {"low": 1}
+        "SELECT id, status FROM notes WHERE id >= :low ORDER BY id", {"low": 1}
     )
     assert rows == [{"id": 1, "status": "ok"}, {"id": 2, "status": "pending"}]
 
@@ -214,16 +216,15 @@ async def test_a_request_tried_again_under_its_own_id_leaves_one_pair(database_u
 
 
 _HOLD_IF_ROOM = (
-    "INSERT INTO usage_holds (request_id, user_id, tokens, usd, created_at)"
-    " SELECT :id, 1, 1, 0, 0"
-    " WHERE (SELECT COUNT(*) FROM usage_holds WHERE user_id = 1) < 5"
-    " RETURNING request_id"
+    "INSERT INTO holds (id, owner) SELECT :id, 1"
+    " WHERE (SELECT COUNT(*) FROM holds WHERE owner = 1) < 5 RETURNING id"
 )
 
 
 async def test_exclusive_conditional_writes_are_exact_across_stores(database_url: str) -> None:
     # Two stores on one database stand for two processes; 40 writes race for 5 places.
     async with store_from_url(database_url) as one, store_from_url(database_url) as two:
+        await one.use_schema(NOTES)
         results = await asyncio.gather(
             *(
                 (one if i % 2 else two).execute_exclusive(77, _HOLD_IF_ROOM, {"id": f"h{i}"})
@@ -231,8 +232,8 @@ async def test_exclusive_conditional_writes_are_exact_across_stores(database_url
             )
         )
         assert sum(len(rows) for rows in results) == 5
-        assert await _count(one, "SELECT COUNT(*) FROM usage_holds") == 5
-        assert all(rows == [{"request_id": rows[0]["request_id"]}] for rows in results if rows)
+        assert await _count(one, "SELECT COUNT(*) FROM holds") == 5
+        assert all(rows == [{"id": rows[0]["id"]}] for rows in results if rows)
 
 
 async def test_a_script_is_all_or_nothing(store: Store) -> None:

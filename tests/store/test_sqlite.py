@@ -20,13 +20,16 @@ async def test_a_new_file_gets_the_whole_schema_in_wal_mode(tmp_path: Path) -> N
     with closing(sqlite3.connect(db)) as conn, conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"users", "requests", "responses", "models", "chats"} <= tables
+    assert {"requests", "responses", "models", "chats", "tool_calls", "embeddings"} <= tables
+    assert "users" not in tables  # the bot's, made by the bot's own schema
 
 
 async def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -> None:
     db = tmp_path / "v1.db"
     with closing(sqlite3.connect(db)) as conn, conn:
-        conn.executescript(MIGRATIONS[0].sqlite)
+        # Version 1 as llmhub made it: `users` too, the bot's own table since version 9.
+        conn.executescript(MIGRATIONS[0].sqlite + _USERS_OF_VERSION_1)
+        conn.execute("INSERT INTO users VALUES (5, 'ann', 'Ann', 'approved', 1.0)")
         conn.execute("INSERT INTO requests VALUES ('r1', '7', NULL, 'mistral', 'm', 'hi', 1.0)")
         conn.execute("INSERT INTO responses VALUES ('r1', 'error', '', 'boom', 2.0)")
         conn.execute("PRAGMA user_version = 1")
@@ -39,6 +42,21 @@ async def test_a_version_1_file_is_migrated_and_keeps_its_rows(tmp_path: Path) -
         assert await store.chat_model("7") == "mistral/m"
     with closing(sqlite3.connect(db)) as conn, conn:
         assert conn.execute("SELECT error_message FROM responses").fetchone() == ("boom",)
+        # What versions 2-8 did to the bot's tables ran too: the bot takes them over as
+        # they are (its users gained a language; its budgets' tables exist).
+        assert conn.execute("SELECT id, language FROM users").fetchall() == [(5, None)]
+        assert conn.execute("SELECT COUNT(*) FROM usage_holds").fetchone() == (0,)
+
+
+_USERS_OF_VERSION_1 = """
+CREATE TABLE users (
+    id          INTEGER PRIMARY KEY,
+    username    TEXT,
+    full_name   TEXT,
+    status      TEXT NOT NULL DEFAULT 'pending',
+    created_at  REAL NOT NULL
+);
+"""
 
 
 async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:

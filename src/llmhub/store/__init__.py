@@ -25,10 +25,13 @@ from ._records import (
     Turn,
     turns_within,
 )
+from ._schemas import CORE_SCHEMA, SCHEMA_ENTRY_POINTS, Schema, installed_schemas
 
 __all__ = [
     "BACKENDS",
+    "CORE_SCHEMA",
     "MIGRATIONS",
+    "SCHEMA_ENTRY_POINTS",
     "SCHEMA_VERSION",
     "ContextInfo",
     "EmbeddingRecord",
@@ -38,8 +41,10 @@ __all__ = [
     "RequestRecord",
     "ResponseRecord",
     "ResponseStatus",
+    "Schema",
     "Store",
     "Turn",
+    "installed_schemas",
     "redact_url",
     "store_from_url",
     "turns_within",

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from .._exceptions import ConfigurationError
 from .._types import ToolCall, ToolResult, ToolStep
 from ._records import (
     ContextInfo,
@@ -17,6 +18,7 @@ from ._records import (
     ResponseRecord,
     Turn,
 )
+from ._schemas import CORE_SCHEMA, Schema
 
 __all__ = ["NOT_REPLACED", "Store"]
 
@@ -42,13 +44,18 @@ class Store(ABC):
     order; `log_response` returns once the response row (and so every row
     queued before it) is durable. A backend must never lose a queued row.
 
-    Besides the log, a store runs plain SQL for the packages built on llmhub
-    (the bot keeps its users this way): `fetch`, `execute` and `execute_many`
-    take named parameters written `:name`, on every backend.
+    Besides the log, a store keeps the tables of packages built on llmhub (the
+    bot's users and budgets): a package makes them with `use_schema` and runs its
+    own plain SQL on them: `fetch`, `execute` and `execute_many` take named
+    parameters written `:name`, on every backend.
     """
 
     #: The SQL dialect: "sqlite" or "postgres".
     dialect: ClassVar[str]
+
+    def __init__(self) -> None:
+        #: The packages' schemas this store was asked for, by name.
+        self.used_schemas: dict[str, Schema] = {}
 
     @abstractmethod
     async def open(self) -> None:
@@ -68,6 +75,26 @@ class Store(ABC):
     @abstractmethod
     async def schema_version(self) -> int:
         """The schema version of the open database."""
+
+    async def use_schema(self, schema: Schema) -> None:
+        """Make a package's own tables in the open store, or bring them to
+        `schema.version` (each missing version in one transaction, one process at a
+        time); a database whose version of the schema is newer is refused
+        (`ConfigurationError`). Cheap when the tables are up to date: one read."""
+        if schema.name == CORE_SCHEMA.name:
+            raise ConfigurationError(f"{schema.name!r} is the core's own schema")
+        if (await self.schema_versions()).get(schema.name) != schema.version:
+            await self._migrate_schema(schema)
+        self.used_schemas[schema.name] = schema
+
+    async def schema_versions(self) -> dict[str, int]:
+        """The packages' schemas the database holds, with their versions."""
+        rows = await self.fetch("SELECT name, version FROM llmhub_schemas ORDER BY name")
+        return {str(row["name"]): int(row["version"]) for row in rows}
+
+    @abstractmethod
+    async def _migrate_schema(self, schema: Schema) -> None:
+        """Apply the versions of `schema` the database lacks (see `use_schema`)."""
 
     @abstractmethod
     async def ping(self) -> bool:

@@ -1,6 +1,8 @@
 """Copying a whole store to another (`llmhub db copy`), e.g. SQLite to PostgreSQL.
 
-Tables go over in an order that keeps every reference valid, page by page in
+What is copied is what the schemas declare: the core's tables, and those of every
+package whose schema the source holds (`Schema.tables`), found among the installed
+packages. Tables go over in an order that keeps every reference valid, page by page in
 primary-key order, each row as it was (times included). A row already in the
 target is left as it is, so a copy cut short can simply be run again. At the
 end both sides are counted and digested table by table: the copy is good when
@@ -17,35 +19,12 @@ from typing import Any
 
 from .._exceptions import StoreError
 from ._base import Store
+from ._schemas import CORE_SCHEMA, Schema, installed_schemas
 
-__all__ = ["TABLES", "CopyReport", "TableDigest", "copy_store", "digest", "tables_of"]
+__all__ = ["CopyReport", "TableDigest", "copy_store", "digest", "tables_of"]
 
-#: Every table of the schema with its primary key, referenced tables first.
-TABLES: dict[str, tuple[str, ...]] = {
-    "users": ("id",),
-    "models": ("provider", "model"),
-    "chats": ("chat_id",),
-    "requests": ("id",),
-    "responses": ("request_id",),
-    "tool_calls": ("request_id", "step", "seq"),
-    "embeddings": ("id",),
-    "usage_limits": ("user_id",),
-    "usage_counters": ("user_id", "period"),
-    "usage_holds": ("request_id",),
-    "forgotten_usage": (
-        "provider",
-        "day",
-        "requests",
-        "errors",
-        "prompt_tokens",
-        "completion_tokens",
-        "cost_usd",
-    ),
-}
-#: Tables without a primary key: copied whole into an empty table only.
-_KEYLESS = frozenset({"forgotten_usage"})
-#: Tables a backend keeps for itself (PostgreSQL's schema version).
-_OWN = frozenset({"llmhub_schema"})
+#: Tables a backend keeps for itself (the versions of the schemas).
+_OWN = frozenset({"llmhub_schema", "llmhub_schemas"})
 _PAGE = 1000
 
 
@@ -69,18 +48,19 @@ class CopyReport:
         return self.source == self.target
 
 
-async def _pages(store: Store, table: str) -> AsyncIterator[list[dict[str, Any]]]:
+async def _pages(
+    store: Store, table: str, key: tuple[str, ...]
+) -> AsyncIterator[list[dict[str, Any]]]:
     """The table's rows in primary-key order, a page at a time."""
-    key = TABLES[table]
     order = ", ".join(key)
     if len(key) > 1:  # small tables (models): one read
-        yield await store.fetch(f"SELECT * FROM {table} ORDER BY {order}")  # noqa: S608 - names from TABLES
+        yield await store.fetch(f"SELECT * FROM {table} ORDER BY {order}")  # noqa: S608 - names from the schemas
         return
     after: Any = None
     while True:
         where = f"WHERE {key[0]} > :after " if after is not None else ""
         rows = await store.fetch(
-            f"SELECT * FROM {table} {where}ORDER BY {order} LIMIT :page",  # noqa: S608 - names from TABLES
+            f"SELECT * FROM {table} {where}ORDER BY {order} LIMIT :page",  # noqa: S608 - names from the schemas
             {"after": after, "page": _PAGE},
         )
         if not rows:
@@ -89,12 +69,12 @@ async def _pages(store: Store, table: str) -> AsyncIterator[list[dict[str, Any]]
         after = rows[-1][key[0]]
 
 
-async def digest(store: Store, table: str) -> TableDigest:
+async def digest(store: Store, table: str, key: tuple[str, ...]) -> TableDigest:
     """Count and digest one table, the same way on every backend: the sum of the rows'
     SHA-256s, so the order the backends sort in (NULLs first or last) does not count."""
     total = 0
     count = 0
-    async for rows in _pages(store, table):
+    async for rows in _pages(store, table, key):
         for row in rows:
             line = json.dumps(row, sort_keys=True, default=str).encode()
             total = (total + int.from_bytes(hashlib.sha256(line).digest(), "big")) % 2**256
@@ -114,32 +94,51 @@ async def tables_of(store: Store) -> set[str]:
     return {str(row["name"]) for row in await store.fetch(sql)}
 
 
+async def _schemas_of(source: Store) -> list[Schema]:
+    """The core's schema and every package's the source holds, as installed here."""
+    known = {**installed_schemas(), **source.used_schemas}
+    held = await source.schema_versions()
+    missing = sorted(set(held) - set(known))
+    if missing:
+        raise StoreError(
+            f"the source holds the tables of {', '.join(missing)}, not installed here;"
+            " install it to copy them; nothing was copied"
+        )
+    return [CORE_SCHEMA, *(known[name] for name in sorted(held))]
+
+
 async def copy_store(source: Store, target: Store) -> CopyReport:
     """Copy every row of `source` into `target` (both open, both migrated).
 
     A table of the source that no schema declares is refused (`StoreError` naming it)
     before anything is copied: a copy that skipped it would lose its rows silently."""
-    unknown = sorted(await tables_of(source) - set(TABLES) - _OWN)
+    schemas = await _schemas_of(source)
+    tables = {table: key for schema in schemas for table, key in schema.tables.items()}
+    keyless = frozenset().union(*(schema.keyless for schema in schemas))
+    unknown = sorted(await tables_of(source) - set(tables) - _OWN)
     if unknown:
         raise StoreError(
-            f"the source holds tables this llmhub does not know: {', '.join(unknown)};"
-            " nothing was copied"
+            f"the source holds tables this llmhub does not know: {', '.join(unknown)}"
+            " (no installed package's schema declares them); nothing was copied"
         )
-    for table, key in TABLES.items():
-        if table in _KEYLESS and (await digest(target, table)).rows:
+    for schema in schemas[1:]:  # the same version on both sides
+        await source.use_schema(schema)
+        await target.use_schema(schema)
+    for table, key in tables.items():
+        if table in keyless and (await digest(target, table, key)).rows:
             continue  # copied before (a run cut short and run again): the digests compare
-        async for rows in _pages(source, table):
+        async for rows in _pages(source, table, key):
             if not rows:  # an empty table read in one page
                 continue
             columns = list(rows[0])
             names = ", ".join(columns)
             marks = ", ".join(f":{c}" for c in columns)
-            conflict = "" if table in _KEYLESS else f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
+            conflict = "" if table in keyless else f" ON CONFLICT ({', '.join(key)}) DO NOTHING"
             await target.execute_many(
                 f"INSERT INTO {table} ({names}) VALUES ({marks}){conflict}",  # noqa: S608 - names from the schema
                 rows,
             )
     return CopyReport(
-        source={table: await digest(source, table) for table in TABLES},
-        target={table: await digest(target, table) for table in TABLES},
+        source={table: await digest(source, table, key) for table, key in tables.items()},
+        target={table: await digest(target, table, key) for table, key in tables.items()},
     )

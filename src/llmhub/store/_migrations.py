@@ -9,6 +9,13 @@ SQLite file and a fresh PostgreSQL database end with the same columns.
 SQLite records the version in `PRAGMA user_version`; PostgreSQL in the table
 `llmhub_schema`, under an advisory lock so that replicas starting together
 migrate once.
+
+Since version 9 the core keeps only its own tables (requests, responses, chats,
+models, tool calls, embeddings, forgotten users' totals); a package built on
+llmhub keeps its own through a `Schema` of its own (the bot's users and budgets:
+`llmhub_bot`). What versions 1–8 did to the tables that moved is kept as their
+`handed_over` part: it runs only on a database made before version 9, so that
+the tables reach the shape the package's first migration adopts as they are.
 """
 
 from __future__ import annotations
@@ -25,23 +32,25 @@ class Migration:
     description: str
     sqlite: str
     postgres: str
+    #: What the version did to tables another package owns since (see the module's
+    #: docstring): run only when a database made before the hand-over is upgraded.
+    handed_over: Migration | None = None
 
-    def statements(self, dialect: str) -> list[str]:
-        """The dialect's statements, one by one."""
+    def statements(self, dialect: str, *, upgrading: bool = False) -> list[str]:
+        """The dialect's statements, one by one; `upgrading`: the database was made
+        before the hand-over of version 9 (its first version was not 0 at this open)."""
         script = self.sqlite if dialect == "sqlite" else self.postgres
-        return [part.strip() for part in script.split(";") if part.strip()]
+        parts = [part.strip() for part in script.split(";") if part.strip()]
+        if upgrading and self.handed_over is not None:
+            parts += self.handed_over.statements(dialect)
+        return parts
 
 
+# The first version also made `users`, the bot's since version 9: no database made
+# before the hand-over is ever at version 0, so that part never runs again.
 _V1 = Migration(
-    "the first tables: users, requests, responses, models",
+    "the first tables: requests, responses, models",
     sqlite="""
-CREATE TABLE users (
-    id          INTEGER PRIMARY KEY,
-    username    TEXT,
-    full_name   TEXT,
-    status      TEXT NOT NULL DEFAULT 'pending',
-    created_at  REAL NOT NULL
-);
 CREATE TABLE requests (
     id          TEXT PRIMARY KEY,
     chat_id     TEXT NOT NULL,
@@ -69,13 +78,6 @@ CREATE INDEX requests_chat ON requests (chat_id, created_at);
 """,
     # Telegram ids exceed 32 bits: BIGINT. Times are Unix seconds, as in SQLite.
     postgres="""
-CREATE TABLE users (
-    id          BIGINT PRIMARY KEY,
-    username    TEXT,
-    full_name   TEXT,
-    status      TEXT NOT NULL DEFAULT 'pending',
-    created_at  DOUBLE PRECISION NOT NULL
-);
 CREATE TABLE requests (
     id          TEXT PRIMARY KEY,
     chat_id     TEXT NOT NULL,
@@ -112,8 +114,6 @@ CREATE TABLE chats (
     context_since  REAL NOT NULL DEFAULT 0,
     updated_at     REAL NOT NULL
 );
-ALTER TABLE users ADD COLUMN language TEXT;
-ALTER TABLE users ADD COLUMN updated_at REAL;
 ALTER TABLE requests ADD COLUMN context_turns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE responses RENAME COLUMN error TO error_message;
 ALTER TABLE responses ADD COLUMN error_type TEXT;
@@ -131,8 +131,6 @@ CREATE TABLE chats (
     context_since  DOUBLE PRECISION NOT NULL DEFAULT 0,
     updated_at     DOUBLE PRECISION NOT NULL
 );
-ALTER TABLE users ADD COLUMN language TEXT;
-ALTER TABLE users ADD COLUMN updated_at DOUBLE PRECISION;
 ALTER TABLE requests ADD COLUMN context_turns INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE responses RENAME COLUMN error TO error_message;
 ALTER TABLE responses ADD COLUMN error_type TEXT;
@@ -143,6 +141,17 @@ ALTER TABLE responses ADD COLUMN total_tokens INTEGER;
 ALTER TABLE responses ADD COLUMN latency_ms DOUBLE PRECISION;
 CREATE INDEX requests_created ON requests (created_at);
 """,
+    handed_over=Migration(
+        "the bot's users: their language",
+        sqlite="""
+ALTER TABLE users ADD COLUMN language TEXT;
+ALTER TABLE users ADD COLUMN updated_at REAL;
+""",
+        postgres="""
+ALTER TABLE users ADD COLUMN language TEXT;
+ALTER TABLE users ADD COLUMN updated_at DOUBLE PRECISION;
+""",
+    ),
 )
 
 _V3 = Migration(
@@ -187,8 +196,12 @@ CREATE INDEX requests_replaces ON requests (replaces) WHERE replaces IS NOT NULL
 # not sums over the log: a user's own rows may be deleted (/forget_me) while
 # what they used still counts.
 _V6 = Migration(
-    "usage limits, counters and holds (budgets)",
-    sqlite="""
+    "usage limits, counters and holds (budgets): the bot's since version 9",
+    sqlite="",
+    postgres="",
+    handed_over=Migration(
+        "usage limits, counters and holds (budgets)",
+        sqlite="""
 CREATE TABLE usage_limits (
     user_id       INTEGER PRIMARY KEY,
     tokens_day    INTEGER,
@@ -215,7 +228,7 @@ CREATE TABLE usage_holds (
 CREATE INDEX usage_holds_user ON usage_holds (user_id);
 CREATE INDEX usage_counters_period ON usage_counters (period);
 """,
-    postgres="""
+        postgres="""
 CREATE TABLE usage_limits (
     user_id       BIGINT PRIMARY KEY,
     tokens_day    BIGINT,
@@ -242,6 +255,7 @@ CREATE TABLE usage_holds (
 CREATE INDEX usage_holds_user ON usage_holds (user_id);
 CREATE INDEX usage_counters_period ON usage_counters (period);
 """,
+    ),
 )
 
 # A user who asks to be forgotten leaves only counts: their rows go, their totals
@@ -350,5 +364,23 @@ CREATE INDEX embeddings_created ON embeddings (created_at);
 """,
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8)
+# Packages built on llmhub keep their own tables, each through a `Schema` of its own
+# whose version is kept here, under its name.
+_V9 = Migration(
+    "the versions of other packages' schemas (the bot's users and budgets are its own)",
+    sqlite="""
+CREATE TABLE llmhub_schemas (
+    name     TEXT PRIMARY KEY,
+    version  INTEGER NOT NULL
+);
+""",
+    postgres="""
+CREATE TABLE llmhub_schemas (
+    name     TEXT PRIMARY KEY,
+    version  INTEGER NOT NULL
+);
+""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7, _V8, _V9)
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -42,6 +42,7 @@ from .._base import NOT_REPLACED, Store
 from .._batching import Writer
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
+from .._schemas import Schema
 from ._batch import INSERT_REQUEST, INSERT_RESPONSE, statements
 
 __all__ = ["PostgresStore"]
@@ -106,6 +107,7 @@ class PostgresStore(Store):
         batch_size: int = 500,
         hold_rows: int = 100_000,
     ) -> None:
+        super().__init__()
         self._url = url
         self.min_size = min_size
         self.max_size = max_size
@@ -203,6 +205,9 @@ class PostgresStore(Store):
 
     async def _migrate(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
         """Apply the missing versions, each in one transaction under the advisory lock."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            upgrading = await _current_version(conn) > 0  # see `Migration.handed_over`
         for version in range(1, SCHEMA_VERSION + 1):
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -214,7 +219,9 @@ class PostgresStore(Store):
                     )
                 if current >= version:
                     continue
-                for statement in MIGRATIONS[version - 1].statements("postgres"):
+                for statement in MIGRATIONS[version - 1].statements(
+                    "postgres", upgrading=upgrading
+                ):
                     await conn.execute(statement)
                 await conn.execute("UPDATE llmhub_schema SET version = %s", (version,))
                 log.info("store %s migrated to schema version %d", self.url, version)
@@ -222,6 +229,42 @@ class PostgresStore(Store):
         # check of `responses` as a scan of `requests`, slower with every row
         # (the README's Performance section has the figures). Without them the
         # planner assumes a table worth an index until autovacuum analyzes it.
+
+    async def _migrate_schema(self, schema: Schema) -> None:
+        """A package's schema, as `_migrate` does the core's: each missing version in
+        one transaction under the advisory lock, the version read again inside it."""
+        try:
+            async with self._pool_or_raise().connection() as conn:
+                for version in range(1, schema.version + 1):
+                    async with conn.transaction():
+                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                        cursor = await conn.execute(
+                            "SELECT version FROM llmhub_schemas WHERE name = %s", (schema.name,)
+                        )
+                        row = await cursor.fetchone()
+                        current = int(row["version"]) if row else 0
+                        if current > schema.version:
+                            raise ConfigurationError(
+                                f"the database {self.url} has {schema.name} schema version"
+                                f" {current}, newer than this {schema.name}'s {schema.version};"
+                                f" upgrade {schema.name}"
+                            )
+                        if current >= version:
+                            continue
+                        for statement in schema.migrations[version - 1].statements("postgres"):
+                            await conn.execute(statement)
+                        await conn.execute(
+                            "INSERT INTO llmhub_schemas (name, version) VALUES (%s, %s)"
+                            " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                            (schema.name, version),
+                        )
+                        log.info(
+                            "store %s: %s migrated to version %d", self.url, schema.name, version
+                        )
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"could not migrate {schema.name} in {self.url}: {self._scrub(exc)}"
+            ) from exc
 
     def _pool_or_raise(self) -> _Pool:
         if self._pool is None:

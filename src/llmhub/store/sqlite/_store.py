@@ -43,6 +43,7 @@ from ..._exceptions import ConfigurationError, StoreError
 from .._base import Store
 from .._batching import Writer
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
+from .._schemas import Schema
 from . import _sync
 
 __all__ = ["SQLiteStore"]
@@ -146,6 +147,7 @@ class SQLiteStore(Store):
         batch_size: int = 500,
         checkpoint_rows: int = 1000,
     ) -> None:
+        super().__init__()
         self.path = path
         self.synchronous = synchronous
         self.batch_size = batch_size
@@ -265,6 +267,15 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreError(f"could not write to {self.path!r}: {exc}") from exc
         return [dict(row) for row in rows]
+
+    async def _migrate_schema(self, schema: Schema) -> None:
+        db = self._reader or self._db
+        if db is None:
+            raise ConfigurationError("the store is not open; call `await store.open()` first")
+        try:
+            await self._call(_sync.migrate_schema, db, schema, self.path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"could not migrate {schema.name} in {self.path!r}: {exc}") from exc
 
     async def schema_version(self) -> int:
         [row] = await self.fetch("PRAGMA user_version")

@@ -17,8 +17,17 @@ from typing import Any
 from ..._exceptions import ConfigurationError
 from .._base import NOT_REPLACED
 from .._migrations import MIGRATIONS, SCHEMA_VERSION
+from .._schemas import Schema
 
-__all__ = ["BatchResult", "checkpoint", "connect", "exclusive", "reader", "run_batch"]
+__all__ = [
+    "BatchResult",
+    "checkpoint",
+    "connect",
+    "exclusive",
+    "migrate_schema",
+    "reader",
+    "run_batch",
+]
 
 log = logging.getLogger("llmhub.store")
 
@@ -91,8 +100,9 @@ def _migrate(db: sqlite3.Connection, path: str) -> None:
             f"the database {path!r} has schema version {current}, newer than this "
             f"llmhub's {SCHEMA_VERSION}; upgrade llmhub"
         )
+    upgrading = current > 0  # made before this llmhub: see `Migration.handed_over`
     for version in range(current + 1, SCHEMA_VERSION + 1):
-        statements = MIGRATIONS[version - 1].statements("sqlite")
+        statements = MIGRATIONS[version - 1].statements("sqlite", upgrading=upgrading)
         db.execute("BEGIN IMMEDIATE")
         try:
             for statement in statements:
@@ -103,6 +113,37 @@ def _migrate(db: sqlite3.Connection, path: str) -> None:
             db.execute("ROLLBACK")
             raise
         log.info("store %s migrated to schema version %d", path, version)
+
+
+def migrate_schema(db: sqlite3.Connection, schema: Schema, path: str) -> None:
+    """Bring a package's `schema` up to date, each version in one transaction under
+    the write lock, its version read again inside it (another process may have
+    migrated meanwhile)."""
+    for version in range(1, schema.version + 1):
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT version FROM llmhub_schemas WHERE name = ?", (schema.name,)
+            ).fetchone()
+            current = int(row[0]) if row else 0
+            if current > schema.version:
+                raise ConfigurationError(
+                    f"the database {path!r} has {schema.name} schema version {current},"
+                    f" newer than this {schema.name}'s {schema.version}; upgrade {schema.name}"
+                )
+            if current < version:
+                for statement in schema.migrations[version - 1].statements("sqlite"):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO llmhub_schemas (name, version) VALUES (?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+                    (schema.name, version),
+                )
+                log.info("store %s: %s migrated to version %d", path, schema.name, version)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
 
 #: What one row can raise besides SQLite's own errors: an integer past 64 bits
