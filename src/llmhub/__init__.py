@@ -14,6 +14,7 @@ provider SDK, no HTTP client and no settings library: they come on first use.
 from __future__ import annotations
 
 import importlib.metadata as _metadata
+import inspect as _inspect
 import typing as _typing
 
 from ._catalogue import (
@@ -25,6 +26,7 @@ from ._catalogue import (
     format_usd,
     model_entry,
 )
+from ._chat import Chat
 from ._default import close_default_hub, embed, generate_reply, get_default_hub, stream_reply
 from ._exceptions import (
     AuthenticationError,
@@ -121,6 +123,7 @@ __all__ = [
     "BadRequestError",
     "BaseProvider",
     "CallOptions",
+    "Chat",
     "ChatId",
     "ChatRequest",
     "ConfigurationError",
@@ -195,3 +198,23 @@ __all__ = [
     "stream_reply",
     "with_retries",
 ]
+
+
+def _read_as_public() -> None:
+    """Classes and functions read as what they are to users, `llmhub.Hub` and
+    `llmhub.RateLimitError`, in reprs and tracebacks (as httpx does); pickling finds
+    them here all the same. Not a class with annotations of its own (the dataclasses):
+    `typing.get_type_hints` (pydantic, for one) reads them in the class's module; the
+    errors' annotations name only builtins (a test reads them all)."""
+    names = globals()
+    for name in __all__:
+        value = names.get(name)  # None: loaded on first use (`__getattr__`)
+        if not str(getattr(value, "__module__", "")).startswith(f"{__name__}."):
+            continue  # not ours (an alias of `str`), or already public
+        error = isinstance(value, type) and issubclass(value, BaseException)
+        annotated = isinstance(value, type) and "__annotations__" in vars(value)
+        if _inspect.isfunction(value) or error or (isinstance(value, type) and not annotated):
+            value.__module__ = __name__
+
+
+_read_as_public()

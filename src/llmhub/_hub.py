@@ -6,13 +6,22 @@ import asyncio
 import logging
 import os
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Coroutine, Generator, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Coroutine,
+    Generator,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import replace
 from time import time_ns
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
 from ._attempts import Attempts, Candidate, Plan
 from ._breaker import CircuitBreaker
+from ._chat import Chat
 from ._embed import embed_texts
 from ._exceptions import (
     ConfigurationError,
@@ -48,7 +57,7 @@ from ._types import (
     ToolStep,
     Usage,
 )
-from .store import ContextInfo, Store, Turn
+from .store import ContextInfo, ProviderStats, Store, Turn
 
 if TYPE_CHECKING:
     from ._settings import HubSettings
@@ -443,12 +452,36 @@ class Hub:
             await self.store.record_models(provider, models)
         return catalog
 
+    def chat(self, chat_id: ChatId) -> Chat:
+        """The chat `chat_id`: its model, system prompt and context, read and changed
+        in one place (see `Chat`)."""
+        return Chat(self, chat_id)
+
+    async def forget_user(self, user_id: int, *, chats: Iterable[ChatId] = ()) -> int:
+        """Delete a user's requests and the answers to them, in every chat, and the
+        settings of `chats` (theirs alone: a private chat); their totals per provider and
+        day stay, without them, for the statistics. How many requests went."""
+        return await self.store.forget_user(user_id, [str(chat) for chat in chats])
+
+    async def known_models(self) -> dict[str, list[str]]:
+        """The models the providers listed before (`list_models`), by provider: what a
+        picker shows without asking every provider again."""
+        return await self.store.known_models()
+
+    async def usage_by_provider(self, since: float) -> list[ProviderStats]:
+        """Requests, errors, tokens and cost per provider since a Unix time (forgotten
+        users' counted in)."""
+        return await self.store.provider_stats(since)
+
     async def model_for(self, chat_id: ChatId, model: str | None = None) -> str:
         """The model a request of this chat goes to: `model`, else the chat's choice,
         else `LLMHUB_DEFAULT_MODEL`, else the first model a configured provider lists."""
         if model:
             return model
-        chosen = await self.store.chat_model(str(chat_id))
+        return await self._default_model(await self.store.chat_model(str(chat_id)))
+
+    async def _default_model(self, chosen: str | None) -> str:
+        """The chat's `chosen` model, else the hub's default (see `model_for`)."""
         if chosen:
             return chosen
         if self.settings.default_model:
@@ -468,20 +501,16 @@ class Hub:
         return self._first_available
 
     async def set_chat_model(self, chat_id: ChatId, model: str | None) -> None:
-        """Choose the chat's model; it must resolve to an installed provider."""
-        if model is not None:
-            self.registry.resolve(model)
-        await self.store.set_chat_model(str(chat_id), model)
+        """`hub.chat(chat_id).set_model(model)`."""
+        await self.chat(chat_id).set_model(model)
 
     async def reset_context(self, chat_id: ChatId) -> None:
-        """Start the chat afresh: later requests carry none of the earlier turns."""
-        await self.store.reset_context(str(chat_id))
+        """`hub.chat(chat_id).reset()`."""
+        await self.chat(chat_id).reset()
 
     async def context_info(self, chat_id: ChatId) -> ContextInfo:
-        """How many turns and characters the chat's next request will carry."""
-        return await self.store.context_info(
-            str(chat_id), self.settings.context_turns, self.settings.context_chars
-        )
+        """`hub.chat(chat_id).context()`."""
+        return await self.chat(chat_id).context()
 
     # -- internals -----------------------------------------------------------------------------
 
@@ -498,14 +527,20 @@ class Hub:
         if prompt.user_id is not None and not -(2**63) <= prompt.user_id < 2**63:
             raise InvalidRequestError(f"user_id {prompt.user_id} does not fit in 64 bits")
         _check_text("the prompt", prompt.text)
-        _check_text("the system prompt", prompt.system or "")
         for number, message in enumerate(prompt.history or ()):
             _check_text(f"history message {number}", message.content)
         chat = str(prompt.chat_id)
-        provider, model_id = self.registry.resolve(await self.model_for(chat, prompt.model))
+        # The chat's own model and system prompt, where the prompt sets neither.
+        chosen, system = None, prompt.system
+        if not prompt.model or system is None:
+            chosen, own_system = await self.store.chat_state(chat)
+            system = own_system if system is None else system
+        _check_text("the system prompt", system or "")
+        model_name = prompt.model or await self._default_model(chosen)
+        provider, model_id = self.registry.resolve(model_name)
         messages: list[Message] = []
-        if prompt.system:
-            messages.append(Message("system", prompt.system))
+        if system:
+            messages.append(Message("system", system))
         turns: list[Turn] = []
         if prompt.history is not None:
             messages.extend(prompt.history)
@@ -581,7 +616,7 @@ class Hub:
         return candidates
 
     def __repr__(self) -> str:
-        return f"<Hub providers={self.registry.names()} store={self.store!r}>"
+        return f"<llmhub.Hub providers={self.registry.names()} store={self.store!r}>"
 
     def __del__(self) -> None:
         # As asyncio and aiohttp do for their transports and sessions: say so, once.
@@ -613,7 +648,7 @@ def _check_text(what: str, text: str) -> None:
         raise InvalidTextError(
             f"{what} is not valid Unicode at character {exc.start}"
             " (a lone surrogate); nothing was sent"
-        ) from None
+        ) from exc
 
 
 def _asked(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ToolStep:
@@ -656,4 +691,4 @@ class HubOpening:
             await self._hub.aclose()
 
     def __repr__(self) -> str:
-        return f"<HubOpening {'open' if self._hub is not None else 'not yet awaited'}>"
+        return f"<llmhub.HubOpening {'open' if self._hub is not None else 'not yet awaited'}>"

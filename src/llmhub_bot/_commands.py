@@ -58,7 +58,7 @@ def bot_commands() -> list[BotCommand]:
 
 async def _current_model(hub: Hub, chat_id: int) -> str:
     try:
-        return await hub.model_for(chat_id)
+        return await hub.chat(chat_id).model()
     except LLMHubError:
         return _("none available")
 
@@ -110,7 +110,7 @@ async def model(message: Message, hub: Hub) -> None:
 
 
 async def new(message: Message, hub: Hub) -> None:
-    await hub.reset_context(message.chat.id)
+    await hub.chat(message.chat.id).reset()
     await message.answer(_("Started a new conversation."), parse_mode=None)
 
 
@@ -132,7 +132,7 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
     # ASCII digits only ("²".isdigit() is true), and a span the statistics can cover.
     days = min(int(given), 36_500) if given.isascii() and given.isdigit() else 7
     users = await Users(hub.store).count()
-    rows = await hub.store.provider_stats(time.time() - days * 86400)
+    rows = await hub.usage_by_provider(time.time() - days * 86400)
     lines = [
         _("Last {days} days.").format(days=days),
         _("Users: {users}").format(

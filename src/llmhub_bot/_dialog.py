@@ -226,7 +226,6 @@ async def _respond(
     prompt = Prompt(
         chat_id,
         _prompt(message, text, me.username),
-        system=await hub.store.chat_system(str(chat_id)),
         user_id=message.from_user.id if message.from_user else chat_id,
         attachments=tuple(attachments),
         # The same id if this message is answered again after a crash: one pair of rows.
@@ -406,7 +405,7 @@ async def read_with(
     if not await may_choose(bot, runtime, chat.id, chat.type, query.from_user.id):
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
-    await hub.set_chat_model(chat.id, name)
+    await hub.chat(chat.id).set_model(name)
     await query.answer(_("Model: {model}").format(model=name))
     original = refusal.reply_to_message
     if original is None:

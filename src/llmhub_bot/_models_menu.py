@@ -53,7 +53,7 @@ async def catalogue(hub: Hub) -> list[str]:
 
 async def model_of(hub: Hub, key: str) -> str | None:
     """The model a button's key names, among every model the store has seen listed."""
-    for provider, models in (await hub.store.known_models()).items():
+    for provider, models in (await hub.known_models()).items():
         for model in models:
             name = f"{provider}/{model}"
             if model_key(name) == key:
@@ -112,7 +112,7 @@ async def show(message: Message, hub: Hub) -> None:
             _("No provider is reachable right now; try again later."), parse_mode=None
         )
         return
-    current = await hub.store.chat_model(str(message.chat.id))
+    current = await hub.chat(message.chat.id).chosen_model()
     await message.answer(
         _("Choose the model for this chat:"),
         reply_markup=_keyboard(models, 0, current),
@@ -123,7 +123,7 @@ async def show(message: Message, hub: Hub) -> None:
 async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
     if isinstance(query.message, Message):
         models = await catalogue(hub)
-        current = await hub.store.chat_model(str(query.message.chat.id))
+        current = await hub.chat(query.message.chat.id).chosen_model()
         await query.message.edit_reply_markup(
             reply_markup=_keyboard(models, callback_data.page, current)
         )
@@ -142,7 +142,7 @@ async def pick(
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
     try:
-        await hub.set_chat_model(message.chat.id, name)
+        await hub.chat(message.chat.id).set_model(name)
     except LLMHubError as exc:
         await query.answer(str(exc)[:190], show_alert=True)
         return

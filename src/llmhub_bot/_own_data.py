@@ -64,7 +64,7 @@ def conversation_markdown(exchanges: list[Exchange], title: str, private: bool, 
 
 async def export(message: Message, hub: Hub) -> None:
     chat = message.chat
-    exchanges = await hub.store.conversation(str(chat.id))
+    exchanges = await hub.chat(chat.id).conversation()
     if not exchanges:
         await message.answer(_("Nothing to export: this conversation is empty."), parse_mode=None)
         return
@@ -112,7 +112,8 @@ async def confirmed(query: CallbackQuery, callback_data: ForgetMe, hub: Hub) -> 
     if not callback_data.sure:
         text = _("Nothing was deleted.")
     else:
-        deleted = await hub.store.forget_user(callback_data.user)
+        # Telegram's rule: a user's private chat with the bot has the user's id.
+        deleted = await hub.forget_user(callback_data.user, chats=[callback_data.user])
         await Users(hub.store).forget_names(callback_data.user)
         text = _("Done: {count} of your messages and the answers to them are deleted.").format(
             count=deleted

@@ -111,7 +111,7 @@ async def pick(
         return
     presets = {key: (label, prompt) for key, label, prompt in PRESETS}
     if callback_data.key == "off":
-        await hub.store.set_chat_system(str(message.chat.id), None)
+        await hub.chat(message.chat.id).set_system(None)
         await query.answer()
         await message.edit_text(_("This chat has no system prompt now."), parse_mode=None)
         return
@@ -119,7 +119,7 @@ async def pick(
         await query.answer(_("This menu is out of date; send /persona again."), show_alert=True)
         return
     label, prompt = presets[callback_data.key]
-    await hub.store.set_chat_system(str(message.chat.id), str(prompt))
+    await hub.chat(message.chat.id).set_system(str(prompt))
     await query.answer()
     await message.edit_text(
         _("This chat now uses the {persona} persona.").format(persona=label), parse_mode=None
@@ -132,7 +132,7 @@ async def system(
     chat = str(message.chat.id)
     text = (command.args or "").strip()
     if not text:
-        current = await hub.store.chat_system(chat)
+        current = await hub.chat(chat).system()
         if current is None:
             await message.answer(
                 _("This chat has no system prompt. Set one with /system <text> or /persona."),
@@ -151,7 +151,7 @@ async def system(
         await message.answer(_("Only group admins change this here."), parse_mode=None)
         return
     if text.lower() == "off":
-        await hub.store.set_chat_system(chat, None)
+        await hub.chat(chat).set_system(None)
         await message.answer(_("This chat has no system prompt now."), parse_mode=None)
         return
     if len(text) > MAX_SYSTEM_CHARS:
@@ -162,7 +162,7 @@ async def system(
             parse_mode=None,
         )
         return
-    await hub.store.set_chat_system(chat, text)
+    await hub.chat(chat).set_system(text)
     await message.answer(_("System prompt set for this chat."), parse_mode=None)
 
 

@@ -20,7 +20,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from llmhub import Hub, LLMHubError, Prompt
-from llmhub.store import Turn
 
 from ._answer_buttons import (
     Again,
@@ -45,12 +44,6 @@ CONTINUE_PROMPT = (
 )
 
 
-async def _latest_turn(hub: Hub, chat_id: int) -> Turn | None:
-    """The chat's latest turn in its context, however long it is."""
-    turns = await hub.store.recent_turns(str(chat_id), 1, 2**62)
-    return turns[-1] if turns else None
-
-
 async def _quietly(call: Awaitable[object]) -> None:
     """Await a courtesy call to Telegram (a late callback answer, a button removal)."""
     with contextlib.suppress(TelegramAPIError):
@@ -72,7 +65,7 @@ async def _answer_again(
         await _quietly(query.answer(_("This message is too old."), show_alert=True))
         return
     chat = answer.chat
-    latest = await _latest_turn(hub, chat.id)
+    latest = await hub.chat(chat.id).last_turn()
     if latest is None or turn_key(latest.request_id) != turn:
         await _quietly(answer.edit_reply_markup(reply_markup=None))
         await _quietly(
@@ -86,13 +79,12 @@ async def _answer_again(
     me = await bot.me()
     # The prompt asked again is its author's words: its rows are the author's (so the
     # author's /forget_me takes them), whoever pressed; "continue" is the presser's.
-    author = None if cont else (await hub.store.answer_of(latest.request_id) or {}).get("user_id")
+    author = None if cont else await hub.chat(chat.id).author(latest.request_id)
     prompt = Prompt(
         chat.id,
         CONTINUE_PROMPT if cont else latest.prompt,
         model,
         user_id=author if author is not None else query.from_user.id,
-        system=await hub.store.chat_system(str(chat.id)),
         # The press's own id: answered again after a crash, it keeps one pair of rows.
         request_id=f"tg-{me.id}-{chat.id}-cb{query.id}",
         replaces=None if cont else latest.request_id,
@@ -155,7 +147,7 @@ async def choose(query: CallbackQuery, callback_data: ChooseAgain, hub: Hub) -> 
             query.answer(_("No provider is reachable right now; try again later."), show_alert=True)
         )
         return
-    current = await hub.store.chat_model(str(answer.chat.id))
+    current = await hub.chat(answer.chat.id).chosen_model()
     await answer.edit_reply_markup(reply_markup=_models_keyboard(models, callback_data, current))
     await _quietly(query.answer())
 

@@ -275,13 +275,17 @@ async def test_a_forgotten_user_leaves_only_counts(store: Store) -> None:
         await store.log_request(record)
         await store.log_response(_response(i, "ok" if i else "error"))
     await store.set_chat_system("7", "call me Ishmael")
+    await store.set_chat_system("-100", "a group's")  # the user spoke there: not theirs
     before = await store.provider_stats(0)
 
-    assert await store.forget_user(7) == 2
+    # Which chats are the user's alone is the caller's to know (Telegram's private
+    # chat has the user's id; another app's need not).
+    assert await store.forget_user(7, ["7"]) == 2
 
     assert await _count(store, "SELECT COUNT(*) FROM requests WHERE user_id = 7") == 0
     assert await _count(store, "SELECT COUNT(*) FROM responses") == 1
     assert await store.chat_system("7") is None
+    assert await store.chat_system("-100") == "a group's"
     rows = await store.fetch("SELECT prompt FROM requests")
     assert rows == [{"prompt": "secret 2"}]  # another user's row stays
     assert await store.provider_stats(0) == before  # the statistics keep the counts

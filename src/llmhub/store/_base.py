@@ -301,10 +301,11 @@ class Store(ABC):
         )
         return [Exchange(**row) for row in rows]
 
-    async def forget_user(self, user_id: int) -> int:
-        """Delete a user's requests and responses, and their private chat's settings;
-        their totals per provider and day stay, without them, in `forgotten_usage`.
-        How many requests went."""
+    async def forget_user(self, user_id: int, chats: Collection[str] = ()) -> int:
+        """Delete a user's requests and responses, and the settings of `chats` (theirs
+        alone, as a private chat is: which are is the caller's to know); their totals
+        per provider and day stay, without them, in `forgotten_usage`. How many
+        requests went."""
         [row] = await self.fetch(
             "SELECT COUNT(*) AS n FROM requests WHERE user_id = :user", {"user": user_id}
         )
@@ -331,7 +332,7 @@ class Store(ABC):
                 ),
                 (f"DELETE FROM responses WHERE request_id IN ({mine})", params),  # noqa: S608 - constant
                 ("DELETE FROM requests WHERE user_id = :user", params),
-                ("DELETE FROM chats WHERE chat_id = :chat", {"chat": str(user_id)}),
+                *(("DELETE FROM chats WHERE chat_id = :chat", {"chat": chat}) for chat in chats),
             ]
         )
         return int(row["n"])
@@ -350,6 +351,20 @@ class Store(ABC):
         """How many turns and characters the chat's next request will carry."""
         turns = await self.recent_turns(chat_id, max_turns, max_chars)
         return ContextInfo(turns=len(turns), chars=sum(len(t.prompt) + len(t.reply) for t in turns))
+
+    async def chat_state(self, chat_id: str) -> tuple[str | None, str | None]:
+        """The chat's chosen model and its own system prompt (each `None` if unset), in
+        one read: what every prompt that sets neither needs."""
+        rows = await self.fetch(
+            "SELECT model, system_prompt FROM chats WHERE chat_id = :chat", {"chat": chat_id}
+        )
+        if not rows:
+            return None, None
+        model, system = rows[0]["model"], rows[0]["system_prompt"]
+        return (
+            str(model) if model is not None else None,
+            str(system) if system is not None else None,
+        )
 
     async def chat_model(self, chat_id: str) -> str | None:
         """The model chosen for the chat, if any."""
