@@ -71,7 +71,7 @@ def _make(value: Any) -> OutputType:
                 f"{'.'.join(map(str, e.get('loc', ()))) or 'reply'}: {e.get('msg')}"
                 for e in exc.errors(include_url=False)
             ]
-            raise ValueError("; ".join(problems)) from None
+            raise ValueError("; ".join(problems)) from exc
 
     return OutputType(OutputSpec(name, schema), parse)
 
@@ -90,7 +90,7 @@ def _parse_dict(text: str, schema: Mapping[str, Any]) -> Any:
     try:
         value = json.loads(_unfenced(text))
     except ValueError as exc:
-        raise ValueError(f"not JSON: {exc}") from None
+        raise ValueError(f"not JSON: {exc}") from exc
     if schema.get("type") == "object":
         if not isinstance(value, dict):
             raise ValueError("expected a JSON object")

@@ -175,11 +175,11 @@ class ProviderRegistry:
         """The class of provider `name`, without constructing it."""
         try:
             return self._classes[name]
-        except KeyError:
+        except KeyError as exc:
             installed = ", ".join(self.names()) or "none"
             raise UnknownProviderError(
                 f"no provider named {name!r}; installed: {installed}"
-            ) from None
+            ) from exc
 
     def get(self, name: str) -> BaseProvider:
         """The provider instance named `name` (constructed once, then shared)."""

@@ -93,7 +93,7 @@ class Tool:
             try:
                 checked = model.model_validate(arguments)
             except ValidationError as exc:
-                raise ValueError(_validation_text(exc)) from None
+                raise ValueError(_validation_text(exc)) from exc
             return {key: getattr(checked, key) for key in type(checked).model_fields}
 
         summary, _ = _docstring_parts(inspect.getdoc(fn) or "")

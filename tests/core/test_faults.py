@@ -250,3 +250,33 @@ async def test_a_user_id_past_64_bits_is_refused_at_the_edge(
         with pytest.raises(InvalidRequestError, match="does not fit in 64 bits"):
             await hub.reply(1, "hi", MODEL, user_id=2**63)
     assert llm.requests == []
+
+
+async def test_a_transport_error_keeps_its_cause_and_the_key_stays_out_of_the_chain() -> None:
+    """The error raised for a refused connection carries the original as `__cause__`
+    (what a debugger and a traceback need), and no part of the chain shows the key."""
+    import traceback
+
+    from llmhub import LLMHubError, RetryPolicy
+
+    class Closed(OpenAICompatibleProvider):
+        name = "closed"
+        env_vars = (EnvVar("CLOSED_API_KEY", "key", secret=True),)
+        api_key_var = "CLOSED_API_KEY"
+        endpoint_var = "CLOSED_ENDPOINT"
+        default_endpoint = "http://127.0.0.1:1"
+
+    provider = Closed({"CLOSED_API_KEY": KEY}, retry_policy=RetryPolicy(attempts=1))
+    try:
+        for call in (
+            provider.list_models,
+            lambda: provider.generate(ChatRequest(MODEL, (Message.user("hi"),))),
+        ):
+            with pytest.raises(LLMHubError) as caught:
+                await call()
+            assert caught.value.__cause__ is not None
+            chain = "".join(traceback.format_exception(caught.value))
+            assert "The above exception was the direct cause" in chain
+            assert KEY not in chain
+    finally:
+        await provider.aclose()

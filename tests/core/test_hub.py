@@ -216,7 +216,7 @@ def test_a_hub_dropped_without_aclose_warns_naming_it() -> None:
     def forget_a_hub() -> None:
         Hub(ProviderRegistry({}), store_from_url("sqlite:///:memory:"), HubSettings())
 
-    with pytest.warns(ResourceWarning, match=r"unclosed <Hub providers=.*aclose\(\)"):
+    with pytest.warns(ResourceWarning, match=r"unclosed <llmhub.Hub providers=.*aclose\(\)"):
         forget_a_hub()
 
 

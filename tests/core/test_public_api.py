@@ -44,3 +44,28 @@ def test_nothing_outside_the_core_imports_a_private_module() -> None:
                     and any(p.startswith("_") for p in name.split("."))
                 ]
     assert offenders == []
+
+
+def test_public_names_read_as_public_and_still_resolve() -> None:
+    """`llmhub.Hub`, `llmhub.RateLimitError` in reprs and tracebacks; pickled errors and
+    the type hints of every renamed class are found all the same."""
+    import inspect
+    import pickle
+    import traceback
+    import typing
+
+    import llmhub
+
+    assert llmhub.Hub.__module__ == "llmhub"
+    assert llmhub.Chat.__module__ == "llmhub"
+    assert llmhub.generate_reply.__module__ == "llmhub"
+    error = llmhub.RateLimitError("slow down", retry_after=2.0)
+    assert repr(llmhub.RateLimitError) == "<class 'llmhub.RateLimitError'>"
+    shown = "".join(traceback.format_exception(error))
+    assert shown.startswith("llmhub.RateLimitError: slow down")
+    again = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert (type(again), again.retry_after) == (llmhub.RateLimitError, 2.0)
+    for name in llmhub.__all__:
+        value = getattr(llmhub, name)
+        if (value.__class__ is type and value.__module__ == "llmhub") or inspect.isfunction(value):
+            typing.get_type_hints(value)  # raises NameError if a hint no longer resolves

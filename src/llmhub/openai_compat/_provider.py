@@ -151,7 +151,7 @@ class OpenAICompatibleProvider(BaseProvider):
             response = await client.get(self._models_url or self.models_path)
             body = await response.aread()
         except Exception as exc:
-            raise self._transport_error(exc, model=None) from None
+            raise self._transport_error(exc, model=None) from exc
         return self._json_or_error(response, body, model=None)
 
     # -- generation ------------------------------------------------------------------
@@ -215,7 +215,7 @@ class OpenAICompatibleProvider(BaseProvider):
         except LLMHubError:
             raise
         except Exception as exc:
-            raise self._transport_error(exc, model=model) from None
+            raise self._transport_error(exc, model=model) from exc
         if raw is None:
             raise ReplyTooLongError(
                 f"the reply passed {limit:,} bytes (LLMHUB_MAX_REPLY_BYTES)",
@@ -264,7 +264,7 @@ class OpenAICompatibleProvider(BaseProvider):
                 raise
             except Exception as exc:
                 if not watchdog.fired:
-                    raise self._stream_error(exc, request.model) from None
+                    raise self._stream_error(exc, request.model) from exc
             if watchdog.expired:
                 raise ProviderTimeoutError(
                     f"the stream took over {self.timeouts.total:g} s",
@@ -311,14 +311,14 @@ class OpenAICompatibleProvider(BaseProvider):
                         total=None, sock_connect=self.timeouts.connect, sock_read=None
                     ),
                 )
-        except TimeoutError:
+        except TimeoutError as exc:
             if head < self.timeouts.read:  # the call's own time ran out first
                 raise ProviderTimeoutError(
                     f"the call took over {self.timeouts.total:g} s", provider=self.name, model=model
-                ) from None
-            raise self._transport_error(TimeoutError(), model=model) from None
+                ) from exc
+            raise self._transport_error(TimeoutError(), model=model) from exc
         except Exception as exc:
-            raise self._transport_error(exc, model=model) from None
+            raise self._transport_error(exc, model=model) from exc
         if response.status >= 400:
             try:
                 raw = await response.read()
@@ -332,13 +332,13 @@ class OpenAICompatibleProvider(BaseProvider):
     def _decode_event(self, data: bytes, model: str) -> StreamChunk:
         try:
             payload = json.loads(data)
-        except ValueError:
+        except ValueError as exc:
             raise StreamInterruptedError(
                 "the stream sent something that is not JSON: "
                 f"{self.scrub(data[:80].decode(errors='replace'))!r}",
                 provider=self.name,
                 model=model,
-            ) from None
+            ) from exc
         if isinstance(payload, dict) and payload.get("error"):
             # An error reported inside a 200 stream (both APIs may do this when overloaded).
             raise ProviderUnavailableError(
@@ -356,12 +356,12 @@ class OpenAICompatibleProvider(BaseProvider):
             raise self._status_error(response.status_code, response.headers, raw, model)
         try:
             data = json.loads(raw)
-        except ValueError:
+        except ValueError as exc:
             raise ProviderUnavailableError(
                 f"the provider answered {response.status_code} with a body that is not JSON",
                 provider=self.name,
                 model=model,
-            ) from None
+            ) from exc
         if not isinstance(data, dict):
             raise ProviderUnavailableError(
                 "the provider answered with JSON that is not an object",

@@ -82,7 +82,7 @@ def store_from_url(url: str, **options: Any) -> Store:
         raise ConfigurationError(
             f'{redact_url(url)} needs the {extra!r} extra: pip install "aiollmhub[{extra}]"'
             f" ({exc.name} missing)"
-        ) from None
+        ) from exc
     cls: Any = getattr(module, class_name)
     store: Store = cls.from_url(url, **options)
     return store

@@ -104,7 +104,7 @@ class GeminiClient:
                 "`gcloud auth application-default login` for Application Default Credentials"
                 f" ({type(exc).__name__})",
                 provider=_PROVIDER,
-            ) from None
+            ) from exc
 
     async def aclose(self) -> None:
         await self._prediction.transport.close()  # type: ignore[no-untyped-call]
@@ -184,7 +184,7 @@ class GeminiClient:
                 metadata=self._metadata,
             )
         except Exception as exc:
-            raise self.map_error(exc, request.model) from None
+            raise self.map_error(exc, request.model) from exc
 
     async def start_stream(
         self, resource: str, request: ChatRequest
@@ -203,7 +203,7 @@ class GeminiClient:
             except StopAsyncIteration:
                 first = None
         except Exception as exc:
-            raise self.map_error(exc, request.model) from None
+            raise self.map_error(exc, request.model) from exc
         return responses, first
 
     async def iter_chunks(
@@ -233,7 +233,7 @@ class GeminiClient:
                 error = StreamInterruptedError(
                     f"the stream broke off: {error.message}", provider=_PROVIDER, model=model
                 )
-            raise error from None
+            raise error from exc
 
     async def embed(
         self, resource: str, texts: list[str], model: str
@@ -251,7 +251,7 @@ class GeminiClient:
                 request=request, retry=None, timeout=self._timeout, metadata=self._metadata
             )
         except Exception as exc:
-            raise self.map_error(exc, model) from None
+            raise self.map_error(exc, model) from exc
         predictions = json_format.MessageToDict(v1.PredictResponse.pb(response)).get(
             "predictions", []
         )
@@ -290,7 +290,7 @@ class GeminiClient:
         except (gexc.PermissionDenied, gexc.NotFound, gexc.MethodNotImplemented):
             return None
         except Exception as exc:
-            raise self.map_error(exc, None) from None
+            raise self.map_error(exc, None) from exc
         finally:
             if self._channel is None:
                 await garden.transport.close()  # type: ignore[no-untyped-call]

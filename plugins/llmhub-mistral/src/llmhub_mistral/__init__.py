@@ -127,7 +127,7 @@ class MistralProvider(OpenAICompatibleProvider):
             )
             raw = await response.aread()
         except Exception as exc:
-            raise self._transport_error(exc, model=model) from None
+            raise self._transport_error(exc, model=model) from exc
         uploaded = self._json_or_error(response, raw, model=model)
         try:
             response = await client.get(
@@ -135,7 +135,7 @@ class MistralProvider(OpenAICompatibleProvider):
             )
             raw = await response.aread()
         except Exception as exc:
-            raise self._transport_error(exc, model=model) from None
+            raise self._transport_error(exc, model=model) from exc
         return str(self._json_or_error(response, raw, model=model)["url"])
 
     def lists_for_chat(self, item: Mapping[str, Any]) -> bool:

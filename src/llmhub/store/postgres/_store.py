@@ -148,12 +148,14 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise ConfigurationError(
                 f"cannot open the database {self.url}: {self._scrub(exc)}"
-            ) from None
+            ) from self._scrubbed(exc)
         async with conn:
             try:
                 await self._migrate(conn)
             except psycopg.Error as exc:
-                raise StoreError(f"could not migrate {self.url}: {self._scrub(exc)}") from None
+                raise StoreError(
+                    f"could not migrate {self.url}: {self._scrub(exc)}"
+                ) from self._scrubbed(exc)
         pool: _Pool = psycopg_pool.AsyncConnectionPool(
             self._url,
             min_size=self.min_size,
@@ -167,11 +169,11 @@ class PostgresStore(Store):
         )
         try:
             await pool.open(wait=True, timeout=15.0)
-        except psycopg_pool.PoolTimeout:
+        except psycopg_pool.PoolTimeout as exc:
             await pool.close()
             raise ConfigurationError(
                 f"cannot open the database {self.url}: no pooled connection within 15 s"
-            ) from None
+            ) from exc
         self._pool = pool
         self._writer = Writer(self._write_batch, _unsettled, _STOP, self.batch_size)
         self._writer.start()
@@ -181,6 +183,14 @@ class PostgresStore(Store):
         password = urlsplit(self._url).password
         text = str(exc).strip()
         return text.replace(password, "***") if password else text
+
+    def _scrubbed(self, exc: BaseException) -> BaseException:
+        """`exc` to keep as the `__cause__` of the error raised for it: itself, or, should
+        its text hold the password, an error of its class with the text scrubbed."""
+        text = self._scrub(exc)
+        if text == str(exc).strip():
+            return exc
+        return psycopg.Error(text) if isinstance(exc, psycopg.Error) else RuntimeError(text)
 
     async def close(self) -> None:
         pool = self._pool
@@ -264,7 +274,7 @@ class PostgresStore(Store):
         except psycopg.Error as exc:
             raise StoreError(
                 f"could not migrate {schema.name} in {self.url}: {self._scrub(exc)}"
-            ) from exc
+            ) from self._scrubbed(exc)
 
     def _pool_or_raise(self) -> _Pool:
         if self._pool is None:
@@ -287,7 +297,9 @@ class PostgresStore(Store):
         try:
             return await self._patiently(read)
         except psycopg.Error as exc:
-            raise StoreError(f"could not read from {self.url}: {self._scrub(exc)}") from None
+            raise StoreError(
+                f"could not read from {self.url}: {self._scrub(exc)}"
+            ) from self._scrubbed(exc)
 
     async def _patiently(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
         """`attempt()`, tried again while the database is away, for up to
@@ -352,7 +364,9 @@ class PostgresStore(Store):
         try:
             return await self._patiently(run)
         except psycopg.Error as exc:
-            raise StoreError(f"could not write to {self.url}: {self._scrub(exc)}") from None
+            raise StoreError(
+                f"could not write to {self.url}: {self._scrub(exc)}"
+            ) from self._scrubbed(exc)
 
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:
