@@ -53,8 +53,9 @@ class Chat:
         return await self._hub.store.chat_system(self.id)
 
     async def set_system(self, text: str | None) -> None:
-        """Set the chat's system prompt, used by every prompt of the chat that sets none
-        of its own (`None` or blank clears it)."""
+        """Set the chat's system prompt, sent with the chat's context: by every prompt of
+        the chat that sets none of its own and carries the context (not one with
+        `context=False` or its own `history`). `None` or blank clears it."""
         await self._hub.store.set_chat_system(self.id, text if text and text.strip() else None)
 
     # -- the context ------------------------------------------------------------------------

@@ -530,11 +530,15 @@ class Hub:
         for number, message in enumerate(prompt.history or ()):
             _check_text(f"history message {number}", message.content)
         chat = str(prompt.chat_id)
-        # The chat's own model and system prompt, where the prompt sets neither.
+        # The chat's own model where the prompt names none; its system prompt goes with
+        # its context (a call without the chat's turns reads nothing of the chat but
+        # its model, and with a model of its own, nothing at all: it runs while the
+        # database is away).
+        with_chat = prompt.context and prompt.history is None and prompt.system is None
         chosen, system = None, prompt.system
-        if not prompt.model or system is None:
+        if not prompt.model or with_chat:
             chosen, own_system = await self.store.chat_state(chat)
-            system = own_system if system is None else system
+            system = own_system if with_chat else system
         _check_text("the system prompt", system or "")
         model_name = prompt.model or await self._default_model(chosen)
         provider, model_id = self.registry.resolve(model_name)

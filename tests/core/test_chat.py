@@ -38,6 +38,8 @@ async def test_a_chats_system_prompt_is_sent_unless_the_prompt_brings_its_own(
         assert provider.requests[-1].messages[0].content == "Answer like a pirate."
         await hub.generate_reply(42, "and now?", system="Answer like a judge.")
         assert provider.requests[-1].messages[0].content == "Answer like a judge."
+        await hub.generate_reply(42, "a one-off", "fake-small", context=False)
+        assert [m.role for m in provider.requests[-1].messages] == ["user"]  # goes with the context
         await hub.generate_reply("other", "hi")  # another chat has none
         assert [m.role for m in provider.requests[-1].messages] == ["user"]
         await chat.set_system("   ")  # blank clears
