@@ -1,7 +1,7 @@
 """One call's way through its model and its fallbacks, every attempt logged.
 
 The hub plans a call once (validation, context, the chain of models) and then
-walks it with `Attempts`: each model gets its own request/response pair in the
+walks it with `FallbackChain`: each model gets its own request/response pair in the
 store, the fallbacks' linked to the first by `first_request_id`. A model is
 passed over, with rows saying why, when its provider's circuit is open or it
 cannot read the call's files. The walk goes on only after an unavailability
@@ -38,7 +38,7 @@ from .store import RequestRecord, ResponseRecord, ResponseStatus, Store
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
-__all__ = ["Attempts", "Candidate", "Plan", "Sent"]
+__all__ = ["Candidate", "FallbackChain", "ModelCall", "Plan"]
 
 log = logging.getLogger("llmhub")
 
@@ -67,8 +67,9 @@ class Plan:
 
 
 @dataclass(slots=True)
-class Sent:
-    """An attempt whose request row is logged (and its span, when tracing)."""
+class ModelCall:
+    """One model called for the exchange: its request row logged (and its span, when
+    tracing); the chain's attempts are these, in order."""
 
     provider: BaseProvider
     request: ChatRequest
@@ -90,8 +91,9 @@ def unavailability(error: LLMHubError, *, before_first_piece: bool = True) -> At
     return None
 
 
-class Attempts:
-    """The walk along one plan's chain; `attempts` are the models that did not answer."""
+class FallbackChain:
+    """The walk along one plan's chain of models, each called logged; `attempts` are
+    the models that did not answer (`Reply.attempts`)."""
 
     def __init__(
         self,
@@ -111,67 +113,67 @@ class Attempts:
         self._next = 0
         self._give_up: LLMHubError | None = None
 
-    async def next(self) -> Sent | None:
+    async def next(self) -> ModelCall | None:
         """The next model to call, its request logged; `None` when the chain is done."""
         while self._next < len(self.plan.candidates):
             index = self._next
             self._next += 1
             candidate = self.plan.candidates[index]
-            sent = await self._log_request(index, candidate)
+            call = await self._log_request(index, candidate)
             skipped = self._skip(candidate)
             if skipped is None:
-                sent.span = self._tracing.start(
-                    sent.provider, sent.request, sent.record.id, stream=self._stream
+                call.span = self._tracing.start(
+                    call.provider, call.request, call.record.id, stream=self._stream
                 )
-                return sent
+                return call
             outcome, error = skipped
-            await self._log_response(sent, "error", "", error=error)
-            self._note(sent, outcome, error)
+            await self._log_response(call, "error", "", error=error)
+            self._note(call, outcome, error)
         return None
 
     async def failed(
-        self, sent: Sent, text: str, exc: Exception, *, before_first_piece: bool = True
+        self, call: ModelCall, text: str, exc: Exception, *, before_first_piece: bool = True
     ) -> LLMHubError | None:
         """Log a failed attempt. The error to raise now, or `None` to go on down the chain."""
-        error = _as_hub_error(exc, sent)
-        if sent.span is not None:
-            self._tracing.failed(sent.span, error)
-        await self._log_response(sent, "error", text, error=error)
+        error = _as_hub_error(exc, call)
+        if call.span is not None:
+            self._tracing.failed(call.span, error)
+        await self._log_response(call, "error", text, error=error)
         outcome = unavailability(error, before_first_piece=before_first_piece)
         if outcome is None:  # the provider answered: the caller must see this error
-            self._breaker.succeeded(sent.provider.name)
+            self._breaker.succeeded(call.provider.name)
             error.attempts = tuple(self.attempts)
             return error
-        self._breaker.failed(sent.provider.name)
+        self._breaker.failed(call.provider.name)
         if not before_first_piece:
             error.attempts = tuple(self.attempts)
             return error
-        self._note(sent, outcome, error)
+        self._note(call, outcome, error)
         return None
 
-    async def cancelled(self, sent: Sent, text: str) -> None:
+    async def cancelled(self, call: ModelCall, text: str) -> None:
         """Log what arrived of an attempt stopped by the caller."""
-        self._breaker.released(sent.provider.name)
-        if sent.span is not None:
-            self._tracing.failed(sent.span, "cancelled")
-        await self._log_response(sent, "cancelled", text)
+        self._breaker.released(call.provider.name)
+        if call.span is not None:
+            self._tracing.failed(call.span, "cancelled")
+        await self._log_response(call, "cancelled", text)
 
     async def answered(
-        self, sent: Sent, text: str, finish: str | None, usage: Usage, *, model: str
+        self, call: ModelCall, text: str, finish: str | None, usage: Usage, *, model: str
     ) -> float | None:
         """Log the answer (`model`: as the provider named it); its cost in USD, if known."""
-        self._breaker.succeeded(sent.provider.name)
-        cost = sent.provider.cost(sent.request.model, usage, sent.record.created_at)
-        if sent.span is not None:
+        self._breaker.succeeded(call.provider.name)
+        cost = call.provider.cost(call.request.model, usage, call.record.created_at)
+        if call.span is not None:
             self._tracing.answered(
-                sent.span, model=model, text=text, finish=finish, usage=usage, cost=cost
+                call.span, model=model, text=text, finish=finish, usage=usage, cost=cost
             )
         record = ResponseRecord(
-            request_id=sent.record.id,
+            request_id=call.record.id,
             status="ok",
             text=text,
             created_at=time.time(),
-            latency_ms=(time.perf_counter() - sent.started) * 1000,
+            latency_ms=(time.perf_counter() - call.started) * 1000,
             finish_reason=finish,
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
@@ -190,25 +192,25 @@ class Attempts:
         """Log a round of tool calls under the exchange's id."""
         await self._store.log_tool_step(self.plan.first_id, number, step)
 
-    def calling(self, sent: Sent) -> AbstractContextManager[None]:
+    def calling(self, call: ModelCall) -> AbstractContextManager[None]:
         """Around a provider call: its span as the current one, when tracing."""
-        return nullcontext() if sent.span is None else self._tracing.current(sent.span)
+        return nullcontext() if call.span is None else self._tracing.current(call.span)
 
     async def traced(
-        self, sent: Sent, chunks: AsyncIterator[StreamChunk]
+        self, call: ModelCall, chunks: AsyncIterator[StreamChunk]
     ) -> AsyncGenerator[StreamChunk, None]:
         """A traced stream's chunks: the request made under its span, the time to
         the first piece noted. Only streams with a span go through here."""
-        assert sent.span is not None
+        assert call.span is not None
         iterator = aiter(chunks)
         try:
-            with self._tracing.current(sent.span):  # the request is sent on the first read
+            with self._tracing.current(call.span):  # the request is sent on the first read
                 chunk = await anext(iterator, None)
             waiting = True
             while chunk is not None:
                 if waiting and chunk.text:
                     waiting = False
-                    self._tracing.first_chunk(sent.span, time.perf_counter() - sent.started)
+                    self._tracing.first_chunk(call.span, time.perf_counter() - call.started)
                 yield chunk
                 chunk = await anext(iterator, None)
         finally:
@@ -239,15 +241,15 @@ class Attempts:
             model=candidate.request.model,
         )
 
-    def _note(self, sent: Sent, outcome: AttemptOutcome, error: LLMHubError) -> None:
-        error.request_id = sent.record.id
+    def _note(self, call: ModelCall, outcome: AttemptOutcome, error: LLMHubError) -> None:
+        error.request_id = call.record.id
         self.attempts.append(
-            Attempt(sent.provider.name, sent.request.model, outcome, str(error), sent.record.id)
+            Attempt(call.provider.name, call.request.model, outcome, str(error), call.record.id)
         )
         if outcome != "cannot_read" or self._give_up is None:
             self._give_up = error
 
-    async def _log_request(self, index: int, candidate: Candidate) -> Sent:
+    async def _log_request(self, index: int, candidate: Candidate) -> ModelCall:
         plan = self.plan
         # Fallbacks' ids derive from the first, so a call retried after a crash
         # (same `Prompt.request_id`) replaces its rows instead of adding more.
@@ -264,17 +266,22 @@ class Attempts:
             replaces=plan.prompt.replaces,
         )
         await self._store.log_request(record)
-        return Sent(candidate.provider, candidate.request, record)
+        return ModelCall(candidate.provider, candidate.request, record)
 
     async def _log_response(
-        self, sent: Sent, status: ResponseStatus, text: str, *, error: LLMHubError | None = None
+        self,
+        call: ModelCall,
+        status: ResponseStatus,
+        text: str,
+        *,
+        error: LLMHubError | None = None,
     ) -> None:
         record = ResponseRecord(
-            request_id=sent.record.id,
+            request_id=call.record.id,
             status=status,
             text=text,
             created_at=time.time(),
-            latency_ms=(time.perf_counter() - sent.started) * 1000,
+            latency_ms=(time.perf_counter() - call.started) * 1000,
             error_type=type(error).__name__ if error else None,
             error_message=str(error) if error else None,
         )
@@ -284,20 +291,20 @@ class Attempts:
             log.exception("could not log the failed response of request %s", record.request_id)
 
 
-def _as_hub_error(exc: Exception, sent: Sent) -> LLMHubError:
+def _as_hub_error(exc: Exception, call: ModelCall) -> LLMHubError:
     """The error as the caller sees it: always an `LLMHubError` naming the request."""
     if isinstance(exc, LLMHubError):
         error = exc
     else:  # a provider bug; callers still get one error type
         error = ProviderUnavailableError(
-            f"unexpected {type(exc).__name__} from the provider", provider=sent.provider.name
+            f"unexpected {type(exc).__name__} from the provider", provider=call.provider.name
         )
-    error.request_id = sent.record.id
-    error.provider = error.provider or sent.provider.name
-    error.model = error.model or sent.request.model
+    error.request_id = call.record.id
+    error.provider = error.provider or call.provider.name
+    error.model = error.model or call.request.model
     # Every error passes here before it is logged or raised: the one place its text
     # loses the provider's secrets, whichever path made it.
-    scrubbed = sent.provider.scrub(error.message)
+    scrubbed = call.provider.scrub(error.message)
     if scrubbed != error.message:
         error.message = scrubbed
         error.args = (scrubbed, *error.args[1:])

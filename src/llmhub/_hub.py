@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import warnings
 from collections.abc import (
-    AsyncGenerator,
-    AsyncIterator,
     Coroutine,
     Generator,
     Iterable,
@@ -19,7 +16,7 @@ from dataclasses import replace
 from time import time_ns
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, Unpack, overload
 
-from ._attempts import Attempts, Candidate, Plan
+from ._attempts import Candidate, Plan
 from ._breaker import CircuitBreaker
 from ._chat import Chat
 from ._embed import embed_texts
@@ -29,16 +26,15 @@ from ._exceptions import (
     InvalidRequestError,
     InvalidTextError,
     LLMHubError,
-    OutputValidationError,
     PromptTooLongError,
-    ReplyTooLongError,
     UnsupportedInputError,
 )
+from ._exchange import run_exchange
 from ._output import output_type
 from ._provider import BaseProvider
 from ._registry import ModelCatalog, ProviderRegistry
 from ._stream import ReplyStream, StreamState
-from ._toolloop import ToolCallAssembler, ToolLoop, step_messages
+from ._toolloop import step_messages
 from ._tracing import Tracing
 from ._types import (
     Attachment,
@@ -49,12 +45,7 @@ from ._types import (
     Message,
     Prompt,
     Reply,
-    StreamChunk,
-    ToolCall,
-    ToolCallEvent,
     ToolChoice,
-    ToolResultEvent,
-    ToolStep,
     Usage,
 )
 from .store import ContextInfo, ProviderStats, Store, Turn
@@ -239,54 +230,11 @@ class Hub:
         failure is logged with its error and raised as an `LLMHubError` whose
         `request_id` names the logged row.
         """
-        chain = Attempts(await self._plan(prompt), self.store, self.breaker, self.tracing)
-        while (sent := await chain.next()) is not None:
-            loop = self._loop(chain.plan, sent.request)
-            text = ""
-            try:
-                with chain.calling(sent):
-                    while True:
-                        reply = await sent.provider.generate(loop.request)
-                        loop.count(reply.usage)
-                        text = reply.text
-                        if loop.runs(reply.tool_calls):
-                            results = await loop.run(reply.tool_calls)
-                            step = loop.record(text, reply.reasoning, reply.tool_calls, results)
-                            await chain.tool_step(len(loop.steps) - 1, step)
-                            continue
-                        if reply.tool_calls:  # returned to the caller: logged all the same
-                            asked = _asked(text, reply.reasoning, reply.tool_calls)
-                            await chain.tool_step(len(loop.steps), asked)
-                        errors = loop.check_answer(text)
-                        if errors is None:
-                            break
-                        if not loop.can_retry_output:
-                            raise _invalid_output(text, errors, sent.request.model)
-                        loop.retry_output(text, errors)
-            except asyncio.CancelledError:
-                await chain.cancelled(sent, text)
-                raise
-            except Exception as exc:
-                # Once a tool ran, another model cannot take over the exchange.
-                error = await chain.failed(sent, text, exc, before_first_piece=not loop.steps)
-                if error is None:
-                    continue  # the next model of the chain answers
-                if error is exc:
-                    raise
-                raise error from exc
-            cost = await chain.answered(
-                sent, reply.text, reply.finish_reason, loop.usage, model=reply.model
-            )
-            return replace(
-                reply,
-                usage=loop.usage,
-                cost=cost,
-                attempts=tuple(chain.attempts),
-                request_id=chain.plan.first_id,
-                steps=tuple(loop.steps),
-                parsed=loop.parsed,
-            )
-        raise chain.give_up()
+        state = StreamState()
+        async for _ in run_exchange(self, prompt, state, stream=False):
+            pass  # a whole reply passes nothing on
+        assert state.reply is not None
+        return state.reply
 
     def stream(self, prompt: Prompt) -> ReplyStream:
         """The streaming twin of `ask()`: iterate it for text pieces as they arrive
@@ -300,115 +248,7 @@ class Hub:
         back to ask again).
         """
         state = StreamState()
-        return ReplyStream(self._stream_events(state, prompt), state)
-
-    async def _stream_events(
-        self, state: StreamState, prompt: Prompt
-    ) -> AsyncGenerator[str | ToolCallEvent | ToolResultEvent, None]:
-        chain = Attempts(
-            await self._plan(prompt), self.store, self.breaker, self.tracing, stream=True
-        )
-        while (sent := await chain.next()) is not None:
-            state.request_id = sent.record.id
-            loop = self._loop(chain.plan, sent.request, retry_output=False)
-            parts: list[str] = []
-            thoughts: list[str] = []
-            finish: str | None = None
-            streamed = False  # whether a piece reached the consumer
-            size, limit = 0, self.settings.max_reply_bytes
-            try:
-                while True:
-                    parts, thoughts, finish = [], [], None
-                    usage: Usage | None = None  # a step's last report (Gemini's add up)
-                    calls = ToolCallAssembler()
-                    chunks = sent.provider.stream(loop.request)
-                    if sent.span is not None:
-                        chunks = chain.traced(sent, chunks)
-                    try:
-                        async for chunk in chunks:
-                            if chunk.reasoning:
-                                thoughts.append(chunk.reasoning)
-                            if chunk.usage is not None:
-                                usage = chunk.usage
-                            if chunk.finish_reason:
-                                finish = chunk.finish_reason
-                            if chunk.tool_calls:
-                                for index in calls.add(chunk.tool_calls):
-                                    if state.events and loop.will_run:
-                                        streamed = True
-                                        yield ToolCallEvent(calls.call(index))
-                            if chunk.text:
-                                parts.append(chunk.text)
-                                size += len(chunk.text)
-                                if size > limit:  # any provider's, whatever its wire
-                                    raise ReplyTooLongError(
-                                        f"the reply passed {limit:,} characters"
-                                        " (LLMHUB_MAX_REPLY_BYTES); what came before is kept",
-                                        provider=sent.provider.name,
-                                        model=sent.request.model,
-                                    )
-                                streamed = True
-                                yield chunk.text
-                    finally:  # however it ends, so the provider's connection is released at once
-                        await _close(chunks)
-                    loop.count(usage)
-                    made = calls.calls()
-                    if loop.runs(made):
-                        results = await loop.run(made)
-                        if state.events:
-                            for result in results:
-                                yield ToolResultEvent(result)
-                        step = loop.record("".join(parts), "".join(thoughts) or None, made, results)
-                        await chain.tool_step(len(loop.steps) - 1, step)
-                        continue
-                    if made:
-                        asked = _asked("".join(parts), "".join(thoughts) or None, made)
-                        await chain.tool_step(len(loop.steps), asked)
-                    errors = loop.check_answer("".join(parts))
-                    if errors is not None:
-                        raise _invalid_output("".join(parts), errors, sent.request.model)
-                    break
-            except (GeneratorExit, asyncio.CancelledError):
-                await chain.cancelled(sent, "".join(parts))
-                raise
-            except Exception as exc:
-                # Once a piece reached the consumer, another model cannot take over.
-                error = await chain.failed(
-                    sent, "".join(parts), exc, before_first_piece=not streamed and not loop.steps
-                )
-                if error is None:
-                    continue
-                if error is exc:
-                    raise
-                raise error from exc
-            text = "".join(parts)
-            cost = await chain.answered(sent, text, finish, loop.usage, model=sent.request.model)
-            state.reply = Reply(
-                text=text,
-                model=sent.request.model,
-                provider=sent.provider.name,
-                finish_reason=finish,
-                usage=loop.usage,
-                reasoning="".join(thoughts) or None,
-                cost=cost,
-                attempts=tuple(chain.attempts),
-                request_id=chain.plan.first_id,
-                tool_calls=tuple(made) if made and not loop.runs(made) else (),
-                steps=tuple(loop.steps),
-                parsed=loop.parsed,
-            )
-            return
-        raise chain.give_up()
-
-    def _loop(self, plan: Plan, request: ChatRequest, *, retry_output: bool = True) -> ToolLoop:
-        return ToolLoop(
-            request,
-            tools=plan.prompt.tools,
-            run_tools=plan.prompt.run_tools,
-            max_steps=plan.prompt.max_tool_steps,
-            output=plan.output,
-            retry_output=retry_output,
-        )
+        return ReplyStream(run_exchange(self, prompt, state, stream=True), state)
 
     async def logged_reply(self, request_id: str) -> Reply | None:
         """The reply already logged for the exchange `request_id`, if it was answered:
@@ -653,24 +493,6 @@ def _check_text(what: str, text: str) -> None:
             f"{what} is not valid Unicode at character {exc.start}"
             " (a lone surrogate); nothing was sent"
         ) from exc
-
-
-def _asked(text: str, reasoning: str | None, calls: Sequence[ToolCall]) -> ToolStep:
-    """Tool calls that go back to the caller, unrun, as a round to log."""
-    return ToolStep(tuple(calls), (), text, reasoning)
-
-
-def _invalid_output(text: str, errors: str, model: str) -> OutputValidationError:
-    return OutputValidationError(
-        f"the reply does not match the schema: {errors}", text=text, errors=errors, model=model
-    )
-
-
-async def _close(chunks: AsyncIterator[StreamChunk]) -> None:
-    """Close a provider's stream (an async generator, or any iterator with `aclose`)."""
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 class HubOpening:
