@@ -27,6 +27,7 @@ from . import (
     _personas,
     _regenerate,
 )
+from ._answer_buttons import Again, AgainWith, Continue, TryAgain
 from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
@@ -45,6 +46,18 @@ __all__ = [
     "run_polling",
     "webhook_secret",
 ]
+
+#: The buttons answered through the chat's queue, like messages: those that ask a
+#: model, and the confirmation of /forget_me (after any answer under way).
+QUEUED_BUTTONS = frozenset(
+    {
+        Again.__prefix__,
+        AgainWith.__prefix__,
+        Continue.__prefix__,
+        TryAgain.__prefix__,
+        _own_data.ForgetMe.__prefix__,
+    }
+)
 
 log = logging.getLogger("llmhub_bot")
 
@@ -76,7 +89,8 @@ def create_bot_and_dispatcher(
         if settings.telegram_api_url
         else AiohttpSession()
     )
-    conveyor = Conveyor(state, settings)
+    handing_over: set[int] = set()
+    conveyor = Conveyor(state, settings, queued_buttons=QUEUED_BUTTONS, handing_over=handing_over)
     metrics = Metrics(replica=conveyor.owner)
     conveyor.metrics = metrics
     session.middleware(RetryAfterMiddleware(state=state, on_wait=metrics.flood_waited))
@@ -85,7 +99,7 @@ def create_bot_and_dispatcher(
         session=session,
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
-    runtime = Runtime(settings, metrics)
+    runtime = Runtime(settings, metrics, handing_over=handing_over)
     runtime.tools = tuple(tools) if tools is not None else load_tools(settings.bot_tools)
     i18n = make_i18n()
     chores = Chores(_menu_chores(bot, i18n))

@@ -45,7 +45,6 @@ from llmhub import (
 
 from . import _budgets as budgets
 from ._answer_buttons import TryAgain, answer_buttons, turn_key
-from ._conveyor import HANDED_OVER
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
@@ -347,10 +346,10 @@ async def _stream_into(
                     text, after_tools = text.rstrip() + "\n\n", False
                 text += piece
                 await view.update(text)
-    except asyncio.CancelledError as cancel:
+    except asyncio.CancelledError:
         # The stop button: keep what was written, marked as stopped. A chat handed
         # over to another process (shutdown, lost lease) is answered there instead.
-        if HANDED_OVER not in cancel.args:
+        if prompt.chat_id not in runtime.handing_over:
             metrics.outcome("stopped")
             if text.strip():
                 await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))

@@ -5,7 +5,7 @@ Forgetting deletes the user's requests and the answers to them, in every chat,
 and their private chat's settings (model, system prompt), and drops their names;
 what remains is counts: their totals per provider and day (`forgotten_usage`),
 their budget counters, and their id with its access decision. The confirmation
-goes through the chat's queue (`QUEUED` in the conveyor), after any answer still
+goes through the chat's queue (`QUEUED_BUTTONS` in `_app`), after any answer still
 under way there, so no answer is logged after its request was deleted.
 """
 

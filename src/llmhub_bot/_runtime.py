@@ -26,6 +26,9 @@ class Runtime:
     drafts: bool = True
     #: The tools the models may call (`BOT_TOOLS`, the `llmhub_bot.tools` entry points).
     tools: tuple[Tool, ...] = ()
+    #: Chats whose answer the conveyor cancels to hand the chat to another process
+    #: (shutdown, a lost lease): such an answer is not one the user stopped.
+    handing_over: set[int] = field(default_factory=set)
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.settings.admin_ids

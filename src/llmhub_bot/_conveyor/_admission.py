@@ -1,0 +1,102 @@
+"""Admission: what happens to an update the moment it arrives (before the webhook's
+2xx, or as polling receives it), quickly, so that Telegram, which sends a chat's next
+update only after a 2xx for the previous one, gets its answer at once.
+
+A repeated `update_id` is dropped; a message for the bot, or a button the app wants
+answered in order (`queued_buttons`), goes into its chat's queue in `BotState`
+(bounded: past the bound the user is told, nothing silently dropped) and a worker is
+kicked; everything else is handled at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import Message, TelegramObject, Update
+from aiogram.utils.i18n import gettext as _
+
+from .._access import is_addressed
+from .._metrics import Metrics
+from .._settings import BotSettings
+from .._state import BotState, QueuedUpdate
+from ._payload import payload
+from ._workers import ChatWorkers
+
+__all__ = ["Admission"]
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class Admission:
+    def __init__(
+        self,
+        state: BotState,
+        settings: BotSettings,
+        workers: ChatWorkers,
+        queued_buttons: frozenset[str],
+        stop: Callable[[int], Awaitable[None]],
+    ) -> None:
+        self.state = state
+        self.settings = settings
+        self.workers = workers
+        #: The callback-data prefixes answered through the chat's queue, like messages.
+        self.queued_buttons = queued_buttons
+        self.metrics: Metrics | None = None
+        self._stop = stop
+
+    def _queued(self, data: str | None) -> bool:
+        return data is not None and data.split(":", 1)[0] in self.queued_buttons
+
+    async def admit(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+        if self.metrics is not None:
+            self.metrics.received()
+        bot: Bot = data["bot"]
+        stopped = update.stopped_message_generation
+        if stopped is not None:
+            await self._stop(stopped.chat.id)
+            return None
+        query = update.callback_query
+        if query is not None and isinstance(query.message, Message) and self._queued(query.data):
+            chat = query.message.chat.id
+            return await self._queue(update, chat, query.from_user.id, query.message, counted=True)
+        message = update.message
+        if message is None:
+            if not await self.state.first_sight(update.update_id):
+                return None
+            try:
+                return await handler(update, data)
+            finally:
+                if self.metrics is not None:
+                    self.metrics.answered()
+        if not is_addressed(message, await bot.me()):
+            return None  # group chatter: neither queued nor logged
+        user_id = message.from_user.id if message.from_user else message.chat.id
+        is_command = (message.text or "").startswith("/")
+        return await self._queue(update, message.chat.id, user_id, message, counted=not is_command)
+
+    async def _queue(
+        self, update: Update, chat_id: int, user_id: int, message: Message, *, counted: bool
+    ) -> None:
+        """Queue the update in its chat; `counted` ones are under the per-user rate limit;
+        `message` is what a refusal replies to."""
+        if counted:
+            per_minute = self.settings.bot_rate_limit_per_minute
+            if not await self.state.allow(user_id, per_minute):
+                await message.reply(
+                    _("You are sending messages too fast. Wait a moment."), parse_mode=None
+                )
+                return
+        queued = QueuedUpdate(update.update_id, payload(update))
+        admission = await self.state.push(chat_id, queued, self.settings.bot_chat_queue_limit)
+        if admission == "full":
+            await message.reply(
+                _(
+                    "{count} of your messages are still waiting for an answer; send this one "
+                    "again once I have answered them."
+                ).format(count=self.settings.bot_chat_queue_limit),
+                parse_mode=None,
+            )
+        elif admission == "queued":
+            self.workers.kick(chat_id)
