@@ -123,7 +123,7 @@ async def generate_reply(
     """
     request = Prompt.of(chat_id, prompt, model, output=output, **options)
     hub = await get_default_hub()
-    reply = await hub.ask(request)
+    reply = await hub.reply(request)
     return reply.parsed if output is not None else reply.text
 
 
@@ -139,7 +139,7 @@ def stream_reply(
     request = Prompt.of(chat_id, prompt, model, output=output, **options)
 
     async def open_stream() -> ReplyStream:
-        return (await get_default_hub()).stream(request)
+        return (await get_default_hub()).stream_reply(request)
 
     return ReplyStream.deferred(open_stream)
 

@@ -53,7 +53,7 @@ from .store import ContextInfo, ProviderStats, Store, Turn
 if TYPE_CHECKING:
     from ._settings import HubSettings
 
-__all__ = ["CallOptions", "Hub", "HubOpening"]
+__all__ = ["CallOptions", "Hub", "HubOpening", "prompt_of"]
 
 log = logging.getLogger("llmhub")
 T = TypeVar("T")
@@ -191,10 +191,14 @@ class Hub:
         output: Any = None,
         **options: Unpack[CallOptions],
     ) -> Any:
-        """The reply's text; with `output=`, the parsed structured reply. See `ask()`."""
-        reply = await self.ask(Prompt.of(chat_id, prompt, model, output=output, **options))
+        """The reply's text; with `output=`, the parsed structured reply. See `reply()`."""
+        reply = await self._ask(Prompt.of(chat_id, prompt, model, output=output, **options))
         return reply.parsed if output is not None else reply.text
 
+    @overload
+    async def reply(self, chat_id: Prompt, /) -> Reply: ...
+
+    @overload
     async def reply(
         self,
         chat_id: ChatId,
@@ -203,11 +207,35 @@ class Hub:
         *,
         output: Any = None,
         **options: Unpack[CallOptions],
+    ) -> Reply: ...
+
+    async def reply(
+        self,
+        chat_id: ChatId | Prompt,
+        prompt: str | None = None,
+        model: str | None = None,
+        *,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> Reply:
         """The whole `Reply` (usage, finish reason, reasoning, tool steps, the parsed
-        structured reply). See `ask()`."""
-        return await self.ask(Prompt.of(chat_id, prompt, model, output=output, **options))
+        structured reply), asked as `reply(chat_id, text, model, **fields)` or with a
+        `Prompt` built beforehand: `reply(prompt)`.
 
+        The model (default: the chat's, then the configured one) is asked with the
+        chat's earlier turns as context; the request is logged before and the
+        response after. With tools, the model's calls are run and answered until it
+        replies (every round logged); with `output`, the reply is parsed into
+        `Reply.parsed`. Invalid input raises an `InvalidRequestError` and sends
+        nothing. A provider failure is logged with its error and raised as an
+        `LLMHubError` whose `request_id` names the logged row.
+        """
+        return await self._ask(prompt_of(chat_id, prompt, model, output, options))
+
+    @overload
+    def stream_reply(self, chat_id: Prompt, /) -> ReplyStream: ...
+
+    @overload
     def stream_reply(
         self,
         chat_id: ChatId,
@@ -216,28 +244,18 @@ class Hub:
         *,
         output: Any = None,
         **options: Unpack[CallOptions],
+    ) -> ReplyStream: ...
+
+    def stream_reply(
+        self,
+        chat_id: ChatId | Prompt,
+        prompt: str | None = None,
+        model: str | None = None,
+        *,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> ReplyStream:
-        """The streaming twin of `reply()`. See `stream()`."""
-        return self.stream(Prompt.of(chat_id, prompt, model, output=output, **options))
-
-    async def ask(self, prompt: Prompt) -> Reply:
-        """Ask `prompt.model` (default: the chat's, then the configured one) with the
-        chat's earlier turns as context; log the request before and the response after.
-
-        With tools, the model's calls are run and answered until it replies (every
-        round logged); with `output`, the reply is parsed into `Reply.parsed`.
-        Invalid input raises an `InvalidRequestError` and sends nothing. A provider
-        failure is logged with its error and raised as an `LLMHubError` whose
-        `request_id` names the logged row.
-        """
-        state = StreamState()
-        async for _ in run_exchange(self, prompt, state, stream=False):
-            pass  # a whole reply passes nothing on
-        assert state.reply is not None
-        return state.reply
-
-    def stream(self, prompt: Prompt) -> ReplyStream:
-        """The streaming twin of `ask()`: iterate it for text pieces as they arrive
+        """The streaming twin of `reply()`: iterate it for text pieces as they arrive
         (`stream.events()` also yields `ToolCallEvent` and `ToolResultEvent`).
 
         The whole reply is logged at the end; if the stream breaks or the consumer
@@ -248,7 +266,27 @@ class Hub:
         back to ask again).
         """
         state = StreamState()
-        return ReplyStream(run_exchange(self, prompt, state, stream=True), state)
+        request = prompt_of(chat_id, prompt, model, output, options)
+        return ReplyStream(run_exchange(self, request, state, stream=True), state)
+
+    async def ask(self, prompt: Prompt) -> Reply:
+        """Deprecated: `reply(prompt)` (one name per operation)."""
+        warnings.warn("Hub.ask(prompt) is Hub.reply(prompt)", DeprecationWarning, stacklevel=2)
+        return await self._ask(prompt)
+
+    def stream(self, prompt: Prompt) -> ReplyStream:
+        """Deprecated: `stream_reply(prompt)` (one name per operation)."""
+        warnings.warn(
+            "Hub.stream(prompt) is Hub.stream_reply(prompt)", DeprecationWarning, stacklevel=2
+        )
+        return self.stream_reply(prompt)
+
+    async def _ask(self, prompt: Prompt) -> Reply:
+        state = StreamState()
+        async for _ in run_exchange(self, prompt, state, stream=False):
+            pass  # a whole reply passes nothing on
+        assert state.reply is not None
+        return state.reply
 
     async def logged_reply(self, request_id: str) -> Reply | None:
         """The reply already logged for the exchange `request_id`, if it was answered:
@@ -480,6 +518,23 @@ def new_request_id() -> str:
     where random ones (uuid4) land anywhere in it: more pages touched per commit.
     """
     return f"{time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
+
+
+def prompt_of(
+    chat_id: ChatId | Prompt,
+    text: str | None,
+    model: str | None,
+    output: Any,
+    options: CallOptions,
+) -> Prompt:
+    """The call's `Prompt`: the one given, or one built of the call's fields."""
+    if isinstance(chat_id, Prompt):
+        if text is not None or model is not None or output is not None or options:
+            raise TypeError("a Prompt carries its own fields: pass it alone")
+        return chat_id
+    if text is None:
+        raise TypeError("the prompt's text is missing: reply(chat_id, text, ...)")
+    return Prompt.of(chat_id, text, model, output=output, **options)
 
 
 def _check_text(what: str, text: str) -> None:

@@ -191,9 +191,9 @@ class GenerationOptions:
 class Prompt:
     """One call of an app: what to ask, in which conversation, of which model.
 
-    Built once by the friendly keyword functions (`generate_reply`,
-    `stream_reply`, `Hub.reply`, ...) and handed on whole; `Hub.ask` and
-    `Hub.stream` take it directly.
+    Built once by the keyword functions (`generate_reply`, `stream_reply`,
+    `Hub.reply`, ...), which take every field, and handed on whole;
+    `Hub.reply(prompt)` and `Hub.stream_reply(prompt)` take one built beforehand.
     """
 
     chat_id: ChatId

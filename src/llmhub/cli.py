@@ -365,7 +365,7 @@ async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
     )
     reply: Reply | None
     if args.no_stream or schema is not None:
-        reply = await hub.ask(call)
+        reply = await hub.reply(call)
         shown = json.dumps(reply.parsed, ensure_ascii=False) if schema is not None else reply.text
         for step in reply.steps:
             for result in step.results:
@@ -373,7 +373,7 @@ async def _chat(hub: Hub, args: argparse.Namespace, out: TextIO) -> int:
         print(shown, file=out)
     else:
         wrote = after_tools = False
-        async with hub.stream(call) as stream:
+        async with hub.stream_reply(call) as stream:
             async for event in stream.events():
                 if isinstance(event, str):
                     if after_tools:  # the words after a tool round start a new paragraph

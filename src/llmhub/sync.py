@@ -21,13 +21,14 @@ import _thread
 import asyncio
 import atexit
 import threading
+import warnings
 from collections.abc import Callable, Coroutine, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from types import TracebackType
-from typing import Any, TypeVar, Unpack
+from typing import Any, TypeVar, Unpack, overload
 
 from . import _default
-from ._hub import CallOptions
+from ._hub import CallOptions, prompt_of
 from ._hub import Hub as AsyncHub
 from ._registry import ModelCatalog
 from ._stream import ReplyStream, StreamEvent
@@ -227,7 +228,7 @@ def reply(
     request = Prompt.of(chat_id, prompt, model, output=output, **options)
 
     async def ask() -> Reply:
-        return await (await _default.get_default_hub()).ask(request)
+        return await (await _default.get_default_hub()).reply(request)
 
     return _run(ask())
 
@@ -290,6 +291,10 @@ class Hub:
             self.hub.generate_reply(chat_id, prompt, model, output=output, **options)
         )
 
+    @overload
+    def reply(self, chat_id: Prompt, /) -> Reply: ...
+
+    @overload
     def reply(
         self,
         chat_id: ChatId,
@@ -298,12 +303,25 @@ class Hub:
         *,
         output: Any = None,
         **options: Unpack[CallOptions],
+    ) -> Reply: ...
+
+    def reply(
+        self,
+        chat_id: ChatId | Prompt,
+        prompt: str | None = None,
+        model: str | None = None,
+        *,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> Reply:
-        return self._runner.run(self.hub.reply(chat_id, prompt, model, output=output, **options))
+        """`Hub.reply()`, blocking: `reply(chat_id, text, ...)` or `reply(prompt)`."""
+        request = prompt_of(chat_id, prompt, model, output, options)
+        return self._runner.run(self.hub.reply(request))
 
-    def ask(self, prompt: Prompt) -> Reply:
-        return self._runner.run(self.hub.ask(prompt))
+    @overload
+    def stream_reply(self, chat_id: Prompt, /) -> SyncReplyStream: ...
 
+    @overload
     def stream_reply(
         self,
         chat_id: ChatId,
@@ -312,11 +330,32 @@ class Hub:
         *,
         output: Any = None,
         **options: Unpack[CallOptions],
+    ) -> SyncReplyStream: ...
+
+    def stream_reply(
+        self,
+        chat_id: ChatId | Prompt,
+        prompt: str | None = None,
+        model: str | None = None,
+        *,
+        output: Any = None,
+        **options: Unpack[CallOptions],
     ) -> SyncReplyStream:
-        return self.stream(Prompt.of(chat_id, prompt, model, output=output, **options))
+        """`Hub.stream_reply()`, iterated without a loop of the caller's."""
+        request = prompt_of(chat_id, prompt, model, output, options)
+        return SyncReplyStream(self._runner, self.hub.stream_reply(request))
+
+    def ask(self, prompt: Prompt) -> Reply:
+        """Deprecated: `reply(prompt)`."""
+        warnings.warn("Hub.ask(prompt) is Hub.reply(prompt)", DeprecationWarning, stacklevel=2)
+        return self.reply(prompt)
 
     def stream(self, prompt: Prompt) -> SyncReplyStream:
-        return SyncReplyStream(self._runner, self.hub.stream(prompt))
+        """Deprecated: `stream_reply(prompt)`."""
+        warnings.warn(
+            "Hub.stream(prompt) is Hub.stream_reply(prompt)", DeprecationWarning, stacklevel=2
+        )
+        return self.stream_reply(prompt)
 
     def embed(self, texts: Sequence[str], model: str, *, user_id: int | None = None) -> Embeddings:
         return self._runner.run(self.hub.embed(texts, model, user_id=user_id))

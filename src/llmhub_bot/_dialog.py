@@ -326,7 +326,7 @@ async def _stream_into(
     text = ""
     started = time.perf_counter()
     first_chunk: float | None = None
-    stream = hub.stream(prompt)
+    stream = hub.stream_reply(prompt)
     after_tools = False  # the model's next words start a paragraph of their own
     try:
         async with stream:

@@ -84,7 +84,7 @@ async def test_a_regeneration_replaces_its_turn_once_answered(database_url: str)
         # A failure replaces nothing: the chat keeps the answer it had.
         provider.error = ProviderUnavailableError("down")
         with pytest.raises(ProviderUnavailableError):
-            await hub.ask(again)
+            await hub.reply(again)
         sent = [m.content for m in provider.requests[-1].messages]
         assert sent == ["first", "echo: first", "second"]  # not the answer it replaces
         assert [t.reply for t in await hub.store.recent_turns("1", 10, 10_000)] == [
@@ -92,7 +92,7 @@ async def test_a_regeneration_replaces_its_turn_once_answered(database_url: str)
             "echo: second",
         ]
         provider.error = None
-        reply = await hub.ask(again)
+        reply = await hub.reply(again)
         assert reply.text == "a better second"
         await hub.generate_reply(1, "third")
         sent = [m.content for m in provider.requests[-1].messages]
@@ -245,3 +245,20 @@ async def test_request_ids_sort_in_the_order_the_calls_were_made(
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
     assert ids[0] != ids[1]  # the same millisecond still gives two ids
     assert max(ids[:2]) < ids[2] < ids[3]
+
+
+async def test_one_name_per_operation_takes_fields_or_a_prompt_and_the_old_names_warn() -> None:
+    async with scripted_hub() as (hub, _):
+        built = Prompt(1, "built", request_id="p-1", user_id=5)
+        assert (await hub.reply(built)).request_id == "p-1"
+        async with hub.stream_reply(Prompt(1, "streamed")) as stream:
+            assert "".join([piece async for piece in stream]) == "echo: streamed"
+        same = await hub.reply(1, "fields", request_id="p-2", user_id=5, context=False)
+        assert same.request_id == "p-2"
+        with pytest.raises(TypeError, match="pass it alone"):
+            await hub.reply(built, "extra")  # type: ignore[call-overload]
+        with pytest.warns(DeprecationWarning, match="is Hub.reply"):
+            assert (await hub.ask(Prompt(1, "old"))).text == "echo: old"
+        with pytest.warns(DeprecationWarning, match="is Hub.stream_reply"):
+            async with hub.stream(Prompt(1, "old stream")) as stream:
+                assert [piece async for piece in stream]

@@ -205,9 +205,9 @@ async def test_a_request_tried_again_under_its_own_id_leaves_one_pair(database_u
     async with scripted_hub(database_url) as (hub, provider):
         provider.error = ProviderUnavailableError("replica died", provider="fake")
         with pytest.raises(ProviderUnavailableError):
-            await hub.ask(Prompt(1, "once", request_id="update-77"))
+            await hub.reply(Prompt(1, "once", request_id="update-77"))
         provider.error = None
-        reply = await hub.ask(Prompt(1, "once", request_id="update-77"))
+        reply = await hub.reply(Prompt(1, "once", request_id="update-77"))
         rows = await hub.store.fetch(
             "SELECT q.id, r.status, r.text FROM requests q JOIN responses r ON r.request_id = q.id"
         )
