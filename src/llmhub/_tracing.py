@@ -72,12 +72,8 @@ class Tracing:
             "llmhub.request_id": request_id,
             "llmhub.stream": stream,
         }
-        if options.temperature is not None:
-            attributes["gen_ai.request.temperature"] = options.temperature
-        if options.top_p is not None:
-            attributes["gen_ai.request.top_p"] = options.top_p
-        if options.max_tokens is not None:
-            attributes["gen_ai.request.max_tokens"] = options.max_tokens
+        for name, value in options.sampling().items():
+            attributes[f"gen_ai.request.{name}"] = value
         if self.capture_content:
             attributes["gen_ai.input.messages"] = json.dumps(
                 [{"role": m.role, "content": m.content} for m in request.messages],

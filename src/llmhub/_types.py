@@ -186,6 +186,16 @@ class GenerationOptions:
     #: raises `BadRequestError` before anything is sent.
     reasoning: Reasoning | None = None
 
+    def sampling(self) -> dict[str, float | int]:
+        """The sampling settings given, under their usual wire names (`temperature`,
+        `top_p`, `max_tokens`): what a request and its trace carry."""
+        given = (
+            ("temperature", self.temperature),
+            ("top_p", self.top_p),
+            ("max_tokens", self.max_tokens),
+        )
+        return {name: value for name, value in given if value is not None}
+
 
 @dataclass(frozen=True, slots=True)
 class Prompt:

@@ -10,7 +10,6 @@ anything is logged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Router
@@ -22,7 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from llmhub import Hub
 
-from ._runtime import Runtime
+from ._runtime import Handler, Runtime
 from ._users import UserRecord, Users, UserStatus
 
 __all__ = ["AccessDecision", "AccessMiddleware", "is_addressed", "make_router"]
@@ -73,12 +72,7 @@ async def _remember(users: Users, user: User, record: UserRecord | None) -> None
 class AccessMiddleware(BaseMiddleware):
     """Outer middleware on messages and callback queries."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         hub: Hub = data["hub"]
         runtime: Runtime = data["runtime"]

@@ -56,19 +56,15 @@ class Metrics:
             "llmhub_bot_updates_answered", "Updates answered", ["replica"], registry=r
         )
         self.replies = Counter("llmhub_bot_replies", "Replies by outcome", ["outcome"], registry=r)
-        self.latency = Histogram(
-            "llmhub_llm_latency_seconds",
-            "Time to a whole reply",
-            ["provider", "model"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+
+        def timing(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+            return Histogram(name, doc, ["provider", "model"], buckets=buckets, registry=r)
+
+        self.latency = timing(
+            "llmhub_llm_latency_seconds", "Time to a whole reply", _LATENCY_BUCKETS
         )
-        self.first_chunk = Histogram(
-            "llmhub_llm_first_chunk_seconds",
-            "Time to a reply's first piece",
-            ["provider", "model"],
-            buckets=_FIRST_CHUNK_BUCKETS,
-            registry=r,
+        self.first_chunk = timing(
+            "llmhub_llm_first_chunk_seconds", "Time to a reply's first piece", _FIRST_CHUNK_BUCKETS
         )
         self.tokens = Counter(
             "llmhub_llm_tokens", "Tokens by direction", ["provider", "model", "kind"], registry=r

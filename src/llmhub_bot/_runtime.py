@@ -7,14 +7,21 @@ What replicas must share (queues, leases, rate limits, the stop button) is in
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram.types import TelegramObject
 
 from llmhub import Tool
 
 from ._metrics import Metrics
 from ._settings import BotSettings
 
-__all__ = ["Runtime"]
+__all__ = ["Handler", "Runtime"]
+
+#: What an outer middleware calls to pass an update on (aiogram's handler chain).
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 @dataclass

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from llmhub import ConfigurationError
+from llmhub import ConfigurationError, StoreError
 from llmhub.store import SCHEMA_VERSION, store_from_url
 from tests.services import DatabaseOutage, fresh_postgres_database
 
@@ -192,3 +192,27 @@ async def test_a_context_read_during_an_outage_waits_and_sees_the_rows_held_mean
             await outage.allow()
             turns = await asyncio.wait_for(reading, 30)
         assert [turn.prompt for turn in turns] == ["first", "second"]
+
+
+def test_an_error_keeps_its_cause_but_never_the_password() -> None:
+    import traceback
+
+    import psycopg
+
+    from llmhub.store.postgres import PostgresStore
+
+    store = PostgresStore("postgresql://u:hunter2@127.0.0.1:1/db")
+    plain = psycopg.OperationalError("connection refused")
+    assert store._cause(plain) is plain
+    echoed = psycopg.OperationalError("password=hunter2 rejected")
+    try:
+        try:
+            raise echoed
+        except psycopg.Error as exc:
+            raise store._failure(StoreError, "could not read", exc) from store._cause(exc)
+    except StoreError as raised:
+        scrubbed = raised
+    chain = "".join(traceback.format_exception(scrubbed))
+    assert "hunter2" not in chain
+    assert "password=*** rejected" in chain
+    assert isinstance(scrubbed.__cause__, psycopg.Error)

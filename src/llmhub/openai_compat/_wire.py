@@ -181,12 +181,7 @@ def build_body(request: ChatRequest, dialect: Dialect, *, stream: bool) -> JSON:
         if request.tool_choice is not None:
             body["tool_choice"] = _tool_choice(request.tool_choice)
     options = request.options
-    if options.temperature is not None:
-        body["temperature"] = options.temperature
-    if options.top_p is not None:
-        body["top_p"] = options.top_p
-    if options.max_tokens is not None:
-        body["max_tokens"] = options.max_tokens
+    body.update(options.sampling())
     if options.stop:
         body["stop"] = list(options.stop)
     if options.seed is not None and dialect.seed_field:
@@ -228,6 +223,14 @@ def parse_usage(raw: Any) -> Usage | None:
     )
 
 
+def _text_and_reasoning(part: JSON) -> tuple[str, str]:
+    """A message's (or a stream delta's) text, and its reasoning: DeepSeek's
+    `reasoning_content`, then Magistral's thinking chunks inside `content`."""
+    text, thinking = _split_content(part.get("content"))
+    reasoning = part.get("reasoning_content")
+    return text, (reasoning if isinstance(reasoning, str) else "") + thinking
+
+
 def _split_content(content: Any) -> tuple[str, str]:
     """(answer, reasoning) from `content` that is a string or a list of typed parts."""
     if content is None:
@@ -256,9 +259,7 @@ def parse_reply(data: JSON, *, provider: str, model: str) -> Reply:
     choices = data.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") or {}
-    text, thinking = _split_content(message.get("content"))
-    reasoning = message.get("reasoning_content")
-    reasoning = (reasoning if isinstance(reasoning, str) else "") + thinking
+    text, reasoning = _text_and_reasoning(message)
     return Reply(
         text=text,
         model=str(data.get("model") or model),
@@ -333,9 +334,7 @@ def parse_chunk(data: JSON) -> StreamChunk:
         return StreamChunk(usage=usage)
     choice = choices[0]
     delta = choice.get("delta") or {}
-    text, thinking = _split_content(delta.get("content"))
-    reasoning = delta.get("reasoning_content")
-    reasoning = (reasoning if isinstance(reasoning, str) else "") + thinking
+    text, reasoning = _text_and_reasoning(delta)
     return StreamChunk(
         text=text,
         reasoning=reasoning,

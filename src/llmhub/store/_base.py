@@ -368,33 +368,27 @@ class Store(ABC):
 
     async def chat_model(self, chat_id: str) -> str | None:
         """The model chosen for the chat, if any."""
-        rows = await self.fetch("SELECT model FROM chats WHERE chat_id = :chat", {"chat": chat_id})
-        return str(rows[0]["model"]) if rows and rows[0]["model"] is not None else None
+        return (await self.chat_state(chat_id))[0]
 
     async def set_chat_model(self, chat_id: str, model: str | None) -> None:
         """Choose the chat's model (`None` goes back to the default)."""
-        await self.execute(
-            "INSERT INTO chats (chat_id, model, updated_at) VALUES (:chat, :model, :now)"
-            " ON CONFLICT (chat_id) DO UPDATE SET model = excluded.model,"
-            " updated_at = excluded.updated_at",
-            {"chat": chat_id, "model": model, "now": time.time()},
-        )
+        await self._set_chat(chat_id, "model", model)
 
     async def chat_system(self, chat_id: str) -> str | None:
         """The chat's own system prompt, if it set one."""
-        rows = await self.fetch(
-            "SELECT system_prompt FROM chats WHERE chat_id = :chat", {"chat": chat_id}
-        )
-        value = rows[0]["system_prompt"] if rows else None
-        return str(value) if value is not None else None
+        return (await self.chat_state(chat_id))[1]
 
     async def set_chat_system(self, chat_id: str, text: str | None) -> None:
         """Set the chat's system prompt (`None` clears it)."""
+        await self._set_chat(chat_id, "system_prompt", text)
+
+    async def _set_chat(self, chat_id: str, column: str, value: str | None) -> None:
+        """Set one of the chat's settings (`column`: one of the two constants above)."""
         await self.execute(
-            "INSERT INTO chats (chat_id, system_prompt, updated_at) VALUES (:chat, :text, :now)"
-            " ON CONFLICT (chat_id) DO UPDATE SET system_prompt = excluded.system_prompt,"
+            f"INSERT INTO chats (chat_id, {column}, updated_at) VALUES (:chat, :value, :now)"  # noqa: S608 - a constant column
+            f" ON CONFLICT (chat_id) DO UPDATE SET {column} = excluded.{column},"
             " updated_at = excluded.updated_at",
-            {"chat": chat_id, "text": text, "now": time.time()},
+            {"chat": chat_id, "value": value, "now": time.time()},
         )
 
     # -- models and statistics ------------------------------------------------------------

@@ -26,13 +26,13 @@ import contextlib
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.types import TelegramObject, Update
 
 from .._metrics import Metrics
+from .._runtime import Handler
 from .._settings import BotSettings
 from .._state import BotState, QueuedUpdate
 from ._admission import Admission
@@ -96,12 +96,7 @@ class Conveyor(BaseMiddleware):
     def accepting(self, value: bool) -> None:
         self.workers.accepting = value
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         if data.get(CONVEYED) or not isinstance(event, Update):
             return await handler(event, data)
         self._bot, self._dispatcher = data["bot"], data["dispatcher"]

@@ -11,14 +11,16 @@ kicked; everything else is handled at once.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import Message, TelegramObject, Update
+from aiogram.types import Message, Update
 from aiogram.utils.i18n import gettext as _
 
 from .._access import is_addressed
 from .._metrics import Metrics
+from .._runtime import Handler
 from .._settings import BotSettings
 from .._state import BotState, QueuedUpdate
 from ._payload import payload
@@ -26,25 +28,17 @@ from ._workers import ChatWorkers
 
 __all__ = ["Admission"]
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
-
+@dataclass
 class Admission:
-    def __init__(
-        self,
-        state: BotState,
-        settings: BotSettings,
-        workers: ChatWorkers,
-        queued_buttons: frozenset[str],
-        stop: Callable[[int], Awaitable[None]],
-    ) -> None:
-        self.state = state
-        self.settings = settings
-        self.workers = workers
-        #: The callback-data prefixes answered through the chat's queue, like messages.
-        self.queued_buttons = queued_buttons
-        self.metrics: Metrics | None = None
-        self._stop = stop
+    state: BotState
+    settings: BotSettings
+    workers: ChatWorkers
+    #: The callback-data prefixes answered through the chat's queue, like messages.
+    queued_buttons: frozenset[str]
+    #: The stop button's action (`Conveyor.stop`).
+    stop: Callable[[int], Awaitable[None]]
+    metrics: Metrics | None = None
 
     def _queued(self, data: str | None) -> bool:
         return data is not None and data.split(":", 1)[0] in self.queued_buttons
@@ -55,7 +49,7 @@ class Admission:
         bot: Bot = data["bot"]
         stopped = update.stopped_message_generation
         if stopped is not None:
-            await self._stop(stopped.chat.id)
+            await self.stop(stopped.chat.id)
             return None
         query = update.callback_query
         if query is not None and isinstance(query.message, Message) and self._queued(query.data):

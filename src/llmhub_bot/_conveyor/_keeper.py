@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from .._state import BotState
 from ._answers import Answers
@@ -19,11 +20,11 @@ log = logging.getLogger("llmhub_bot.conveyor")
 _STOP_POLL = 1.0
 
 
+@dataclass
 class LeaseKeeper:
-    def __init__(self, state: BotState, workers: ChatWorkers, answers: Answers) -> None:
-        self.state = state
-        self.workers = workers
-        self.answers = answers
+    state: BotState
+    workers: ChatWorkers
+    answers: Answers
 
     async def run(self) -> None:
         workers = self.workers

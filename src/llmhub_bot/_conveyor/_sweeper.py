@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from .._state import BotState
 from ._workers import ChatWorkers
@@ -15,10 +16,10 @@ __all__ = ["Sweeper"]
 log = logging.getLogger("llmhub_bot.conveyor")
 
 
+@dataclass
 class Sweeper:
-    def __init__(self, state: BotState, workers: ChatWorkers) -> None:
-        self.state = state
-        self.workers = workers
+    state: BotState
+    workers: ChatWorkers
 
     async def run(self) -> None:
         while True:

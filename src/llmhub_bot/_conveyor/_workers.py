@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from .._metrics import Metrics
@@ -30,25 +31,24 @@ _DONE_RETRY_MAX = 2.0
 Feed = Callable[[QueuedUpdate], Coroutine[Any, Any, Any]]
 
 
+@dataclass
 class ChatWorkers:
     """The workers of this process, and the leases they hold."""
 
-    def __init__(
-        self, state: BotState, owner: str, lease_ttl: float, answers: Answers, feed: Feed
-    ) -> None:
-        self.state = state
-        self.owner = owner
-        self.lease_ttl = lease_ttl
-        self.answers = answers
-        self.metrics: Metrics | None = None
-        self._feed = feed
-        #: Whether workers take chats and updates (off while shutting down).
-        self.accepting = True
-        #: The chats whose lease this process holds now.
-        self.leased: set[int] = set()
-        #: The chats whose lease ran out under a worker (its keeper found it taken).
-        self.lost: set[int] = set()
-        self.tasks: dict[int, asyncio.Task[None]] = {}
+    state: BotState
+    owner: str
+    lease_ttl: float
+    answers: Answers
+    feed: Feed
+    metrics: Metrics | None = None
+    #: Whether workers take chats and updates (off while shutting down).
+    accepting: bool = True
+    #: The chats whose lease this process holds now.
+    leased: set[int] = field(default_factory=set)
+    #: The chats whose lease ran out under a worker (its keeper found it taken).
+    lost: set[int] = field(default_factory=set)
+    #: Each chat's worker task.
+    tasks: dict[int, asyncio.Task[None]] = field(default_factory=dict)
 
     def kick(self, chat_id: int) -> None:
         """Answer the chat's queue here, unless a worker of this process does so already."""
@@ -83,7 +83,7 @@ class ChatWorkers:
 
     async def _answer(self, chat_id: int, item: QueuedUpdate) -> bool:
         """Feed one update to the dispatcher; False if the chat's lease was lost meanwhile."""
-        task: asyncio.Task[Any] = asyncio.create_task(self._feed(item))
+        task: asyncio.Task[Any] = asyncio.create_task(self.feed(item))
         self.answers.started(chat_id, item.update_id, task)
         try:
             await asyncio.wait([task])

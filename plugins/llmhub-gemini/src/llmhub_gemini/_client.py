@@ -128,13 +128,11 @@ class GeminiClient:
                 continue
             contents.append(v1.Content(role=role, parts=parts))
         options = request.options
-        config: dict[str, Any] = {}
-        if options.temperature is not None:
-            config["temperature"] = options.temperature
-        if options.top_p is not None:
-            config["top_p"] = options.top_p
-        if options.max_tokens is not None:
-            config["max_output_tokens"] = options.max_tokens
+        config: dict[str, Any] = {
+            # Vertex AI's name for the token limit is its own.
+            ("max_output_tokens" if name == "max_tokens" else name): value
+            for name, value in options.sampling().items()
+        }
         if options.stop:
             config["stop_sequences"] = list(options.stop)
         if options.seed is not None:

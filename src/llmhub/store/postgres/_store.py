@@ -65,6 +65,7 @@ _TURNS = (
 #: Seconds a read or a transaction waits for a database that is away (a restart
 #: takes a few) before it fails.
 AWAY_PATIENCE = 15.0
+_E = TypeVar("_E", bound=Exception)
 _T = TypeVar("_T")
 #: A database that is away rather than refusing a row: connection and pool errors.
 _AWAY = (psycopg.OperationalError, psycopg_pool.PoolTimeout, OSError)
@@ -146,16 +147,16 @@ class PostgresStore(Store):
         try:
             conn = await psycopg.AsyncConnection.connect(self._url, connect_timeout=10, **options)
         except psycopg.Error as exc:
-            raise ConfigurationError(
-                f"cannot open the database {self.url}: {self._scrub(exc)}"
-            ) from self._scrubbed(exc)
+            raise self._failure(
+                ConfigurationError, f"cannot open the database {self.url}", exc
+            ) from self._cause(exc)
         async with conn:
             try:
                 await self._migrate(conn)
             except psycopg.Error as exc:
-                raise StoreError(
-                    f"could not migrate {self.url}: {self._scrub(exc)}"
-                ) from self._scrubbed(exc)
+                raise self._failure(
+                    StoreError, f"could not migrate {self.url}", exc
+                ) from self._cause(exc)
         pool: _Pool = psycopg_pool.AsyncConnectionPool(
             self._url,
             min_size=self.min_size,
@@ -184,13 +185,17 @@ class PostgresStore(Store):
         text = str(exc).strip()
         return text.replace(password, "***") if password else text
 
-    def _scrubbed(self, exc: BaseException) -> BaseException:
+    def _failure(self, kind: type[_E], what: str, exc: BaseException) -> _E:
+        """The error to raise for the driver's `exc`: "`what`: libpq's reason", scrubbed."""
+        return kind(f"{what}: {self._scrub(exc)}")
+
+    def _cause(self, exc: BaseException) -> BaseException | None:
         """`exc` to keep as the `__cause__` of the error raised for it: itself, or, should
-        its text hold the password, an error of its class with the text scrubbed."""
+        its text hold the password, a copy of its class with the text scrubbed."""
         text = self._scrub(exc)
         if text == str(exc).strip():
             return exc
-        return psycopg.Error(text) if isinstance(exc, psycopg.Error) else RuntimeError(text)
+        return psycopg.Error(text) if isinstance(exc, psycopg.Error) else None
 
     async def close(self) -> None:
         pool = self._pool
@@ -272,9 +277,9 @@ class PostgresStore(Store):
                             "store %s: %s migrated to version %d", self.url, schema.name, version
                         )
         except psycopg.Error as exc:
-            raise StoreError(
-                f"could not migrate {schema.name} in {self.url}: {self._scrub(exc)}"
-            ) from self._scrubbed(exc)
+            raise self._failure(
+                StoreError, f"could not migrate {schema.name} in {self.url}", exc
+            ) from self._cause(exc)
 
     def _pool_or_raise(self) -> _Pool:
         if self._pool is None:
@@ -297,9 +302,9 @@ class PostgresStore(Store):
         try:
             return await self._patiently(read)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"could not read from {self.url}: {self._scrub(exc)}"
-            ) from self._scrubbed(exc)
+            raise self._failure(
+                StoreError, f"could not read from {self.url}", exc
+            ) from self._cause(exc)
 
     async def _patiently(self, attempt: Callable[[], Awaitable[_T]]) -> _T:
         """`attempt()`, tried again while the database is away, for up to
@@ -364,9 +369,9 @@ class PostgresStore(Store):
         try:
             return await self._patiently(run)
         except psycopg.Error as exc:
-            raise StoreError(
-                f"could not write to {self.url}: {self._scrub(exc)}"
-            ) from self._scrubbed(exc)
+            raise self._failure(StoreError, f"could not write to {self.url}", exc) from self._cause(
+                exc
+            )
 
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:
