@@ -198,9 +198,11 @@ async def test_a_stream_that_keeps_sending_comments_still_ends_at_the_total_time
     llm: FakeOpenAIServer, tmp_path: Path
 ) -> None:
     llm.then(Behaviour(drip=0.02))
-    env = _env(llm, tmp_path) | {"LLMHUB_TIMEOUT": "0.3", "LLMHUB_READ_TIMEOUT": "60"}
+    env = _env(llm, tmp_path) | {"LLMHUB_TIMEOUT": "1", "LLMHUB_READ_TIMEOUT": "60"}
     async with await Hub.open(env) as hub:
-        with pytest.raises(ProviderTimeoutError, match=r"the stream took over 0.3 s"):
+        # On a loaded machine the response head itself may use the whole second ("the
+        # call took over"): either way the call ends at the total timeout, never later.
+        with pytest.raises(ProviderTimeoutError, match=r"the (stream|call) took over 1 s"):
             async with hub.stream_reply(1, "hi", MODEL, fallbacks=[]) as stream:
                 async for _ in stream:
                     pass

@@ -90,7 +90,7 @@ class Delivery:
                     await asyncio.sleep(0.2)  # Telegram backs off before delivering again
 
 
-async def wait_healthy(url: str, tries: int = 600) -> None:
+async def wait_healthy(url: str, tries: int = 1800) -> None:
     """Until `url`/healthz answers 200 (a replica that has started), or fail."""
     async with aiohttp.ClientSession() as http:
         for _ in range(tries):
