@@ -37,6 +37,7 @@ from llmhub import (
     ProviderUnavailableError,
     RateLimitError,
     Reply,
+    StreamInterruptedError,
     ToolCallEvent,
     ToolResultEvent,
     UnknownProviderError,
@@ -82,6 +83,8 @@ def friendly_error(exc: LLMHubError) -> str:
         return _("The model took too long to answer. Try again, or choose another model.")
     if isinstance(exc, ProviderUnavailableError):
         return _("The model is unavailable right now. Try again, or choose another model.")
+    if isinstance(exc, StreamInterruptedError):
+        return _("The connection to the model broke off. Try again, or choose another model.")
     if isinstance(exc, ContentBlockedError):
         return _("The provider withheld this answer (safety filter). Try rephrasing.")
     if isinstance(exc, PromptTooLongError):
@@ -104,7 +107,12 @@ def friendly_error(exc: LLMHubError) -> str:
 
 
 #: Failures the user can do something about at once: ask again, or ask another model.
-_RETRYABLE = (ProviderUnavailableError, ProviderTimeoutError, RateLimitError)
+_RETRYABLE = (
+    ProviderUnavailableError,
+    ProviderTimeoutError,
+    RateLimitError,
+    StreamInterruptedError,
+)
 
 
 def error_buttons(exc: LLMHubError, *, retry: bool) -> InlineKeyboardMarkup | None:
@@ -354,9 +362,12 @@ async def _stream_into(
             if text.strip():
                 await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
         raise
-    except Exception:
+    except Exception as exc:
         metrics.outcome("error")
-        raise
+        if text.strip():  # what arrived stays, said to be cut; the error is told after it
+            with contextlib.suppress(TelegramAPIError):
+                await view.finish(text + "\n\n⚠️ " + _("The answer broke off here."))
+        raise exc
     reply = stream.reply
     if answered is not None:
         await answered(reply)

@@ -223,3 +223,41 @@ async def test_a_refusal_of_the_users_own_input_offers_no_try_again(world: World
     world.llm.then(Behaviour(status=400, body={"message": "bad field"}))
     await say(world, ADMIN, "hello")
     assert "reply_markup" not in world.tg.sent("sendMessage", ADMIN)[-1]
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "told", "again", "other"),
+    [
+        (
+            "en",
+            "⚠️ The answer broke off here.",
+            "The connection to the model broke off. Try again, or choose another model.",
+            "↻ try again",
+            "🔀 another model",
+        ),
+        (
+            "ru",
+            "⚠️ Здесь ответ оборвался.",
+            "Связь с моделью оборвалась. Попробуйте ещё раз или выберите другую модель.",
+            "↻ ещё раз",
+            "🔀 другая модель",
+        ),
+    ],
+)
+async def test_a_stream_cut_after_words_keeps_them_and_offers_to_try_again(
+    world: World, language: str, note: str, told: str, again: str, other: str
+) -> None:
+    """What arrived stays on screen, said to be cut, and the user is told what they can
+    do, with a button each (today the words vanished behind "Something went wrong")."""
+    world.llm.then(Behaviour(text="one two three four", cut_after=2))
+    sent = world.tg.message(ADMIN, "tell me", language=language)
+    await world.tg.push(sent)
+    await world.tg.wait_for(lambda tg: told in tg.texts(ADMIN))
+    assert f"one two\n\n{note}" in world.tg.texts(ADMIN)
+    failure = next(p for p in world.tg.sent("sendMessage", ADMIN) if p["text"] == told)
+    assert [b["text"] for b in buttons(failure)] == [again, other]
+    assert rows(world.db) == [("tell me", "error", "one two")]  # logged as it arrived
+
+    await press(world, ADMIN, failure, again, reply_to=sent["message"])
+    await world.tg.wait_for(lambda tg: "echo: tell me" in tg.texts(ADMIN))
+    assert rows(world.db) == [("tell me", "ok", "echo: tell me")]  # in place of the cut one
