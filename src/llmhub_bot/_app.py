@@ -58,6 +58,9 @@ QUEUED_BUTTONS = frozenset(
         _own_data.ForgetMe.__prefix__,
     }
 )
+#: The commands answered in the chat's order, after any answer under way: those that
+#: ask a model. The others (/new, /help, /usage, /models, ...) are answered at once.
+QUEUED_COMMANDS = frozenset({"ask"})
 
 log = logging.getLogger("llmhub_bot")
 
@@ -90,7 +93,13 @@ def create_bot_and_dispatcher(
         else AiohttpSession()
     )
     handing_over: set[int] = set()
-    conveyor = Conveyor(state, settings, queued_buttons=QUEUED_BUTTONS, handing_over=handing_over)
+    conveyor = Conveyor(
+        state,
+        settings,
+        queued_buttons=QUEUED_BUTTONS,
+        queued_commands=QUEUED_COMMANDS,
+        handing_over=handing_over,
+    )
     metrics = Metrics(replica=conveyor.owner)
     conveyor.metrics = metrics
     session.middleware(RetryAfterMiddleware(state=state, on_wait=metrics.flood_waited))

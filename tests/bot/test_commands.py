@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
 from llmhub_bot._commands import COMMANDS
 from llmhub_bot._users import Users
@@ -155,3 +156,22 @@ async def test_an_unknown_command_is_answered_not_ignored(world: World) -> None:
         "Я не знаю команды /frobnicate. /help — что я умею."
     ]
     assert world.llm.requests == []  # not sent to a model either
+
+
+async def test_control_commands_are_answered_at_once_while_an_answer_hangs(
+    world: World,
+) -> None:
+    """A hung answer used to hold /new (and /help, /usage) behind it for minutes."""
+    world.llm.then(Behaviour(hang=True))
+    await world.tg.push(world.tg.message(ADMIN, "a slow question"))
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))  # the answer is under way
+    assert (await say(world, ADMIN, "/help"))[0].startswith("/")
+    assert await say(world, ADMIN, "/new") == ["Started a new conversation."]
+    [usage] = await say(world, ADMIN, "/usage")
+    assert usage
+    # /ask asks a model: it waits its turn behind the hung answer.
+    await world.tg.push(world.tg.message(ADMIN, "/ask and then?"))
+    world.llm.release()
+    await world.tg.wait_for(lambda tg: "echo: and then?" in tg.texts(ADMIN))
+    # The answer that was running when /new came is not in the new conversation.
+    assert (await world.hub.chat(ADMIN).context()).turns == 1

@@ -51,7 +51,8 @@ class Conveyor(BaseMiddleware):
     """Per-chat queues and leases in `BotState`, and the tasks that answer them.
 
     `queued_buttons`: the callback-data prefixes answered through the chat's queue,
-    after any answer under way, like messages. `handing_over`: a set the conveyor puts
+    after any answer under way, like messages; `queued_commands`: the commands that are
+    (those that ask a model), the others being answered at once. `handing_over`: a set the conveyor puts
     a chat's id in while it cancels the chat's answer for another process to give
     (shared with the handlers, which then neither mark it stopped nor count it so).
     """
@@ -64,6 +65,7 @@ class Conveyor(BaseMiddleware):
         metrics: Metrics | None = None,
         *,
         queued_buttons: frozenset[str] = frozenset(),
+        queued_commands: frozenset[str] = frozenset(),
         handing_over: set[int] | None = None,
     ) -> None:
         self.state = state
@@ -75,7 +77,9 @@ class Conveyor(BaseMiddleware):
         self.workers = ChatWorkers(
             state, self.owner, settings.bot_chat_lease_seconds, self.answers, self._feed
         )
-        self.admission = Admission(state, settings, self.workers, queued_buttons, self.stop)
+        self.admission = Admission(
+            state, settings, self.workers, queued_buttons, self.stop, queued_commands
+        )
         self._background: list[asyncio.Task[None]] = []
         self.metrics = metrics
 

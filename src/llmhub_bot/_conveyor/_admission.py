@@ -38,6 +38,9 @@ class Admission:
     queued_buttons: frozenset[str]
     #: The stop button's action (`Conveyor.stop`).
     stop: Callable[[int], Awaitable[None]]
+    #: The commands answered through the chat's queue (those that ask a model); the
+    #: others are answered at once, even while the chat's queue waits on a slow answer.
+    queued_commands: frozenset[str] = frozenset()
     metrics: Metrics | None = None
 
     def _queued(self, data: str | None) -> bool:
@@ -57,18 +60,25 @@ class Admission:
             return await self._queue(update, chat, query.from_user.id, query.message, counted=True)
         message = update.message
         if message is None:
-            if not await self.state.first_sight(update.update_id):
-                return None
-            try:
-                return await handler(update, data)
-            finally:
-                if self.metrics is not None:
-                    self.metrics.answered()
+            return await self._at_once(handler, update, data)
         if not is_addressed(message, await bot.me()):
             return None  # group chatter: neither queued nor logged
+        command = _command(message.text)
+        if command is not None and command not in self.queued_commands:
+            return await self._at_once(handler, update, data)
         user_id = message.from_user.id if message.from_user else message.chat.id
-        is_command = (message.text or "").startswith("/")
-        return await self._queue(update, message.chat.id, user_id, message, counted=not is_command)
+        counted = command is None
+        return await self._queue(update, message.chat.id, user_id, message, counted=counted)
+
+    async def _at_once(self, handler: Handler, update: Update, data: dict[str, Any]) -> Any:
+        """Handle the update now, once (a repeated `update_id` is dropped)."""
+        if not await self.state.first_sight(update.update_id):
+            return None
+        try:
+            return await handler(update, data)
+        finally:
+            if self.metrics is not None:
+                self.metrics.answered()
 
     async def _queue(
         self, update: Update, chat_id: int, user_id: int, message: Message, *, counted: bool
@@ -94,3 +104,10 @@ class Admission:
             )
         elif admission == "queued":
             self.workers.kick(chat_id)
+
+
+def _command(text: str | None) -> str | None:
+    """The command a message starts with (`/new@my_bot hi` -> "new"), if any."""
+    if not text or not text.startswith("/"):
+        return None
+    return text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
