@@ -177,6 +177,29 @@ def _prompt(message: Message, text: str | None, bot_username: str | None) -> str
     return prompt
 
 
+def _quoted(message: Message, bot_id: int) -> Message | None:
+    """The message `message` replies to, when it is someone's (the bot's own answers
+    are in the chat's context already)."""
+    original = message.reply_to_message
+    if original is None or (original.from_user is not None and original.from_user.id == bot_id):
+        return None
+    return original
+
+
+def _with_quote(prompt: str, message: Message, quoted: Message) -> str:
+    """The prompt with what it replies to above it, as a quote with its author: the
+    part the user selected (Telegram's `quote`), else the whole text or caption."""
+    part = message.quote.text if message.quote is not None else None
+    words = part or quoted.text or quoted.caption or ""
+    if not words.strip():
+        return prompt
+    author = quoted.from_user.full_name if quoted.from_user is not None else ""
+    lines = words.splitlines() or [""]
+    lines[0] = f"{author}: {lines[0]}" if author else lines[0]
+    block = "\n".join(f"> {line}" for line in lines)
+    return f"{block}\n\n{prompt}" if prompt else block
+
+
 async def ask(
     message: Message, command: CommandObject, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
@@ -224,15 +247,24 @@ async def _respond(
     message: Message, text: str | None, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
     """Fetch the message's file, pick the view for the chat, and generate."""
-    attachments = await download(message, bot, runtime.settings.bot_max_file_bytes)
+    me = await bot.me()
+    quoted = _quoted(message, me.id)
+    limit = runtime.settings.bot_max_file_bytes
+    attachments = await download(message, bot, limit)
     if isinstance(attachments, str):
         await answer(message, attachments)
         return
-    me = await bot.me()
+    if quoted is not None:  # the file of the message replied to goes along too
+        theirs = await download(quoted, bot, limit)
+        if isinstance(theirs, str):
+            await answer(message, theirs)
+            return
+        attachments = [*theirs, *attachments]
     chat_id = message.chat.id
+    words = _prompt(message, text, me.username)
     prompt = Prompt(
         chat_id,
-        _prompt(message, text, me.username),
+        _with_quote(words, message, quoted) if quoted is not None else words,
         user_id=message.from_user.id if message.from_user else chat_id,
         attachments=tuple(attachments),
         # The same id if this message is answered again after a crash: one pair of rows.

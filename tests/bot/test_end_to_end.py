@@ -8,7 +8,7 @@ from pathlib import Path
 
 from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
-from tests.bot.conftest import ADMIN, STRANGER, World, open_world, rows, say, scrape, shown
+from tests.bot.conftest import ADMIN, MEMBER, STRANGER, World, open_world, rows, say, scrape, shown
 from tests.fakes.telegram_server import FILES
 
 
@@ -151,3 +151,40 @@ async def test_a_photo_reaches_the_model_as_an_image(world: World) -> None:
     assert content[0] == {"type": "text", "text": "what is this?"}
     expected = "data:image/jpeg;base64," + base64.b64encode(FILES["photo-1"]).decode()
     assert content[1] == {"type": "image_url", "image_url": {"url": expected}}
+
+
+async def test_a_mention_replying_to_another_message_sends_that_message_along(
+    world: World,
+) -> None:
+    """ "@bot translate this" must see what "this" is: the message replied to (its text
+    or caption, and its author) goes with the prompt; the bot's own answers do not."""
+    group = -100777
+    quoted = world.tg.message(MEMBER, "Bonjour tout le monde", chat_id=group, chat_type="group")
+    await world.tg.push(quoted)  # group chatter: not for the bot
+    ask = world.tg.message(
+        ADMIN,
+        "@hub_test_bot translate this",
+        chat_id=group,
+        chat_type="group",
+        reply_to_message=quoted["message"],
+    )
+    await world.tg.push(ask)
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))
+    sent = world.llm.requests[-1]["messages"][-1]["content"]
+    assert sent == f"> User{MEMBER}: Bonjour tout le monde\n\ntranslate this"
+    await world.tg.wait_for(lambda tg: any("translate this" in t for t in shown(tg, group)))
+
+    # A reply to the bot's own answer carries no quote: the answer is in the context.
+    answer = world.tg.sent("sendMessage", group)[-1]
+    mine = world.tg._message(group, answer["_message_id"], str(answer["text"]))
+    mine["from"] = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
+    follow = world.tg.message(
+        ADMIN,
+        "@hub_test_bot and in German?",
+        chat_id=group,
+        chat_type="group",
+        reply_to_message=mine,
+    )
+    await world.tg.push(follow)
+    await world.tg.wait_for(lambda tg: len(world.llm.requests) == 2)
+    assert world.llm.requests[-1]["messages"][-1]["content"] == "and in German?"
