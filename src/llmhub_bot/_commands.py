@@ -12,11 +12,12 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 import llmhub
-from llmhub import Hub, LLMHubError, format_usd
+from llmhub import ChatId, Hub, LLMHubError, format_usd
 
 from . import _budgets as budgets
 from ._budget_commands import spent_line
 from ._runtime import Runtime
+from ._topics import conversation_of
 from ._users import Users
 
 __all__ = ["COMMANDS", "DESCRIPTION", "SHORT_DESCRIPTION", "bot_commands", "make_router"]
@@ -56,7 +57,7 @@ def bot_commands() -> list[BotCommand]:
     return [BotCommand(command=name, description=str(text)) for name, text in COMMANDS]
 
 
-async def _current_model(hub: Hub, chat_id: int) -> str:
+async def _current_model(hub: Hub, chat_id: ChatId) -> str:
     try:
         return await hub.chat(chat_id).model()
     except LLMHubError:
@@ -64,7 +65,7 @@ async def _current_model(hub: Hub, chat_id: int) -> str:
 
 
 async def start(message: Message, hub: Hub) -> None:
-    model = await _current_model(hub, message.chat.id)
+    model = await _current_model(hub, conversation_of(message))
     await message.answer(
         _(
             "Hello, {name}! Send me a message and I will answer with {model}.\n"
@@ -98,7 +99,7 @@ async def ping(message: Message, hub: Hub, runtime: Runtime) -> None:
 
 
 async def model(message: Message, hub: Hub) -> None:
-    name = await _current_model(hub, message.chat.id)
+    name = await _current_model(hub, conversation_of(message))
     try:
         provider = hub.registry.resolve(name)[0].name
     except LLMHubError:
@@ -110,12 +111,12 @@ async def model(message: Message, hub: Hub) -> None:
 
 
 async def new(message: Message, hub: Hub) -> None:
-    await hub.chat(message.chat.id).reset()
+    await hub.chat(conversation_of(message)).reset()
     await message.answer(_("Started a new conversation."), parse_mode=None)
 
 
 async def context(message: Message, hub: Hub) -> None:
-    info = await hub.context_info(message.chat.id)
+    info = await hub.chat(conversation_of(message)).context()
     await message.answer(
         _("The next request carries {turns} earlier turns ({chars} characters).").format(
             turns=info.turns, chars=info.chars

@@ -49,11 +49,13 @@ async def _send_part(
     entities: list[MessageEntity],
     reply: ReplyParameters | None,
     markup: InlineKeyboardMarkup | None = None,
+    thread: int | None = None,
 ) -> Message:
     try:
         return await bot.send_message(
             chat_id,
             text,
+            message_thread_id=thread,
             entities=entities or None,
             parse_mode=None,
             reply_parameters=reply,
@@ -64,7 +66,12 @@ async def _send_part(
             raise
         log.warning("entities refused (%s); sending plain text", exc.message)
         return await bot.send_message(
-            chat_id, text, parse_mode=None, reply_parameters=reply, reply_markup=markup
+            chat_id,
+            text,
+            message_thread_id=thread,
+            parse_mode=None,
+            reply_parameters=reply,
+            reply_markup=markup,
         )
 
 
@@ -81,14 +88,16 @@ async def send_long_message(
     *,
     reply_to: int | None = None,
     markup: InlineKeyboardMarkup | None = None,
+    thread: int | None = None,
 ) -> list[Message]:
-    """Send `markdown` as one or more messages; `markup` goes under the last one."""
+    """Send `markdown` as one or more messages (in the forum topic `thread`, if any);
+    `markup` goes under the last one."""
     sent: list[Message] = []
     reply = _reply_to(reply_to)
     parts = render(markdown)
     for i, (text, entities) in enumerate(parts, 1):
         last = markup if i == len(parts) else None
-        sent.append(await _send_part(bot, chat_id, text, entities, reply, last))
+        sent.append(await _send_part(bot, chat_id, text, entities, reply, last, thread))
         reply = None
     return sent
 
@@ -183,10 +192,19 @@ class EditView:
     message cannot be edited any more, the reply is sent as new messages.
     """
 
-    def __init__(self, bot: Bot, chat_id: int, interval: float, reply_to: int | None) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        chat_id: int,
+        interval: float,
+        reply_to: int | None,
+        thread: int | None = None,
+    ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.reply_to = reply_to
+        #: The forum topic the answer goes to (a group's topics are conversations apart).
+        self.thread = thread
         self._throttle = _Throttle(interval)
         self._message: Message | None = None
 
@@ -199,6 +217,7 @@ class EditView:
                 self._message = await self.bot.send_message(
                     self.chat_id,
                     preview,
+                    message_thread_id=self.thread,
                     parse_mode=None,
                     reply_parameters=_reply_to(self.reply_to),
                 )
@@ -244,7 +263,12 @@ class EditView:
         parts = render(markdown)
         if self._message is None or not parts:
             return await send_long_message(
-                self.bot, self.chat_id, markdown, reply_to=self.reply_to, markup=markup
+                self.bot,
+                self.chat_id,
+                markdown,
+                reply_to=self.reply_to,
+                markup=markup,
+                thread=self.thread,
             )
         first_text, first_entities = parts[0]
         try:
@@ -256,10 +280,16 @@ class EditView:
                 "preview not editable in chat %s (%s); sending anew", self.chat_id, exc.message
             )
             return await send_long_message(
-                self.bot, self.chat_id, markdown, reply_to=self.reply_to, markup=markup
+                self.bot,
+                self.chat_id,
+                markdown,
+                reply_to=self.reply_to,
+                markup=markup,
+                thread=self.thread,
             )
         sent = [self._message]
         for i, (text, entities) in enumerate(parts[1:], 2):
             last = markup if i == len(parts) else None
-            sent.append(await _send_part(self.bot, self.chat_id, text, entities, None, last))
+            part = await _send_part(self.bot, self.chat_id, text, entities, None, last, self.thread)
+            sent.append(part)
         return sent

@@ -51,6 +51,7 @@ from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
 from ._runtime import Runtime
 from ._tools import tools_for
+from ._topics import conversation_of, topic_of
 from ._typing import Typing
 
 __all__ = [
@@ -263,22 +264,26 @@ async def _respond(
     chat_id = message.chat.id
     words = _prompt(message, text, me.username)
     prompt = Prompt(
-        chat_id,
+        conversation_of(message),
         _with_quote(words, message, quoted) if quoted is not None else words,
         user_id=message.from_user.id if message.from_user else chat_id,
         attachments=tuple(attachments),
         # The same id if this message is answered again after a crash: one pair of rows.
         request_id=f"tg-{me.id}-{chat_id}-{message.message_id}",
     )
-    await generate(hub, make_view(bot, runtime, message.chat, message.message_id), prompt, runtime)
+    view = make_view(bot, runtime, message.chat, message.message_id, topic_of(message))
+    await generate(hub, view, prompt, runtime)
 
 
-def make_view(bot: Bot, runtime: Runtime, chat: Chat, reply_to: int | None) -> DraftView | EditView:
+def make_view(
+    bot: Bot, runtime: Runtime, chat: Chat, reply_to: int | None, topic: int | None = None
+) -> DraftView | EditView:
     """How the chat sees the answer grow: a draft in private chats (where the Bot API
-    server takes drafts), else an edited message (replying to `reply_to` in groups)."""
+    server takes drafts), else an edited message (replying to `reply_to` in groups, in
+    the forum `topic` if any)."""
     interval = runtime.settings.bot_stream_interval
     if chat.type != "private":
-        return EditView(bot, chat.id, interval, reply_to=reply_to)
+        return EditView(bot, chat.id, interval, reply_to=reply_to, thread=topic)
     if runtime.drafts:
         return DraftView(bot, chat.id, random.randint(1, 2**31 - 1), runtime)
     return EditView(bot, chat.id, interval, reply_to=None)
@@ -389,7 +394,7 @@ async def _stream_into(
     except asyncio.CancelledError:
         # The stop button: keep what was written, marked as stopped. A chat handed
         # over to another process (shutdown, lost lease) is answered there instead.
-        if prompt.chat_id not in runtime.handing_over:
+        if view.chat_id not in runtime.handing_over:
             metrics.outcome("stopped")
             if text.strip():
                 await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
@@ -447,7 +452,7 @@ async def read_with(
     if not await may_choose(bot, runtime, chat.id, chat.type, query.from_user.id):
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
-    await hub.chat(chat.id).set_model(name)
+    await hub.chat(conversation_of(refusal)).set_model(name)
     await query.answer(_("Model: {model}").format(model=name))
     original = refusal.reply_to_message
     if original is None:

@@ -21,6 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from llmhub import Hub, LLMHubError
 
 from ._runtime import Runtime
+from ._topics import conversation_of
 
 __all__ = [
     "ModelPage",
@@ -112,7 +113,7 @@ async def show(message: Message, hub: Hub) -> None:
             _("No provider is reachable right now; try again later."), parse_mode=None
         )
         return
-    current = await hub.chat(message.chat.id).chosen_model()
+    current = await hub.chat(conversation_of(message)).chosen_model()
     await message.answer(
         _("Choose the model for this chat:"),
         reply_markup=_keyboard(models, 0, current),
@@ -123,7 +124,7 @@ async def show(message: Message, hub: Hub) -> None:
 async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
     if isinstance(query.message, Message):
         models = await catalogue(hub)
-        current = await hub.chat(query.message.chat.id).chosen_model()
+        current = await hub.chat(conversation_of(query.message)).chosen_model()
         await query.message.edit_reply_markup(
             reply_markup=_keyboard(models, callback_data.page, current)
         )
@@ -142,7 +143,7 @@ async def pick(
         await query.answer(_("Only group admins change the model here."), show_alert=True)
         return
     try:
-        await hub.chat(message.chat.id).set_model(name)
+        await hub.chat(conversation_of(message)).set_model(name)
     except LLMHubError as exc:
         await query.answer(str(exc)[:190], show_alert=True)
         return

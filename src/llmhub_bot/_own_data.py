@@ -26,6 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from llmhub import Hub
 from llmhub.store import Exchange
 
+from ._topics import conversation_of
 from ._users import Users
 
 __all__ = ["ForgetMe", "conversation_markdown", "make_router"]
@@ -64,7 +65,7 @@ def conversation_markdown(exchanges: list[Exchange], title: str, private: bool, 
 
 async def export(message: Message, hub: Hub) -> None:
     chat = message.chat
-    exchanges = await hub.chat(chat.id).conversation()
+    exchanges = await hub.chat(conversation_of(message)).conversation()
     if not exchanges:
         await message.answer(_("Nothing to export: this conversation is empty."), parse_mode=None)
         return

@@ -22,6 +22,7 @@ from llmhub import Hub
 
 from ._models_menu import may_choose
 from ._runtime import Runtime
+from ._topics import conversation_of
 
 __all__ = ["PRESETS", "make_router"]
 
@@ -111,7 +112,7 @@ async def pick(
         return
     presets = {key: (label, prompt) for key, label, prompt in PRESETS}
     if callback_data.key == "off":
-        await hub.chat(message.chat.id).set_system(None)
+        await hub.chat(conversation_of(message)).set_system(None)
         await query.answer()
         await message.edit_text(_("This chat has no system prompt now."), parse_mode=None)
         return
@@ -119,7 +120,7 @@ async def pick(
         await query.answer(_("This menu is out of date; send /persona again."), show_alert=True)
         return
     label, prompt = presets[callback_data.key]
-    await hub.chat(message.chat.id).set_system(str(prompt))
+    await hub.chat(conversation_of(message)).set_system(str(prompt))
     await query.answer()
     await message.edit_text(
         _("This chat now uses the {persona} persona.").format(persona=label), parse_mode=None
@@ -129,7 +130,7 @@ async def pick(
 async def system(
     message: Message, command: CommandObject, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
-    chat = str(message.chat.id)
+    chat = conversation_of(message)
     text = (command.args or "").strip()
     if not text:
         current = await hub.chat(chat).system()

@@ -33,6 +33,7 @@ from ._answer_buttons import (
 from ._dialog import friendly_error, generate, make_view, report
 from ._models_menu import catalogue, model_of, paged_models
 from ._runtime import Runtime
+from ._topics import conversation_of, topic_of
 
 __all__ = ["CONTINUE_PROMPT", "make_router"]
 
@@ -65,7 +66,8 @@ async def _answer_again(
         await _quietly(query.answer(_("This message is too old."), show_alert=True))
         return
     chat = answer.chat
-    latest = await hub.chat(chat.id).last_turn()
+    conversation = hub.chat(conversation_of(answer))
+    latest = await conversation.last_turn()
     if latest is None or turn_key(latest.request_id) != turn:
         await _quietly(answer.edit_reply_markup(reply_markup=None))
         await _quietly(
@@ -79,9 +81,9 @@ async def _answer_again(
     me = await bot.me()
     # The prompt asked again is its author's words: its rows are the author's (so the
     # author's /forget_me takes them), whoever pressed; "continue" is the presser's.
-    author = None if cont else await hub.chat(chat.id).author(latest.request_id)
+    author = None if cont else await conversation.author(latest.request_id)
     prompt = Prompt(
-        chat.id,
+        conversation.id,
         CONTINUE_PROMPT if cont else latest.prompt,
         model,
         user_id=author if author is not None else query.from_user.id,
@@ -90,7 +92,8 @@ async def _answer_again(
         replaces=None if cont else latest.request_id,
     )
     try:
-        await generate(hub, make_view(bot, runtime, chat, answer.message_id), prompt, runtime)
+        view = make_view(bot, runtime, chat, answer.message_id, topic_of(answer))
+        await generate(hub, view, prompt, runtime)
     except LLMHubError as exc:
         await bot.send_message(chat.id, friendly_error(exc), parse_mode=None)
         await report(bot, runtime, chat.id, exc)
@@ -147,7 +150,7 @@ async def choose(query: CallbackQuery, callback_data: ChooseAgain, hub: Hub) -> 
             query.answer(_("No provider is reachable right now; try again later."), show_alert=True)
         )
         return
-    current = await hub.chat(answer.chat.id).chosen_model()
+    current = await hub.chat(conversation_of(answer)).chosen_model()
     await answer.edit_reply_markup(reply_markup=_models_keyboard(models, callback_data, current))
     await _quietly(query.answer())
 

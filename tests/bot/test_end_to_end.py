@@ -188,3 +188,46 @@ async def test_a_mention_replying_to_another_message_sends_that_message_along(
     await world.tg.push(follow)
     await world.tg.wait_for(lambda tg: len(world.llm.requests) == 2)
     assert world.llm.requests[-1]["messages"][-1]["content"] == "and in German?"
+
+
+async def test_each_forum_topic_is_a_conversation_of_its_own(world: World) -> None:
+    """Answers go to the topic asked in, and a topic's context is its own: what was
+    said in another topic of the same group is not sent, /new resets one topic."""
+    forum = -100888
+
+    async def ask(topic: int, text: str) -> list[dict[str, str]]:
+        before = len(world.llm.requests)
+        await world.tg.push(
+            world.tg.message(
+                ADMIN,
+                f"/ask {text}",
+                chat_id=forum,
+                chat_type="supergroup",
+                message_thread_id=topic,
+                is_topic_message=True,
+            )
+        )
+        await world.tg.wait_for(lambda tg: any(f"echo: {text}" in t for t in shown(tg, forum)))
+        assert len(world.llm.requests) == before + 1
+        return list(world.llm.requests[-1]["messages"])
+
+    await ask(7, "first in seven")
+    assert [m["content"] for m in await ask(9, "first in nine")] == ["first in nine"]
+    context = [m["content"] for m in await ask(7, "second in seven")]
+    assert context == ["first in seven", "echo: first in seven", "second in seven"]
+    topics = {p.get("message_thread_id") for p in world.tg.sent("sendMessage", forum)}
+    assert topics == {"7", "9"}  # every answer in its topic, none in "General"
+
+    await world.tg.push(
+        world.tg.message(
+            ADMIN,
+            "/new",
+            chat_id=forum,
+            chat_type="supergroup",
+            message_thread_id=9,
+            is_topic_message=True,
+        )
+    )
+    await world.tg.wait_for(lambda tg: "Started a new conversation." in shown(tg, forum))
+    assert (await world.hub.chat(f"{forum}:9").context()).turns == 0
+    assert (await world.hub.chat(f"{forum}:7").context()).turns == 2
