@@ -50,6 +50,7 @@ from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
 from ._runtime import Runtime
+from ._text_files import with_text_files
 from ._tools import tools_for
 from ._topics import conversation_of, topic_of
 from ._typing import Typing
@@ -263,9 +264,12 @@ async def _respond(
         attachments = [*theirs, *attachments]
     chat_id = message.chat.id
     words = _prompt(message, text, me.username)
+    if quoted is not None:
+        words = _with_quote(words, message, quoted)
+    words, attachments = with_text_files(words, attachments, hub.settings.max_prompt_chars)
     prompt = Prompt(
         conversation_of(message),
-        _with_quote(words, message, quoted) if quoted is not None else words,
+        words,
         user_id=message.from_user.id if message.from_user else chat_id,
         attachments=tuple(attachments),
         # The same id if this message is answered again after a crash: one pair of rows.

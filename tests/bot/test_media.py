@@ -87,3 +87,33 @@ async def test_a_voice_message_over_the_limit_is_not_downloaded(world: World) ->
         "This file is too large (50 MB; the limit is 10 MB)."
     )
     assert world.tg.sent("getFile") == []
+
+
+async def test_a_code_file_goes_to_a_text_only_model_as_text(world: World) -> None:
+    """main.py used to be refused by a model that reads no files, and again by the
+    model offered instead (a loop); any model reads text."""
+    await world.hub.chat(ADMIN).set_model("dipseek/deepseek-chat")
+    await world.tg.push(
+        world.tg.document(
+            ADMIN, "what does this do?", file_id="code-1", mime="text/x-python", name="main.py"
+        )
+    )
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))
+    sent = world.llm.requests[-1]["messages"][-1]["content"]
+    assert sent == (
+        "what does this do?\n\n📎 main.py (28 B):\n```\ndef main():\n    print('hi')\n\n```"
+    )
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN)[0].startswith("echo: what does this do?")
+
+
+async def test_a_text_file_longer_than_a_prompt_may_be_is_cut_with_a_note(world: World) -> None:
+    await world.tg.push(
+        world.tg.document(ADMIN, "", file_id="big-text", mime="text/plain", name="app.log")
+    )
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))
+    sent = world.llm.requests[-1]["messages"][-1]["content"]
+    limit = world.hub.settings.max_prompt_chars
+    assert limit - 10 < len(sent) <= limit  # as much of the file as a prompt may hold
+    assert sent.startswith("📎 app.log (102 KB):\n```\na line of a long log file\n")
+    assert sent.endswith("```\n(cut: this is the file's beginning, 31,905 of 104,000 characters)")

@@ -26,6 +26,8 @@ FILES = {
     "doc-1": b"%PDF-1.4 a tiny pdf",
     "voice-1": b"OggS a short voice message",
     "song-1": b"ID3 a short song",
+    "code-1": b"def main():\n    print('hi')\n",
+    "big-text": ("a line of a long log file\n" * 4000).encode(),
 }
 
 BOT = {"id": 4242, "is_bot": True, "first_name": "Hub", "username": "hub_test_bot"}
@@ -188,9 +190,11 @@ class FakeBotAPI:
         file_id: str = "doc-1",
         mime: str = "application/pdf",
         size: int | None = None,
+        name: str | None = None,
     ) -> dict[str, Any]:
         """A document message; `size` may claim more than the file holds (for limits)."""
-        file = self._file_object(file_id, size, file_name=f"{file_id}.pdf", mime_type=mime)
+        file_name = name or f"{file_id}.pdf"
+        file = self._file_object(file_id, size, file_name=file_name, mime_type=mime)
         return self._with_file(user_id, caption, "document", file)
 
     def voice(
