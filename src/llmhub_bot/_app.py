@@ -65,7 +65,7 @@ QUEUED_COMMANDS = frozenset({"ask"})
 log = logging.getLogger("llmhub_bot")
 
 #: `stopped_message_generation` must be asked for: it carries the stop button.
-ALLOWED_UPDATES = ["message", "callback_query", "stopped_message_generation"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "stopped_message_generation"]
 
 
 def create_bot_and_dispatcher(
@@ -128,6 +128,7 @@ def create_bot_and_dispatcher(
     access = _access.AccessMiddleware()
     dispatcher.message.outer_middleware(access)
     dispatcher.callback_query.outer_middleware(access)
+    dispatcher.edited_message.outer_middleware(access)
     dispatcher.include_routers(
         _access.make_router(),
         _commands.make_router(),

@@ -493,6 +493,29 @@ async def unknown_command(message: Message, bot: Bot) -> None:
     )
 
 
+#: Messages no model reads, each answered with what the bot does read.
+_UNREAD = F.sticker | F.animation | F.location | F.venue | F.contact | F.poll | F.dice | F.story
+
+
+async def unread(message: Message) -> None:
+    """A sticker, a GIF, a location, ...: said plainly what the bot reads instead."""
+    if message.sticker is not None:
+        said = _("I cannot read stickers. Send text, a photo, a file or a voice message.")
+    else:
+        said = _(
+            "I cannot read this kind of message. Send text, a photo, a file or a voice message."
+        )
+    await answer(message, said)
+
+
+async def edited(message: Message) -> None:
+    """An edited message: each message is answered once (its answer is logged under
+    it); the user is told to send the new words as a new message."""
+    await answer(
+        message, _("I answer each message once; an edit is not answered again. Send it anew.")
+    )
+
+
 def make_router() -> Router:
     """This module's handlers on a router of their own (one per dispatcher)."""
     router = Router(name="dialog")
@@ -502,4 +525,6 @@ def make_router() -> Router:
     router.callback_query.register(try_again, TryAgain.filter())
     # Last: a command no router above took (a typo, an old bot's command) is answered.
     router.message.register(unknown_command, F.text.startswith("/"))
+    router.message.register(unread, _UNREAD)
+    router.edited_message.register(edited, _ANSWERED)
     return router

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
 from llmhub_bot._commands import COMMANDS
@@ -175,3 +177,47 @@ async def test_control_commands_are_answered_at_once_while_an_answer_hangs(
     await world.tg.wait_for(lambda tg: "echo: and then?" in tg.texts(ADMIN))
     # The answer that was running when /new came is not in the new conversation.
     assert (await world.hub.chat(ADMIN).context()).turns == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "I cannot read stickers. Send text, a photo, a file or a voice message."),
+        ("ru", "Стикеры я читать не умею. Пришлите текст, фото, файл или голосовое сообщение."),
+    ],
+)
+async def test_a_sticker_is_answered_not_ignored(world: World, language: str, said: str) -> None:
+    update = world.tg.message(ADMIN, "", language=language)
+    del update["message"]["text"]
+    update["message"]["sticker"] = {
+        "file_id": "st-1",
+        "file_unique_id": "u-st-1",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+    }
+    await world.tg.push(update)
+    await world.tg.wait_for(lambda tg: bool(tg.texts(ADMIN)))
+    assert world.tg.texts(ADMIN) == [said]
+    assert not world.llm.requests
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "I answer each message once; an edit is not answered again. Send it anew."),
+        ("ru", "Я отвечаю на сообщение один раз; правку я не перечитываю. Пришлите его заново."),
+    ],
+)
+async def test_an_edited_message_is_answered_with_what_to_do(
+    world: World, language: str, said: str
+) -> None:
+    assert await say(world, ADMIN, "hello", language=language) == ["echo: hello"]
+    edit = world.tg.message(ADMIN, "hello there", language=language)
+    edit["edited_message"] = {**edit.pop("message"), "edit_date": 1}
+    await world.tg.push(edit)
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 2)
+    assert world.tg.texts(ADMIN)[1] == said
+    assert len(world.llm.requests) == 1  # not asked again
