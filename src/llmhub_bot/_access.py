@@ -21,6 +21,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from llmhub import Hub
 
+from ._i18n import speaking
 from ._runtime import Handler, Runtime
 from ._users import UserRecord, Users, UserStatus
 
@@ -112,14 +113,14 @@ class AccessMiddleware(BaseMiddleware):
                 ).format(user_id=user.id)
             )
             return
+        users = Users(hub.store)
         for admin in runtime.settings.admin_ids:
+            known = await users.get(admin)  # the admin's language, once they wrote
+            with speaking(known.language if known is not None else None):
+                text = _("{user} asks for access.").format(user=_describe(user))
+                keyboard = _decision_keyboard(user.id)
             try:
-                await bot.send_message(
-                    admin,
-                    _("{user} asks for access.").format(user=_describe(user)),
-                    reply_markup=_decision_keyboard(user.id),
-                    parse_mode=None,
-                )
+                await bot.send_message(admin, text, reply_markup=keyboard, parse_mode=None)
             except TelegramAPIError as exc:  # an admin who never started the bot
                 log.warning("could not ask admin %s: %s", admin, exc)
         await message.answer(_("Access requested. You will get a message when an admin decides."))
@@ -140,11 +141,13 @@ async def on_decision(
         await query.message.edit_text(
             f"{query.message.text or ''}\n→ {verdict}", reply_markup=None, parse_mode=None
         )
-    text = (
-        _("Your access was approved. Send me a message!")
-        if callback_data.approve
-        else _("Your access request was denied.")
-    )
+    asker = await Users(hub.store).get(callback_data.user_id)
+    with speaking(asker.language if asker is not None else None):  # the user's, not the admin's
+        text = (
+            _("Your access was approved. Send me a message!")
+            if callback_data.approve
+            else _("Your access request was denied.")
+        )
     try:
         await bot.send_message(callback_data.user_id, text, parse_mode=None)
     except TelegramAPIError as exc:

@@ -8,11 +8,13 @@ is the source language and the fallback.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
 
-__all__ = ["DOMAIN", "LOCALES", "make_i18n"]
+__all__ = ["DOMAIN", "LOCALES", "make_i18n", "speaking"]
 
 log = logging.getLogger("llmhub_bot")
 
@@ -29,3 +31,19 @@ def make_i18n() -> I18n:
             ", ".join(sorted(sources - compiled)),
         )
     return I18n(path=LOCALES, default_locale="en", domain=DOMAIN)
+
+
+@contextmanager
+def speaking(language: str | None) -> Iterator[None]:
+    """Messages made inside are in `language` (the nearest the bot speaks, else
+    English): for a message to someone other than the one whose update it handles
+    (an admin's access request, a user's verdict)."""
+    i18n = I18n.get_current(no_error=True)
+    if i18n is None:
+        yield
+        return
+    code = (language or "").replace("-", "_")
+    wanted = (code, code.split("_", 1)[0])
+    locale = next((c for c in wanted if c in i18n.available_locales), i18n.default_locale)
+    with i18n.use_locale(locale):
+        yield

@@ -231,3 +231,24 @@ async def test_each_forum_topic_is_a_conversation_of_its_own(world: World) -> No
     await world.tg.wait_for(lambda tg: "Started a new conversation." in shown(tg, forum))
     assert (await world.hub.chat(f"{forum}:9").context()).turns == 0
     assert (await world.hub.chat(f"{forum}:7").context()).turns == 2
+
+
+async def test_the_request_goes_in_the_admins_language_and_the_verdict_in_the_users(
+    world: World,
+) -> None:
+    """A Russian admin, an English stranger: the admin reads the request in Russian,
+    the stranger the verdict in English (they used to be crossed)."""
+    assert await say(world, ADMIN, "привет", language="ru") == ["echo: привет"]  # known: ru
+    await say(world, STRANGER, "hi, who are you?", language="en")
+    await world.tg.wait_for(lambda tg: any("просит доступ" in t for t in tg.texts(ADMIN)))
+    request = world.tg.sent("sendMessage", ADMIN)[-1]
+    assert request["text"] == f"User{STRANGER} (id {STRANGER}) просит доступ."
+    assert [b["text"] for row in request["reply_markup"]["inline_keyboard"] for b in row] == [
+        "Одобрить",
+        "Отклонить",
+    ]
+    approve = AccessDecision(approve=True, user_id=STRANGER).pack()
+    admin_message = world.tg._message(ADMIN, 500, request["text"])
+    await world.tg.push(world.tg.callback(ADMIN, approve, admin_message, language="ru"))
+    await world.tg.wait_for(lambda tg: len(tg.texts(STRANGER)) == 2)
+    assert world.tg.texts(STRANGER)[-1] == "Your access was approved. Send me a message!"
