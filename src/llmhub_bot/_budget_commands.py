@@ -39,6 +39,17 @@ def _limits_line(limits: budgets.Limits, period: str) -> str:
 
 def _report(limits: budgets.Limits, day: budgets.Spent, month: budgets.Spent, now: float) -> str:
     span = budgets.periods(now)
+    # An answer's size is known only once it is written: the one that reaches a limit
+    # is finished, not cut, and may pass the limit by its own length.
+    overshoot = (
+        [
+            _(
+                "A limit is checked before each answer: the answer that reaches it may pass it a little."
+            )
+        ]
+        if limits.any()
+        else []
+    )
     return "\n".join(
         [
             _("Today (UTC): {spent}; limits: {limits}; resets {time} UTC.").format(
@@ -51,6 +62,7 @@ def _report(limits: budgets.Limits, day: budgets.Spent, month: budgets.Spent, no
                 limits=_limits_line(limits, "month"),
                 time=span.month_ends.strftime("%Y-%m-%d %H:%M"),
             ),
+            *overshoot,
         ]
     )
 

@@ -232,3 +232,19 @@ async def test_odd_numbers_in_admin_commands_get_an_answer(
     assert says in reply
     with closing(sqlite3.connect(world.db)) as db:
         assert db.execute("SELECT COUNT(*) FROM usage_limits").fetchone() == (0,)
+
+
+async def test_usage_says_that_the_answer_reaching_a_limit_may_pass_it(world: World) -> None:
+    """A 300/day limit that ended at 332 surprised its user: /usage says why."""
+    [report] = await say(world, MEMBER, "/usage")
+    assert len(report.splitlines()) == 2  # no limits: nothing to say
+    await say(world, ADMIN, f"/limit {MEMBER} 300/day")
+    [report] = await say(world, MEMBER, "/usage")
+    assert report.splitlines()[-1] == (
+        "A limit is checked before each answer: the answer that reaches it may pass it a little."
+    )
+    [report_ru] = await say(world, MEMBER, "/usage", language="ru")
+    assert report_ru.splitlines()[-1] == (
+        "Лимит проверяется перед каждым ответом: ответ, который его достигает,"
+        " может немного его превысить."
+    )
