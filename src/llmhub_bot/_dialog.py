@@ -23,6 +23,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from llmhub import (
+    Attachment,
     AuthenticationError,
     ConfigurationError,
     ContentBlockedError,
@@ -50,7 +51,7 @@ from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
 from ._runtime import Runtime
-from ._text_files import with_text_files
+from ._text_files import pdfs_as_text, with_text_files
 from ._tools import tools_for
 from ._topics import conversation_of, topic_of
 from ._typing import Typing
@@ -266,17 +267,27 @@ async def _respond(
     words = _prompt(message, text, me.username)
     if quoted is not None:
         words = _with_quote(words, message, quoted)
-    words, attachments = with_text_files(words, attachments, hub.settings.max_prompt_chars)
-    prompt = Prompt(
-        conversation_of(message),
-        words,
-        user_id=message.from_user.id if message.from_user else chat_id,
-        attachments=tuple(attachments),
-        # The same id if this message is answered again after a crash: one pair of rows.
-        request_id=f"tg-{me.id}-{chat_id}-{message.message_id}",
-    )
+
+    def prompt_with(files: list[Attachment]) -> Prompt:
+        said, others = with_text_files(words, files, hub.settings.max_prompt_chars)
+        return Prompt(
+            conversation_of(message),
+            said,
+            user_id=message.from_user.id if message.from_user else chat_id,
+            attachments=tuple(others),
+            # The same id if this message is answered again after a crash: one pair of rows.
+            request_id=f"tg-{me.id}-{chat_id}-{message.message_id}",
+        )
+
     view = make_view(bot, runtime, message.chat, message.message_id, topic_of(message))
-    await generate(hub, view, prompt, runtime)
+    try:
+        await generate(hub, view, prompt_with(attachments), runtime)
+    except UnsupportedInputError as exc:
+        # A model that reads no PDFs reads their text (refused before anything was sent).
+        as_text = pdfs_as_text(attachments) if exc.input_kind == "pdf" else None
+        if as_text is None:
+            raise
+        await generate(hub, view, prompt_with(as_text), runtime)
 
 
 def make_view(

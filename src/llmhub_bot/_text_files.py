@@ -8,6 +8,7 @@ than the prompt may be is cut to fit, and the prompt says so.
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePosixPath
 
 from aiogram.utils.i18n import gettext as _
@@ -16,7 +17,9 @@ from llmhub import Attachment
 
 from ._media import human_size
 
-__all__ = ["as_text", "with_text_files"]
+__all__ = ["as_text", "pdf_text", "pdfs_as_text", "with_text_files"]
+
+log = logging.getLogger("llmhub_bot.files")
 
 #: Types Telegram's apps give data and code files besides `text/*`.
 _TEXT_TYPES = frozenset(
@@ -146,3 +149,38 @@ def with_text_files(
         cut = note.format(shown=f"{len(kept):,}", total=total)
         prompt = f"{head}{kept}\n```\n{cut}"
     return prompt, others
+
+
+def pdf_text(attachment: Attachment) -> str | None:
+    """The text of a PDF's pages (pypdf, imported on first use), or `None` if it has
+    none to give (a scan, a broken or encrypted file)."""
+    if attachment.mime_type != "application/pdf":
+        return None
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(attachment.data))
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PyPdfError, ValueError, KeyError, TypeError) as exc:
+        log.info("no text from %s: %s", attachment.name or "a PDF", exc)
+        return None
+    text = "\n\n".join(page.strip() for page in pages if page.strip())
+    return text or None
+
+
+def pdfs_as_text(attachments: list[Attachment]) -> list[Attachment] | None:
+    """The files with each PDF replaced by its text (as a text file of its name), for
+    a model that reads no PDFs; `None` if a PDF gives no text (nothing to send then)."""
+    replaced: list[Attachment] = []
+    for attachment in attachments:
+        if attachment.mime_type != "application/pdf":
+            replaced.append(attachment)
+            continue
+        text = pdf_text(attachment)
+        if text is None:
+            return None
+        replaced.append(Attachment(text.encode(), "text/plain", attachment.name or "file.pdf"))
+    return replaced

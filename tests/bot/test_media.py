@@ -117,3 +117,18 @@ async def test_a_text_file_longer_than_a_prompt_may_be_is_cut_with_a_note(world:
     assert limit - 10 < len(sent) <= limit  # as much of the file as a prompt may hold
     assert sent.startswith("📎 app.log (102 KB):\n```\na line of a long log file\n")
     assert sent.endswith("```\n(cut: this is the file's beginning, 31,905 of 104,000 characters)")
+
+
+async def test_a_pdf_to_a_model_that_reads_none_goes_as_its_text(world: World) -> None:
+    """A model that reads no PDFs gets the PDF's text instead of a refusal; the user
+    is not sent round the model list."""
+    await world.hub.chat(ADMIN).set_model("dipseek/deepseek-chat")
+    await world.tg.push(
+        world.tg.document(ADMIN, "summarise", file_id="report-1", name="q3.pdf")
+    )
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))
+    sent = world.llm.requests[-1]["messages"][-1]["content"]
+    assert sent.startswith("summarise\n\n📎 q3.pdf (")
+    assert "Quarterly revenue grew by 12 percent." in sent
+    await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+    assert world.tg.texts(ADMIN)[0].startswith("echo: summarise")

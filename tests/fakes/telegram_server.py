@@ -20,6 +20,33 @@ from typing import Any
 from aiohttp import web
 
 #: What `getFile` and the file endpoint serve, by file id.
+def tiny_pdf(text: str) -> bytes:
+    """A one-page PDF whose page shows `text` (built by hand: offsets and all)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    for offset in offsets:
+        out += b"%010d 00000 n \n" % offset
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
 FILES = {
     "photo-1": b"\xff\xd8\xff\xe0 a tiny jpeg",
     "photo-2": b"\xff\xd8\xff\xe0 another one",
@@ -27,6 +54,7 @@ FILES = {
     "voice-1": b"OggS a short voice message",
     "song-1": b"ID3 a short song",
     "code-1": b"def main():\n    print('hi')\n",
+    "report-1": tiny_pdf("Quarterly revenue grew by 12 percent."),
     "big-text": ("a line of a long log file\n" * 4000).encode(),
 }
 
