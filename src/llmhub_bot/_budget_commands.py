@@ -77,7 +77,7 @@ async def usage(message: Message, hub: Hub, runtime: Runtime) -> None:
 
 async def _user_named(store: Store, who: str) -> int | None:
     """A user by id, by @username (as the store knows them), or `EVERYONE` for "all"."""
-    if who.lower() == "all":
+    if who.lower() in {"all", "все"}:
         return budgets.EVERYONE
     if _USER_ID.fullmatch(who):  # ASCII digits only ("²" is a digit to str.isdigit)
         user = int(who)

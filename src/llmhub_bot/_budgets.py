@@ -25,6 +25,8 @@ from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiogram.utils.i18n import gettext as _
+
 from llmhub import Hub, LLMHubError, Prompt, Reply, Usage, format_usd
 from llmhub.store import Store
 
@@ -151,7 +153,7 @@ async def clear_limits(store: Store, user_id: int) -> None:
 
 _AMOUNT = re.compile(
     r"^(?P<dollar>\$)?(?P<number>[0-9]{1,15}(?:[.,][0-9]{1,9})?)(?P<unit>[km]?)(?P<usd>\$|usd)?"
-    r"/(?P<period>day|d|month|mo|m)$",
+    r"/(?P<period>day|d|month|mo|m|день|д|месяц|мес|м)$",
     re.IGNORECASE,
 )
 
@@ -172,7 +174,7 @@ def parse_limits(specs: list[str]) -> Limits:
         number *= {"": 1, "k": 1_000, "m": 1_000_000}[found["unit"].lower()]
         if number > MAX_LIMIT:  # ASCII digits, 15 at most: finite, but still no limit
             raise ValueError(spec)
-        period = "day" if found["period"].lower() in {"day", "d"} else "month"
+        period = "day" if found["period"].lower() in {"day", "d", "день", "д"} else "month"
         if found["dollar"] or found["usd"]:
             values[f"usd_{period}"] = number
         else:
@@ -347,6 +349,9 @@ async def top_users(
 
 
 def limit_label(name: str, value: float) -> str:
-    """A limit as its command writes it: "200k/day", "$5.00/month"."""
+    """A limit as its command writes it, in the reader's language: "200k/day",
+    "$5.00/month" ("200k в день" in Russian)."""
     amount = format_usd(value) if name.startswith("usd") else tokens_label(int(value))
-    return f"{amount}/{name.rsplit('_', 1)[1]}"
+    if name.endswith("_day"):
+        return _("{amount}/day").format(amount=amount)
+    return _("{amount}/month").format(amount=amount)

@@ -117,10 +117,10 @@ async def new(message: Message, hub: Hub) -> None:
 
 async def context(message: Message, hub: Hub) -> None:
     info = await hub.chat(conversation_of(message)).context()
+    turns = _("{n} earlier turn", "{n} earlier turns", n=info.turns).format(n=info.turns)
+    chars = _("{n} character", "{n} characters", n=info.chars).format(n=info.chars)
     await message.answer(
-        _("The next request carries {turns} earlier turns ({chars} characters).").format(
-            turns=info.turns, chars=info.chars
-        ),
+        _("The next request carries {turns} ({chars}).").format(turns=turns, chars=chars),
         parse_mode=None,
     )
 

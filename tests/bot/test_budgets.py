@@ -26,6 +26,7 @@ from llmhub_bot._budgets import (
     settle,
     spent,
 )
+from llmhub_bot._i18n import make_i18n
 from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from tests.bot.conftest import ADMIN, MEMBER, World, cost_label, open_world, say, shown
 
@@ -36,8 +37,13 @@ def test_limits_are_read_as_admins_write_them() -> None:
     assert parse_limits(["3usd/month", "900/m"]) == Limits(tokens_month=900, usd_month=3.0)
     with pytest.raises(ValueError, match="lots"):
         parse_limits(["200k/day", "lots"])
-    assert limit_label("tokens_day", 200_000) == "200k/day"
-    assert limit_label("usd_month", 5) == "$5.00/month"
+    i18n = make_i18n()
+    with i18n.context():
+        assert limit_label("tokens_day", 200_000) == "200k/day"
+        assert limit_label("usd_month", 5) == "$5.00/month"
+        with i18n.use_locale("ru"):
+            assert limit_label("tokens_day", 200_000) == "200k в день"
+            assert limit_label("usd_month", 5) == "$5.00 в месяц"
 
 
 def test_days_and_months_end_at_utc_midnight() -> None:
@@ -90,7 +96,7 @@ async def test_a_user_over_their_limit_is_told_when_it_resets_and_nothing_is_ask
     assert refusal.startswith("You have reached your limit of 1k/day. It resets at ")
     assert world.llm.requests == []
     [refusal_ru] = await say(world, MEMBER, "привет?", language="ru")
-    assert refusal_ru.startswith("Вы исчерпали свой лимит 1k/day.")
+    assert refusal_ru.startswith("Вы исчерпали свой лимит 1k в день.")
 
     await say(world, ADMIN, f"/limit {MEMBER} off")
     await say(world, MEMBER, "and now?")
@@ -207,7 +213,7 @@ async def test_limit_and_the_top_users_speak_russian(world: World) -> None:
     await say(world, MEMBER, "раз два")
     [done] = await say(world, ADMIN, f"/limit {MEMBER} 50k/day", language="ru")
     assert done.startswith(f"Пользователь {MEMBER}:\nСегодня (UTC): токенов: ")
-    assert "лимиты: 50k/day;" in done
+    assert "лимиты: 50k в день;" in done
     [stats] = await say(world, ADMIN, "/stats", language="ru")
     assert f"Самые активные пользователи в этом месяце:\n{MEMBER}: токенов: " in stats
     [usage] = await say(world, ADMIN, "/usage", language="ru")

@@ -91,7 +91,10 @@ async def test_stats_are_for_admins_only(world: World) -> None:
 async def test_new_and_clear_both_reset_and_context_counts(world: World) -> None:
     await say(world, ADMIN, "one")
     assert await say(world, ADMIN, "/context") == [
-        "The next request carries 1 earlier turns (12 characters)."
+        "The next request carries 1 earlier turn (12 characters)."
+    ]
+    assert await say(world, ADMIN, "/context", language="ru") == [
+        "Следующий запрос несёт 1 прошлую реплику (12 символов)."
     ]
     assert await say(world, ADMIN, "/clear") == ["Started a new conversation."]
     assert await say(world, ADMIN, "/context") == [

@@ -7,6 +7,7 @@ import io
 import tempfile
 from pathlib import Path
 
+import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -53,7 +54,12 @@ def test_every_message_the_bot_says_is_translated() -> None:
     for po in sorted(LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
         with po.open("rb") as file:
             catalog = read_po(file)
-        translated = {message.id for message in catalog if message.id and message.string}
+        translated = {  # a plural message is known by its singular, as the code says it
+            message.id if isinstance(message.id, str) else message.id[0]
+            for message in catalog
+            if message.id
+            and (all(message.string) if isinstance(message.string, tuple) else message.string)
+        }
         missing = sorted(said - translated)
         assert missing == [], f"{po.parent.parent.name} lacks translations of {missing}"
 
@@ -65,3 +71,51 @@ def test_starting_the_bot_leaves_nothing_in_the_temp_directory() -> None:
     create_bot_and_dispatcher(settings)
     left = {path.name for path in set(temp.iterdir()) - before}
     assert not {name for name in left if name.startswith("llmhub-bot-locales-")}
+
+
+@pytest.mark.parametrize(
+    ("n", "turns", "chars"),
+    [
+        (1, "1 прошлую реплику", "1 символ"),
+        (2, "2 прошлые реплики", "2 символа"),
+        (5, "5 прошлых реплик", "5 символов"),
+        (11, "11 прошлых реплик", "11 символов"),
+        (21, "21 прошлую реплику", "21 символ"),
+        (24, "24 прошлые реплики", "24 символа"),
+    ],
+)
+def test_russian_counts_take_their_plural_forms(n: int, turns: str, chars: str) -> None:
+    from aiogram.utils.i18n import gettext
+
+    from llmhub_bot._i18n import make_i18n
+
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("ru"):
+        assert gettext("{n} earlier turn", "{n} earlier turns", n=n).format(n=n) == turns
+        assert gettext("{n} character", "{n} characters", n=n).format(n=n) == chars
+
+
+#: Words that stay as they are in a Russian text: names, and the words of commands.
+_NAMES = {"Telegram", "Markdown", "Mistral", "DeepSeek", "Gemini", "Voxtral", "PDF", "USD"}
+_NAMES |= {"llmhub", "pong", "id", "off"}
+
+
+def test_russian_messages_hold_no_english_words() -> None:
+    """A Russian message with English inside (limits, notes, command help) fails here:
+    only names, placeholders, commands, variables and amounts may be in Latin letters."""
+    import re
+
+    with (LOCALES / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as file:
+        catalog = read_po(file)
+    found = {}
+    for message in catalog:
+        if not message.id:
+            continue  # the catalog's header
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        for text in strings:
+            bare = re.sub(r"\{[^}]*\}|/[a-z_]+|`[^`]*`|@\w+|\b[A-Z][A-Z0-9_]{2,}\b", " ", text)
+            bare = re.sub(r"\$?[0-9][0-9.,]*[kKmM]?", " ", bare)  # amounts: 200k, $5
+            words = set(re.findall(r"[A-Za-z]+", bare)) - _NAMES
+            if words:
+                found[text] = sorted(words)
+    assert found == {}

@@ -123,9 +123,7 @@ async def test_a_pdf_to_a_model_that_reads_none_goes_as_its_text(world: World) -
     """A model that reads no PDFs gets the PDF's text instead of a refusal; the user
     is not sent round the model list."""
     await world.hub.chat(ADMIN).set_model("dipseek/deepseek-chat")
-    await world.tg.push(
-        world.tg.document(ADMIN, "summarise", file_id="report-1", name="q3.pdf")
-    )
+    await world.tg.push(world.tg.document(ADMIN, "summarise", file_id="report-1", name="q3.pdf"))
     await world.tg.wait_for(lambda tg: bool(world.llm.requests))
     sent = world.llm.requests[-1]["messages"][-1]["content"]
     assert sent.startswith("summarise\n\n📎 q3.pdf (")

@@ -19,6 +19,7 @@ HEAVY = (
     "pydantic",
     "opentelemetry",
     "prometheus_client",
+    "pypdf",
 )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+
 #: What `getFile` and the file endpoint serve, by file id.
 def tiny_pdf(text: str) -> bytes:
     """A one-page PDF whose page shows `text` (built by hand: offsets and all)."""
