@@ -107,12 +107,12 @@ def test_russian_messages_hold_no_english_words() -> None:
 
     with (LOCALES / "ru" / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as file:
         catalog = read_po(file)
-    found = {}
+    found: dict[str, list[str]] = {}
     for message in catalog:
         if not message.id:
             continue  # the catalog's header
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        for text in strings:
+        for text in (str(string) for string in strings if string):
             bare = re.sub(r"\{[^}]*\}|/[a-z_]+|`[^`]*`|@\w+|\b[A-Z][A-Z0-9_]{2,}\b", " ", text)
             bare = re.sub(r"\$?[0-9][0-9.,]*[kKmM]?", " ", bare)  # amounts: 200k, $5
             words = set(re.findall(r"[A-Za-z]+", bare)) - _NAMES
