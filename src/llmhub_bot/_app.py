@@ -11,6 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import BotCommandScope, BotCommandScopeAllGroupChats, BotCommandScopeChat
 from aiogram.utils.i18n import I18n, SimpleI18nMiddleware
 from aiohttp import web
 
@@ -111,7 +112,7 @@ def create_bot_and_dispatcher(
     runtime = Runtime(settings, metrics, handing_over=handing_over)
     runtime.tools = tuple(tools) if tools is not None else load_tools(settings.bot_tools)
     i18n = make_i18n()
-    chores = Chores(_menu_chores(bot, i18n))
+    chores = Chores(_menu_chores(bot, i18n, settings.admin_ids))
     dispatcher = Dispatcher(
         settings=settings,
         runtime=runtime,
@@ -163,19 +164,39 @@ def create_bot_and_dispatcher(
     return bot, dispatcher
 
 
-def _menu_chores(bot: Bot, i18n: I18n) -> list[Chore]:
-    """The command menu and the descriptions, in every language the bot speaks."""
+def _menu_chores(bot: Bot, i18n: I18n, admins: frozenset[int]) -> list[Chore]:
+    """The command menus (private chats, groups, each admin's chat: Telegram's command
+    scopes) and the descriptions, in every language the bot speaks."""
     chores = []
     with i18n.context():
         # English is the source language: it has no catalog, but is the default menu.
         for locale in dict.fromkeys((i18n.default_locale, *i18n.available_locales)):
             with i18n.use_locale(locale):
-                commands = _commands.bot_commands()
+                commands = _commands.bot_commands("private")
+                in_groups = _commands.bot_commands("group")
+                for_admins = _commands.bot_commands("admin")
                 about = str(_commands.DESCRIPTION)
                 short = str(_commands.SHORT_DESCRIPTION)
             lang = None if locale == i18n.default_locale else locale
+            groups = BotCommandScopeAllGroupChats()
             chores += [
                 Chore(f"setMyCommands({locale})", _call(bot.set_my_commands, commands, lang)),
+                Chore(
+                    f"setMyCommands({locale}, groups)",
+                    _call(bot.set_my_commands, in_groups, lang, groups),
+                ),
+                *(
+                    Chore(
+                        f"setMyCommands({locale}, admin {admin})",
+                        _call(
+                            bot.set_my_commands,
+                            for_admins,
+                            lang,
+                            BotCommandScopeChat(chat_id=admin),
+                        ),
+                    )
+                    for admin in sorted(admins)
+                ),
                 Chore(f"setMyDescription({locale})", _call(bot.set_my_description, about, lang)),
                 Chore(
                     f"setMyShortDescription({locale})",
@@ -186,12 +207,17 @@ def _menu_chores(bot: Bot, i18n: I18n) -> list[Chore]:
 
 
 def _call(
-    method: Callable[..., Awaitable[object]], value: object, language: str | None
+    method: Callable[..., Awaitable[object]],
+    value: object,
+    language: str | None,
+    scope: BotCommandScope | None = None,
 ) -> Callable[[int], Awaitable[object]]:
-    """`method(value, language_code=language)` with the request timeout it is given."""
+    """`method(value, language_code=language)` (for `scope`, if one is given) with the
+    request timeout it is given."""
+    where = {"scope": scope} if scope is not None else {}
 
     async def call(timeout: int) -> object:
-        return await method(value, language_code=language, request_timeout=timeout)
+        return await method(value, language_code=language, request_timeout=timeout, **where)
 
     return call
 

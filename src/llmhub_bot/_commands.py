@@ -4,6 +4,7 @@ are in `_personas`, /models in `_models_menu`, /usage and /limit in `_budget_com
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -53,8 +54,29 @@ COMMANDS: list[tuple[str, object]] = [
 ]
 
 
-def bot_commands() -> list[BotCommand]:
-    return [BotCommand(command=name, description=str(text)) for name, text in COMMANDS]
+#: The commands only admins use; `/help` and the menu show them to admins alone.
+ADMIN_ONLY = frozenset({"stats", "limit"})
+#: The commands that mean nothing in a group (they are about one person's chat).
+PRIVATE_ONLY = frozenset({"start", "forget_me"})
+
+Audience = Literal["private", "group", "admin"]
+
+
+def commands_for(audience: Audience) -> list[tuple[str, object]]:
+    """The commands `/help` and the menu show: in a private chat, in a group, to an admin
+    (in a private chat)."""
+    return [
+        (name, text)
+        for name, text in COMMANDS
+        if (audience == "admin" or name not in ADMIN_ONLY)
+        and (audience != "group" or name not in PRIVATE_ONLY)
+    ]
+
+
+def bot_commands(audience: Audience = "private") -> list[BotCommand]:
+    return [
+        BotCommand(command=name, description=str(text)) for name, text in commands_for(audience)
+    ]
 
 
 async def _current_model(hub: Hub, chat_id: ChatId) -> str:
@@ -76,7 +98,11 @@ async def start(message: Message, hub: Hub) -> None:
 
 
 async def help_(message: Message, runtime: Runtime) -> None:
-    lines = [f"/{name} — {text}" for name, text in COMMANDS]
+    audience: Audience = "group" if message.chat.type != "private" else "private"
+    user = message.from_user.id if message.from_user else None
+    if audience == "private" and runtime.is_admin(user):
+        audience = "admin"
+    lines = [f"/{name} — {text}" for name, text in commands_for(audience)]
     if runtime.tools:
         lines += ["", _("Tools the model can use here:")]
         lines += [f"🔧 {tool.name} — {_first_line(tool.description)}" for tool in runtime.tools]

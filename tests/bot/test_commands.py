@@ -26,8 +26,18 @@ async def test_help_lists_every_command_and_the_menu_is_registered(world: World)
     for name, _ in COMMANDS:
         assert f"/{name} — " in text
     await world.dispatcher["chores"].tried.wait()
+    menus = {
+        (p.get("language_code"), str(p.get("scope"))): [c["command"] for c in p["commands"]]
+        for p in world.tg.sent("setMyCommands")
+    }
+    # Everyone's menu, a group's, and each admin's (Telegram's command scopes).
+    everyone = menus[(None, "None")]
+    assert "stats" not in everyone and "limit" not in everyone
+    admins = next(v for (lang, scope), v in menus.items() if lang is None and str(ADMIN) in scope)
+    assert admins == [name for name, _ in COMMANDS]
+    groups = next(v for (lang, scope), v in menus.items() if lang is None and "group" in scope)
+    assert "forget_me" not in groups and "ask" in groups and "stats" not in groups
     registered = {p.get("language_code"): p["commands"] for p in world.tg.sent("setMyCommands")}
-    assert [c["command"] for c in registered[None]] == [name for name, _ in COMMANDS]
     assert "начать новый разговор" in {c["description"] for c in registered["ru"]}
     described = {
         p.get("language_code"): p["description"] for p in world.tg.sent("setMyDescription")
@@ -224,3 +234,12 @@ async def test_an_edited_message_is_answered_with_what_to_do(
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 2)
     assert world.tg.texts(ADMIN)[1] == said
     assert len(world.llm.requests) == 1  # not asked again
+
+
+async def test_help_shows_each_reader_the_commands_they_can_use(world: World) -> None:
+    [mine] = await say(world, MEMBER, "/help")
+    assert "/usage — " in mine
+    assert "/stats" not in mine and "/limit" not in mine  # admins' alone
+    [in_group] = await say(world, ADMIN, "/help", chat_id=-100555, chat_type="group")
+    assert "/ask — " in in_group
+    assert "/forget_me" not in in_group and "/start" not in in_group and "/stats" not in in_group

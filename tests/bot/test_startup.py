@@ -33,8 +33,9 @@ async def test_a_refused_optional_call_is_one_warning_and_the_bot_answers(
             assert await say(world, ADMIN, "still there?") == ["echo: still there?"]
             await world.dispatcher["chores"].tried.wait()
     warnings = [r.getMessage() for r in caplog.records if r.name == "llmhub_bot.startup"]
-    # One line per refused call (English and Russian), naming the method and the reason.
-    assert len(warnings) == 2, warnings
+    # One line per refused call (English and Russian; the commands for everyone, for
+    # groups and for the admin), naming the method and the reason.
+    assert len(warnings) == (6 if method == "setMyCommands" else 2), warnings
     assert all(w.startswith(f"start-up: {method}(") and "refused" in w for w in warnings)
     assert all("Traceback" not in w for w in warnings)
 
@@ -50,9 +51,10 @@ async def test_a_refused_call_is_tried_again_and_then_succeeds(
     async with open_world(tmp_path, prepare=refuse_once) as world:
         await world.dispatcher["chores"].finished.wait()
         calls = [p.get("language_code") for p in world.tg.sent("setMyCommands")]
-        # English refused once, then tried again after the others; every menu is set.
-        assert calls.count(None) == 2
-        assert world.tg.answered("setMyCommands") == 2  # English and Russian
+        # English refused once, then tried again after the others; every menu is set
+        # (everyone's, the groups' and the admin's, in English and Russian).
+        assert calls.count(None) == 4
+        assert world.tg.answered("setMyCommands") == 6
         assert world.dispatcher["chores"].refused == ["setMyCommands(en)"]
 
 
@@ -73,7 +75,8 @@ async def test_a_call_that_never_answers_times_out_and_does_not_hold_the_bot(
             assert world.tg.answered("setMyDescription") == 2
     text = caplog.text
     assert "setMyCommands(en) refused (TelegramNetworkError" in text
-    assert "gave up on setMyCommands(en), setMyCommands(ru)" in text
+    assert "gave up on setMyCommands(en), setMyCommands(en, groups)" in text
+    assert "setMyCommands(ru, admin" in text
 
 
 async def test_refused_drafts_become_edited_messages_decided_once(tmp_path: Path) -> None:
