@@ -17,6 +17,7 @@ from llmhub import ChatId, Hub, LLMHubError, format_usd
 
 from . import _budgets as budgets
 from ._budget_commands import spent_line
+from ._notes import forget_notes
 from ._runtime import Runtime
 from ._topics import conversation_of
 from ._users import Users
@@ -137,7 +138,9 @@ async def model(message: Message, hub: Hub) -> None:
 
 
 async def new(message: Message, hub: Hub) -> None:
-    await hub.chat(conversation_of(message)).reset()
+    conversation = conversation_of(message)
+    await hub.chat(conversation).reset()
+    await forget_notes(hub, conversation)
     await message.answer(_("Started a new conversation."), parse_mode=None)
 
 

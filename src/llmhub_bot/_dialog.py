@@ -50,6 +50,7 @@ from ._answer_buttons import TryAgain, answer_buttons, turn_key
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
+from ._notes import context_note
 from ._runtime import Runtime
 from ._text_files import pdfs_as_text, with_text_files
 from ._tools import tools_for
@@ -423,7 +424,8 @@ async def _stream_into(
     reply = stream.reply
     if answered is not None:
         await answered(reply)
-    sent = await _deliver(view, prompt, reply, text)
+    note = await context_note(hub, prompt.chat_id) if prompt.context else None
+    sent = await _deliver(view, prompt, reply, text, note)
     if reply is not None:
         metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
@@ -431,11 +433,17 @@ async def _stream_into(
 
 
 async def _deliver(
-    view: DraftView | EditView, prompt: Prompt, reply: Reply | None, text: str
+    view: DraftView | EditView,
+    prompt: Prompt,
+    reply: Reply | None,
+    text: str,
+    note: str | None = None,
 ) -> list[Message]:
-    """The final text in place, with its note and buttons."""
+    """The final text in place, with its notes and buttons."""
     final = text if text.strip() else _("(the model returned an empty answer)")
     markup = None
+    if note is not None:
+        final += "\n\n" + note
     if reply is not None:
         if reply.fell_back:
             final += "\n\n" + fallback_note(reply)

@@ -95,14 +95,37 @@ CREATE INDEX IF NOT EXISTS usage_counters_period ON usage_counters (period);
 """,
 )
 
+# What the bot told a conversation once (that its earliest turns are left out of the
+# context): said again only after the conversation starts afresh.
+_V2 = Migration(
+    "notes told once per conversation",
+    sqlite="""
+CREATE TABLE chat_notes (
+    chat_id     TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    created_at  REAL NOT NULL,
+    PRIMARY KEY (chat_id, note)
+);
+""",
+    postgres="""
+CREATE TABLE chat_notes (
+    chat_id     TEXT NOT NULL,
+    note        TEXT NOT NULL,
+    created_at  DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (chat_id, note)
+);
+""",
+)
+
 #: The bot's schema: `await hub.store.use_schema(SCHEMA)` before the bot's tables are used.
 SCHEMA = Schema(
     "llmhub_bot",
-    (_V1,),
+    (_V1, _V2),
     {
         "users": ("id",),
         "usage_limits": ("user_id",),
         "usage_counters": ("user_id", "period"),
         "usage_holds": ("request_id",),
+        "chat_notes": ("chat_id", "note"),
     },
 )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
+
 from llmhub.testing.openai_server import Behaviour
 from llmhub_bot._access import AccessDecision
 from tests.bot.conftest import ADMIN, MEMBER, STRANGER, World, open_world, rows, say, scrape, shown
@@ -252,3 +254,23 @@ async def test_the_request_goes_in_the_admins_language_and_the_verdict_in_the_us
     await world.tg.push(world.tg.callback(ADMIN, approve, admin_message, language="ru"))
     await world.tg.wait_for(lambda tg: len(tg.texts(STRANGER)) == 2)
     assert world.tg.texts(STRANGER)[-1] == "Your access was approved. Send me a message!"
+
+
+@pytest.mark.parametrize(
+    ("language", "note"),
+    [
+        ("en", "ℹ️ Earlier messages are no longer sent to the model; /new starts afresh."),
+        ("ru", "ℹ️ Ранние сообщения модели больше не отправляются; /new начинает заново."),
+    ],
+)
+async def test_turns_dropped_from_the_context_are_announced_once(
+    tmp_path: Path, language: str, note: str
+) -> None:
+    async with open_world(tmp_path, hub_env={"LLMHUB_CONTEXT_TURNS": "2"}) as world:
+        answers = [(await say(world, ADMIN, f"m{i}", language=language))[0] for i in range(4)]
+        # The third answer is the first whose next request leaves a turn out: said once.
+        assert [note in a for a in answers] == [False, False, True, False]
+        assert answers[2] == f"echo: m2\n\n{note}"
+        await say(world, ADMIN, "/new")
+        again = [(await say(world, ADMIN, f"n{i}", language=language))[0] for i in range(3)]
+        assert [note in a for a in again] == [False, False, True]  # a new conversation

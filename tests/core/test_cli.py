@@ -39,6 +39,7 @@ async def _fill_the_other_tables(store: Store) -> None:
         "INSERT INTO usage_counters (user_id, period, requests, tokens, usd) VALUES (7, '2026-12', 3, 300, 0.25)",
         "INSERT INTO usage_counters (user_id, period, requests, tokens, usd) VALUES (7, '2026-12-03', 1, 100, 0.1)",
         "INSERT INTO usage_holds (request_id, user_id, tokens, usd, created_at) VALUES ('h1', 7, 50, 0.0, 1.0)",
+        "INSERT INTO chat_notes (chat_id, note, created_at) VALUES ('chat-0', 'context-dropped', 1.0)",
         "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
         " VALUES ('fake', 86400, 2, 0, 10, 20, NULL)",
         "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
@@ -97,8 +98,9 @@ async def test_db_migrate_and_logs_work_on_postgres(
         assert f"schema version {latest} (this llmhub: {latest})" in capsys.readouterr().out
         await _history(url, 2)
         assert await asyncio.to_thread(cli.main, ["db", "migrate", url]) == 0
-        assert f"llmhub_bot: schema version 1 (installed: {BOT_SCHEMA.version})" in (
-            capsys.readouterr().out
+        assert (
+            f"llmhub_bot: schema version {BOT_SCHEMA.version} (installed: {BOT_SCHEMA.version})"
+            in (capsys.readouterr().out)
         )
         monkeypatch.setenv("LLMHUB_DATABASE_URL", url)
         assert await asyncio.to_thread(cli.main, ["logs", "-n", "5"]) == 0

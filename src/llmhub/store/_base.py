@@ -17,6 +17,7 @@ from ._records import (
     RequestRecord,
     ResponseRecord,
     Turn,
+    turns_within,
 )
 from ._schemas import CORE_SCHEMA, Schema
 
@@ -349,8 +350,16 @@ class Store(ABC):
 
     async def context_info(self, chat_id: str, max_turns: int, max_chars: int) -> ContextInfo:
         """How many turns and characters the chat's next request will carry."""
-        turns = await self.recent_turns(chat_id, max_turns, max_chars)
-        return ContextInfo(turns=len(turns), chars=sum(len(t.prompt) + len(t.reply) for t in turns))
+        # One read: a turn more than the limit, whatever their length; the limits are
+        # then applied here, as the store applies them, and what is left out shows.
+        every = await self.recent_turns(chat_id, max_turns + 1, 2**62)
+        newest_first = [(t.prompt, t.reply, t.request_id, t.has_tools) for t in reversed(every)]
+        turns = turns_within(newest_first, max_chars, max_turns)
+        return ContextInfo(
+            turns=len(turns),
+            chars=sum(len(t.prompt) + len(t.reply) for t in turns),
+            dropped=len(every) > len(turns),
+        )
 
     async def chat_state(self, chat_id: str) -> tuple[str | None, str | None]:
         """The chat's chosen model and its own system prompt (each `None` if unset), in

@@ -100,6 +100,9 @@ class ContextInfo:
 
     turns: int
     chars: int
+    #: Whether earlier turns of the conversation are left out (past the turn or
+    #: character limits of the context).
+    dropped: bool = False
 
 
 @dataclass(frozen=True, slots=True)
