@@ -256,20 +256,24 @@ class EditView:
                 return
             raise
 
+    async def _send_anew(self, markdown: str, markup: InlineKeyboardMarkup | None) -> list[Message]:
+        """The whole text as new messages (no preview to edit, or none editable)."""
+        return await send_long_message(
+            self.bot,
+            self.chat_id,
+            markdown,
+            reply_to=self.reply_to,
+            markup=markup,
+            thread=self.thread,
+        )
+
     async def finish(
         self, markdown: str, markup: InlineKeyboardMarkup | None = None
     ) -> list[Message]:
         """Put the final text in place; `markup` (buttons) goes under its last message."""
         parts = render(markdown)
         if self._message is None or not parts:
-            return await send_long_message(
-                self.bot,
-                self.chat_id,
-                markdown,
-                reply_to=self.reply_to,
-                markup=markup,
-                thread=self.thread,
-            )
+            return await self._send_anew(markdown, markup)
         first_text, first_entities = parts[0]
         try:
             await self._edit(
@@ -279,14 +283,7 @@ class EditView:
             log.info(
                 "preview not editable in chat %s (%s); sending anew", self.chat_id, exc.message
             )
-            return await send_long_message(
-                self.bot,
-                self.chat_id,
-                markdown,
-                reply_to=self.reply_to,
-                markup=markup,
-                thread=self.thread,
-            )
+            return await self._send_anew(markdown, markup)
         sent = [self._message]
         for i, (text, entities) in enumerate(parts[1:], 2):
             last = markup if i == len(parts) else None
