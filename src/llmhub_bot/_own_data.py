@@ -26,6 +26,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from llmhub import Hub
 from llmhub.store import Exchange
 
+from ._runtime import Runtime
 from ._topics import conversation_of
 from ._users import Users
 
@@ -63,9 +64,13 @@ def conversation_markdown(exchanges: list[Exchange], title: str, private: bool, 
     return "\n".join(lines) + "\n"
 
 
-async def export(message: Message, hub: Hub) -> None:
+async def export(message: Message, hub: Hub, runtime: Runtime) -> None:
     chat = message.chat
     exchanges = await hub.chat(conversation_of(message)).conversation()
+    asker = message.from_user.id if message.from_user else None
+    if chat.type != "private" and not runtime.is_admin(asker):
+        # In a group a member takes out their own exchanges; the chat's are the admins'.
+        exchanges = [exchange for exchange in exchanges if exchange.user_id == asker]
     if not exchanges:
         await message.answer(_("Nothing to export: this conversation is empty."), parse_mode=None)
         return

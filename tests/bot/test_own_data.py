@@ -118,3 +118,23 @@ async def test_a_confirmation_answered_too_late_for_telegram_still_forgets(world
     await press(world, MEMBER, asked, "Delete my data")
     await world.tg.wait_for(lambda tg: any(t.startswith("Done: 1 ") for t in shown(tg, MEMBER)))
     assert _count(world, "SELECT COUNT(*) FROM requests") == 0
+
+
+async def test_a_group_export_holds_only_what_the_asker_may_see(world: World) -> None:
+    """In a group a member exports their own exchanges; an admin, the whole chat."""
+    group = -100999
+    for user, text in ((MEMBER, "member's question"), (ADMIN, "admin's question")):
+        await say(world, user, f"/ask {text}", chat_id=group, chat_type="group")
+
+    async def exported(user: int) -> str:
+        before = len(world.tg.sent("sendDocument", group))
+        await world.tg.push(world.tg.message(user, "/export", chat_id=group, chat_type="group"))
+        await world.tg.wait_for(lambda tg: len(tg.sent("sendDocument", group)) > before)
+        return str(world.tg.sent("sendDocument", group)[-1]["document"]["data"].decode())
+
+    mine = await exported(MEMBER)
+    assert "member's question" in mine
+    assert "admin's question" not in mine
+    everything = await exported(ADMIN)
+    assert "member's question" in everything
+    assert "admin's question" in everything
