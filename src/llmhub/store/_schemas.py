@@ -5,12 +5,10 @@ The core's schema is `CORE_SCHEMA` (its version kept where it always was: SQLite
 declares a `Schema` of its own, asks an open store for it with
 `await store.use_schema(schema)` (its tables are made or brought up to date then,
 once, whichever process comes first), and names it under the entry point group
-`llmhub.schemas`, so that `llmhub db copy` knows its tables without importing the
-package's code. The versions of those schemas are kept in the core's table
-`llmhub_schemas`, one row per schema.
-
-A schema's SQL is its own, but for the store's placeholders (`:name`) it runs as
-written: one statement list per dialect, as the core's migrations are.
+`llmhub.schemas`, so that `llmhub db copy` knows its tables (loading that one module,
+which should import nothing heavy). The versions of those schemas are kept in the
+core's table `llmhub_schemas`, one row per schema; both backends migrate the core's
+schema and the packages' with the same loop.
 """
 
 from __future__ import annotations

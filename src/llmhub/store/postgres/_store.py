@@ -40,9 +40,8 @@ from ..._exceptions import ConfigurationError, StoreError
 from .. import redact_url
 from .._base import NOT_REPLACED, Store
 from .._batching import Writer
-from .._migrations import MIGRATIONS, SCHEMA_VERSION
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
-from .._schemas import Schema
+from .._schemas import CORE_SCHEMA, Schema
 from ._batch import INSERT_REQUEST, INSERT_RESPONSE, statements
 
 __all__ = ["PostgresStore"]
@@ -219,67 +218,50 @@ class PostgresStore(Store):
         await pool.close()
 
     async def _migrate(self, conn: psycopg.AsyncConnection[dict[str, Any]]) -> None:
-        """Apply the missing versions, each in one transaction under the advisory lock."""
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            upgrading = await _current_version(conn) > 0  # see `Migration.handed_over`
-        for version in range(1, SCHEMA_VERSION + 1):
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                current = await _current_version(conn)
-                if current > SCHEMA_VERSION:
-                    raise ConfigurationError(
-                        f"the database {self.url} has schema version {current}, newer than"
-                        f" this llmhub's {SCHEMA_VERSION}; upgrade llmhub"
-                    )
-                if current >= version:
-                    continue
-                for statement in MIGRATIONS[version - 1].statements(
-                    "postgres", upgrading=upgrading
-                ):
-                    await conn.execute(statement)
-                await conn.execute("UPDATE llmhub_schema SET version = %s", (version,))
-                log.info("store %s migrated to schema version %d", self.url, version)
+        """The core's schema, its version in `llmhub_schema`."""
+        await self._migrate_on(conn, CORE_SCHEMA)
         # No ANALYZE here: statistics of empty tables would plan every foreign-key
         # check of `responses` as a scan of `requests`, slower with every row
         # (the README's Performance section has the figures). Without them the
         # planner assumes a table worth an index until autovacuum analyzes it.
 
     async def _migrate_schema(self, schema: Schema) -> None:
-        """A package's schema, as `_migrate` does the core's: each missing version in
-        one transaction under the advisory lock, the version read again inside it."""
         try:
             async with self._pool_or_raise().connection() as conn:
-                for version in range(1, schema.version + 1):
-                    async with conn.transaction():
-                        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-                        cursor = await conn.execute(
-                            "SELECT version FROM llmhub_schemas WHERE name = %s", (schema.name,)
-                        )
-                        row = await cursor.fetchone()
-                        current = int(row["version"]) if row else 0
-                        if current > schema.version:
-                            raise ConfigurationError(
-                                f"the database {self.url} has {schema.name} schema version"
-                                f" {current}, newer than this {schema.name}'s {schema.version};"
-                                f" upgrade {schema.name}"
-                            )
-                        if current >= version:
-                            continue
-                        for statement in schema.migrations[version - 1].statements("postgres"):
-                            await conn.execute(statement)
-                        await conn.execute(
-                            "INSERT INTO llmhub_schemas (name, version) VALUES (%s, %s)"
-                            " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                            (schema.name, version),
-                        )
-                        log.info(
-                            "store %s: %s migrated to version %d", self.url, schema.name, version
-                        )
+                await self._migrate_on(conn, schema)
         except psycopg.Error as exc:
             raise self._failure(
                 StoreError, f"could not migrate {schema.name} in {self.url}", exc
             ) from self._cause(exc)
+
+    async def _migrate_on(
+        self, conn: psycopg.AsyncConnection[dict[str, Any]], schema: Schema
+    ) -> None:
+        """Bring `schema` up to date, each missing version in one transaction under
+        the advisory lock, its version read again inside it (replicas starting
+        together migrate once); a database whose version is newer is refused."""
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            first = await _version_of(conn, schema)
+        if first == schema.version:
+            return
+        upgrading = first > 0  # made before: see `Migration.handed_over`
+        for version in range(1, schema.version + 1):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                current = await _version_of(conn, schema)
+                if current > schema.version:
+                    raise ConfigurationError(
+                        f"the database {self.url} has {schema.name} schema version {current},"
+                        f" newer than this {schema.name}'s {schema.version}; upgrade {schema.name}"
+                    )
+                if current >= version:
+                    continue
+                migration = schema.migrations[version - 1]
+                for statement in migration.statements("postgres", upgrading=upgrading):
+                    await conn.execute(statement)
+                await _set_version(conn, schema, version)
+                log.info("store %s: %s migrated to version %d", self.url, schema.name, version)
 
     def _pool_or_raise(self) -> _Pool:
         if self._pool is None:
@@ -375,7 +357,7 @@ class PostgresStore(Store):
 
     async def schema_version(self) -> int:
         async with self._pool_or_raise().connection() as conn:
-            return await _current_version(conn)
+            return await _version_of(conn, CORE_SCHEMA)
 
     async def ping(self) -> bool:
         try:
@@ -568,7 +550,15 @@ class PostgresStore(Store):
         return f"<PostgresStore {self.url} {'open' if self._pool else 'closed'}>"
 
 
-async def _current_version(conn: psycopg.AsyncConnection[dict[str, Any]]) -> int:
+async def _version_of(conn: psycopg.AsyncConnection[dict[str, Any]], schema: Schema) -> int:
+    """Where a schema's version is kept: the core's in `llmhub_schema` (made here on a
+    new database), a package's in `llmhub_schemas`."""
+    if schema is not CORE_SCHEMA:
+        cursor = await conn.execute(
+            "SELECT version FROM llmhub_schemas WHERE name = %s", (schema.name,)
+        )
+        found = await cursor.fetchone()
+        return int(found["version"]) if found else 0
     await conn.execute("CREATE TABLE IF NOT EXISTS llmhub_schema (version INTEGER NOT NULL)")
     cursor = await conn.execute("SELECT version FROM llmhub_schema")
     row = await cursor.fetchone()
@@ -576,3 +566,16 @@ async def _current_version(conn: psycopg.AsyncConnection[dict[str, Any]]) -> int
         await conn.execute("INSERT INTO llmhub_schema (version) VALUES (0)")
         return 0
     return int(row["version"])
+
+
+async def _set_version(
+    conn: psycopg.AsyncConnection[dict[str, Any]], schema: Schema, version: int
+) -> None:
+    if schema is CORE_SCHEMA:
+        await conn.execute("UPDATE llmhub_schema SET version = %s", (version,))
+        return
+    await conn.execute(
+        "INSERT INTO llmhub_schemas (name, version) VALUES (%s, %s)"
+        " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+        (schema.name, version),
+    )

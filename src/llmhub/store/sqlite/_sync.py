@@ -16,8 +16,7 @@ from typing import Any
 
 from ..._exceptions import ConfigurationError
 from .._base import NOT_REPLACED
-from .._migrations import MIGRATIONS, SCHEMA_VERSION
-from .._schemas import Schema
+from .._schemas import CORE_SCHEMA, Schema
 
 __all__ = [
     "BatchResult",
@@ -94,51 +93,52 @@ def schema_version(db: sqlite3.Connection) -> int:
 
 
 def _migrate(db: sqlite3.Connection, path: str) -> None:
-    current = schema_version(db)
-    if current > SCHEMA_VERSION:
-        raise ConfigurationError(
-            f"the database {path!r} has schema version {current}, newer than this "
-            f"llmhub's {SCHEMA_VERSION}; upgrade llmhub"
-        )
-    upgrading = current > 0  # made before this llmhub: see `Migration.handed_over`
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        statements = MIGRATIONS[version - 1].statements("sqlite", upgrading=upgrading)
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in statements:
-                db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version}")
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        log.info("store %s migrated to schema version %d", path, version)
+    """The core's schema, its version in `PRAGMA user_version`."""
+    migrate_schema(db, CORE_SCHEMA, path)
+
+
+def _version_of(db: sqlite3.Connection, schema: Schema) -> int:
+    """Where a schema's version is kept: the core's in `PRAGMA user_version`, a
+    package's in `llmhub_schemas`."""
+    if schema is CORE_SCHEMA:
+        return schema_version(db)
+    row = db.execute("SELECT version FROM llmhub_schemas WHERE name = ?", (schema.name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _set_version(db: sqlite3.Connection, schema: Schema, version: int) -> None:
+    if schema is CORE_SCHEMA:
+        db.execute(f"PRAGMA user_version = {int(version)}")
+        return
+    db.execute(
+        "INSERT INTO llmhub_schemas (name, version) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+        (schema.name, version),
+    )
 
 
 def migrate_schema(db: sqlite3.Connection, schema: Schema, path: str) -> None:
-    """Bring a package's `schema` up to date, each version in one transaction under
-    the write lock, its version read again inside it (another process may have
-    migrated meanwhile)."""
+    """Bring `schema` up to date, each version in one transaction under the write
+    lock, its version read again inside it (another process may have migrated
+    meanwhile); a database whose version is newer is refused."""
+    first = _version_of(db, schema)
+    if first == schema.version:
+        return  # up to date: no write lock taken
+    upgrading = first > 0  # made before: see `Migration.handed_over`
     for version in range(1, schema.version + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute(
-                "SELECT version FROM llmhub_schemas WHERE name = ?", (schema.name,)
-            ).fetchone()
-            current = int(row[0]) if row else 0
+            current = _version_of(db, schema)
             if current > schema.version:
                 raise ConfigurationError(
                     f"the database {path!r} has {schema.name} schema version {current},"
                     f" newer than this {schema.name}'s {schema.version}; upgrade {schema.name}"
                 )
             if current < version:
-                for statement in schema.migrations[version - 1].statements("sqlite"):
+                migration = schema.migrations[version - 1]
+                for statement in migration.statements("sqlite", upgrading=upgrading):
                     db.execute(statement)
-                db.execute(
-                    "INSERT INTO llmhub_schemas (name, version) VALUES (?, ?)"
-                    " ON CONFLICT (name) DO UPDATE SET version = excluded.version",
-                    (schema.name, version),
-                )
+                _set_version(db, schema, version)
                 log.info("store %s: %s migrated to version %d", path, schema.name, version)
             db.execute("COMMIT")
         except BaseException:
