@@ -80,8 +80,9 @@ class Chat:
         """Who asked the exchange `request_id` of this chat (its `user_id`), if it was
         answered and its author given."""
         row = await self._hub.store.answer_of(request_id)
-        user = row.get("user_id") if row is not None else None
-        return int(user) if user is not None else None
+        if row is None or str(row["chat_id"]) != self.id:
+            return None  # not answered, or another chat's
+        return int(row["user_id"]) if row["user_id"] is not None else None
 
     async def conversation(self, limit: int = 10_000) -> list[Exchange]:
         """The current conversation, oldest first: every answered exchange since the

@@ -13,7 +13,7 @@ chain: the answer, the error, or what arrived before a cancellation.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -200,12 +200,12 @@ async def _streamed(
 
 
 def _streamed_reply(call: ModelCall, said: _Round, loop: ToolLoop) -> Reply:
-    unrun: Sequence[ToolCall] = said.calls if said.calls and not loop.runs(said.calls) else ()
     return Reply(
         text=said.text,
         model=call.request.model,
         provider=call.provider.name,
         finish_reason=said.finish,
         reasoning=said.reasoning,
-        tool_calls=tuple(unrun),
+        # Calls not run here go back to the caller (`run_tools=False`).
+        tool_calls=() if loop.runs(said.calls) else said.calls,
     )

@@ -415,12 +415,12 @@ async def _stream_into(
             if text.strip():
                 await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
         raise
-    except Exception as exc:
+    except Exception:
         metrics.outcome("error")
         if text.strip():  # what arrived stays, said to be cut; the error is told after it
             with contextlib.suppress(TelegramAPIError):
                 await view.finish(text + "\n\n⚠️ " + _("The answer broke off here."))
-        raise exc
+        raise
     reply = stream.reply
     if answered is not None:
         await answered(reply)

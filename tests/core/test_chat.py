@@ -64,6 +64,7 @@ async def test_a_chats_context_is_read_reset_and_exported(database_url: str) -> 
             reply.request_id,
         )
         assert await chat.author(latest.request_id) == 6
+        assert await hub.chat("another").author(latest.request_id) is None
         assert [e.prompt for e in await chat.conversation()] == ["one", "two"]
         assert [e.prompt for e in await chat.exchanges(limit=1)] == ["two"]
         await chat.reset()

@@ -264,11 +264,11 @@ class Store(ABC):
 
     async def answer_of(self, request_id: str) -> dict[str, Any] | None:
         """The logged answer of the exchange `request_id` (its first request's or a
-        fallback's, `<id>.<n>`), if it was answered: provider, model, user_id (the
+        fallback's, `<id>.<n>`), if it was answered: chat_id, provider, model, user_id (the
         prompt's author), text, finish_reason, token counts, cost_usd. A range scan of the primary key: the
         fallbacks' ids sort right after the first's ('.' < '/')."""
         rows = await self.fetch(
-            "SELECT q.provider, q.model, q.user_id, r.text, r.finish_reason, r.prompt_tokens,"
+            "SELECT q.chat_id, q.provider, q.model, q.user_id, r.text, r.finish_reason, r.prompt_tokens,"
             " r.completion_tokens, r.total_tokens, r.cost_usd"
             " FROM requests q JOIN responses r ON r.request_id = q.id"
             " WHERE q.id >= :id AND q.id < :end AND (q.id = :id OR q.first_request_id = :id)"

@@ -257,7 +257,11 @@ class FakeOpenAIServer:
                     "usage": usage,
                 }
             )
-        return await self._stream(request, payload, behaviour, text, usage)
+        self.streaming += 1
+        try:
+            return await self._stream(request, payload, behaviour, text, usage)
+        finally:
+            self.streaming -= 1
 
     async def _stream(
         self,
@@ -267,83 +271,79 @@ class FakeOpenAIServer:
         text: str,
         usage: dict[str, Any],
     ) -> web.StreamResponse:
-        self.streaming += 1
-        try:
-            response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-            await response.prepare(request)
-            if behaviour.sse is not None:
-                await response.write(behaviour.sse)
-                await response.write_eof()
-                return response
-            for _ in range(behaviour.keepalive):
-                await response.write(b": keep-alive\n\n")
-            if behaviour.drip is not None:
-                while not self._release.is_set():
-                    await response.write(b": keep-alive\n\n")
-                    await asyncio.sleep(behaviour.drip)
-                return response
-
-            def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-                chunk = {
-                    "id": "cmpl-1",
-                    "object": "chat.completion.chunk",
-                    "model": payload.get("model"),
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                    **extra,
-                }
-                return f"data: {json.dumps(chunk)}\n\n".encode()
-
-            # DeepSeek (asked with include_usage) sends usage in a chunk of its own with
-            # no choices; Mistral puts it in the finishing chunk.
-            separate_usage = bool(payload.get("stream_options", {}).get("include_usage"))
-            if behaviour.reasoning:
-                await response.write(
-                    event({"role": "assistant", "reasoning_content": behaviour.reasoning})
-                )
-            words = text.split(" ") if text else []
-            for i, word in enumerate(words):
-                if behaviour.cut_after is not None and i >= behaviour.cut_after:
-                    assert request.transport is not None
-                    request.transport.close()  # drop the connection mid-stream
-                    return response
-                if behaviour.hang_after is not None and i == behaviour.hang_after:
-                    await self._release.wait()
-                if i == 1 and self.holding:
-                    self.held += 1
-                    try:
-                        await self._resume.wait()
-                    finally:
-                        self.held -= 1
-                if behaviour.error_event and i == 1:
-                    await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
-                    return response
-                await response.write(event({"content": word if i == 0 else " " + word}))
-            for index, call in enumerate(_tool_calls(behaviour)):
-                # As DeepSeek streams them: id and name first, then the arguments in pieces.
-                head = {"index": index, "id": call["id"], "type": "function"}
-                head["function"] = {"name": call["function"]["name"], "arguments": ""}
-                await response.write(event({"tool_calls": [head]}))
-                arguments = call["function"]["arguments"]
-                for start in range(0, len(arguments), 5):
-                    piece = {
-                        "index": index,
-                        "function": {"arguments": arguments[start : start + 5]},
-                    }
-                    await response.write(event({"tool_calls": [piece]}))
-            finish = "tool_calls" if behaviour.tool_calls else behaviour.finish
-            if separate_usage:
-                await response.write(event({"content": ""}, finish=finish))
-                final = {"id": "cmpl-1", "choices": [], "usage": usage}
-                await response.write(f"data: {json.dumps(final)}\n\n".encode())
-            else:
-                await response.write(event({"content": ""}, finish=finish, usage=usage))
-            if not behaviour.no_done:
-                await response.write(b"data: [DONE]\n\n")
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        if behaviour.sse is not None:
+            await response.write(behaviour.sse)
             await response.write_eof()
-            self.completed.append(_last_user_text(payload.get("messages", [])))
             return response
-        finally:
-            self.streaming -= 1
+        for _ in range(behaviour.keepalive):
+            await response.write(b": keep-alive\n\n")
+        if behaviour.drip is not None:
+            while not self._release.is_set():
+                await response.write(b": keep-alive\n\n")
+                await asyncio.sleep(behaviour.drip)
+            return response
+
+        def event(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
+            chunk = {
+                "id": "cmpl-1",
+                "object": "chat.completion.chunk",
+                "model": payload.get("model"),
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+                **extra,
+            }
+            return f"data: {json.dumps(chunk)}\n\n".encode()
+
+        # DeepSeek (asked with include_usage) sends usage in a chunk of its own with
+        # no choices; Mistral puts it in the finishing chunk.
+        separate_usage = bool(payload.get("stream_options", {}).get("include_usage"))
+        if behaviour.reasoning:
+            await response.write(
+                event({"role": "assistant", "reasoning_content": behaviour.reasoning})
+            )
+        words = text.split(" ") if text else []
+        for i, word in enumerate(words):
+            if behaviour.cut_after is not None and i >= behaviour.cut_after:
+                assert request.transport is not None
+                request.transport.close()  # drop the connection mid-stream
+                return response
+            if behaviour.hang_after is not None and i == behaviour.hang_after:
+                await self._release.wait()
+            if i == 1 and self.holding:
+                self.held += 1
+                try:
+                    await self._resume.wait()
+                finally:
+                    self.held -= 1
+            if behaviour.error_event and i == 1:
+                await response.write(b'data: {"error": {"message": "overloaded"}}\n\n')
+                return response
+            await response.write(event({"content": word if i == 0 else " " + word}))
+        for index, call in enumerate(_tool_calls(behaviour)):
+            # As DeepSeek streams them: id and name first, then the arguments in pieces.
+            head = {"index": index, "id": call["id"], "type": "function"}
+            head["function"] = {"name": call["function"]["name"], "arguments": ""}
+            await response.write(event({"tool_calls": [head]}))
+            arguments = call["function"]["arguments"]
+            for start in range(0, len(arguments), 5):
+                piece = {
+                    "index": index,
+                    "function": {"arguments": arguments[start : start + 5]},
+                }
+                await response.write(event({"tool_calls": [piece]}))
+        finish = "tool_calls" if behaviour.tool_calls else behaviour.finish
+        if separate_usage:
+            await response.write(event({"content": ""}, finish=finish))
+            final = {"id": "cmpl-1", "choices": [], "usage": usage}
+            await response.write(f"data: {json.dumps(final)}\n\n".encode())
+        else:
+            await response.write(event({"content": ""}, finish=finish, usage=usage))
+        if not behaviour.no_done:
+            await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        self.completed.append(_last_user_text(payload.get("messages", [])))
+        return response
 
 
 def _vector(text: str) -> list[float]:
