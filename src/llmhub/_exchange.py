@@ -24,6 +24,7 @@ from ._stream import StreamState
 from ._toolloop import ToolCallAssembler, ToolLoop
 from ._types import (
     Prompt,
+    ReasoningEvent,
     Reply,
     StreamChunk,
     ToolCall,
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
 
 __all__ = ["Event", "run_exchange"]
 
-#: What a streamed exchange passes on: text pieces, and tool events when asked for.
-Event = str | ToolCallEvent | ToolResultEvent
+#: What a streamed exchange passes on: text pieces, and the model's thoughts and tool
+#: events when asked for.
+Event = str | ReasoningEvent | ToolCallEvent | ToolResultEvent
 
 
 @dataclass(slots=True)
@@ -90,7 +92,8 @@ async def run_exchange(
                     said = _Round()
                     if stream:
                         async for event in _streamed(hub, chain, call, loop, said, state):
-                            shown = True
+                            # Thoughts shown do not bind the exchange to this model.
+                            shown = shown or not isinstance(event, ReasoningEvent)
                             yield event
                     else:
                         said.whole = await call.provider.generate(loop.request)
@@ -173,6 +176,8 @@ async def _streamed(
         async for chunk in chunks:
             if chunk.reasoning:
                 said.thoughts.append(chunk.reasoning)
+                if state.events:
+                    yield ReasoningEvent(chunk.reasoning)
             if chunk.usage is not None:
                 said.usage = chunk.usage
             if chunk.finish_reason:

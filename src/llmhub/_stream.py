@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, cast
 
-from ._types import Reply, ToolCallEvent, ToolResultEvent
+from ._types import ReasoningEvent, Reply, ToolCallEvent, ToolResultEvent
 
 __all__ = ["ReplyStream", "StreamEvent", "StreamState"]
 
-#: What `ReplyStream.events()` yields: text pieces, and the tool rounds as they go.
-StreamEvent = str | ToolCallEvent | ToolResultEvent
+#: What `ReplyStream.events()` yields: text pieces, the model's thoughts and the tool
+#: rounds as they go.
+StreamEvent = str | ReasoningEvent | ToolCallEvent | ToolResultEvent
 
 
 @dataclass(slots=True)
@@ -62,11 +63,14 @@ class ReplyStream:
 
     def events(self) -> AsyncIterator[StreamEvent]:
         """The pieces with the tool rounds between them: `str` text pieces,
-        `ToolCallEvent` when the model asks for a tool (before it runs) and
-        `ToolResultEvent` when it has run. Call it before reading the stream.
+        `ReasoningEvent` as a reasoning model thinks, `ToolCallEvent` when the model
+        asks for a tool (before it runs) and `ToolResultEvent` when it has run. Call it
+        before reading the stream.
 
             async for event in stream.events():
-                if isinstance(event, ToolCallEvent):
+                if isinstance(event, ReasoningEvent):
+                    print("[thinking…]")
+                elif isinstance(event, ToolCallEvent):
                     print(f"[calling {event.call.name}…]")
                 elif isinstance(event, str):
                     print(event, end="")

@@ -119,6 +119,14 @@ class ToolCallEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasoningEvent:
+    """Streamed as a reasoning model thinks, before (or between) its words: a piece of
+    its thoughts, never mixed into the text (a UI can show "thinking…")."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class ToolResultEvent:
     """Streamed when a tool has run."""
 

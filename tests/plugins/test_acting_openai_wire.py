@@ -18,6 +18,7 @@ from llmhub import (
     Hub,
     Message,
     OutputValidationError,
+    ReasoningEvent,
     ToolCallEvent,
     ToolResultEvent,
     UnsupportedOptionError,
@@ -163,6 +164,23 @@ async def test_a_streamed_tool_call_shows_its_round_and_streams_the_answer(
     assert "".join(e for e in events if isinstance(e, str)) == "Rome is sunny."
     assert stream.reply is not None
     assert len(stream.reply.steps) == 1
+
+
+async def test_a_reasoning_stream_yields_the_thoughts_as_events_before_the_words(
+    hub: Hub, server: FakeOpenAIServer
+) -> None:
+    server.then(Behaviour(text="Yes.", reasoning="Let me weigh both sides."))
+    async with hub.stream_reply(4, "Sure?", MODELS["dipseek"]) as stream:
+        events = [event async for event in stream.events()]
+    thoughts = [e for e in events if isinstance(e, ReasoningEvent)]
+    assert "".join(t.text for t in thoughts) == "Let me weigh both sides."
+    assert events.index(thoughts[-1]) < events.index("Yes.")
+    assert stream.reply is not None
+    assert stream.reply.reasoning == "Let me weigh both sides."
+    assert stream.reply.text == "Yes."  # the thoughts are never in the text
+    server.then(Behaviour(text="Yes.", reasoning="Again."))
+    async with hub.stream_reply(5, "Sure?", MODELS["dipseek"]) as plain:
+        assert [piece async for piece in plain] == ["Yes."]  # plain iteration: text only
 
 
 async def test_plain_iteration_of_a_tool_stream_yields_text_only(
