@@ -1,4 +1,5 @@
-"""The buttons under a final answer: "↻ again", "↻ with …" and "continue".
+"""The buttons under an answer: "⏹ stop" while it is written; "↻ again", "↻ with …"
+and "continue" under the final text.
 
 A button names its answer by a short key of the exchange's request id, never by
 a position or anything kept in memory: the handler checks that the exchange is
@@ -25,8 +26,10 @@ __all__ = [
     "ChooseAgain",
     "Continue",
     "ShowButtons",
+    "Stop",
     "TryAgain",
     "answer_buttons",
+    "stop_button",
     "turn_key",
 ]
 
@@ -53,6 +56,18 @@ class Continue(CallbackData, prefix="ct"):
     """Go on with an answer the model's output limit cut."""
 
     turn: str
+
+
+class Stop(CallbackData, prefix="st"):
+    """The stop button of an answer being written: handled at once, never queued
+    (the chat's queue is busy with that very answer)."""
+
+
+def stop_button() -> InlineKeyboardMarkup:
+    """The "⏹ stop" button under a placeholder or a growing answer."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text="⏹ " + _("stop"), callback_data=Stop())
+    return builder.as_markup()
 
 
 class TryAgain(CallbackData, prefix="ta"):

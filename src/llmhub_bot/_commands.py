@@ -43,6 +43,7 @@ COMMANDS: list[tuple[str, object]] = [
     ("persona", __("how the model behaves here: assistant, translator, …")),
     ("system", __("this chat's system prompt: /system <text>, /system off")),
     ("new", __("start a new conversation")),
+    ("stop", __("stop the answer being written")),
     ("clear", __("forget this chat's context (same as /new)")),
     ("context", __("what the next request will carry")),
     ("ask", __("ask in a group: /ask <question>")),

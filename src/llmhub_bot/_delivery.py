@@ -153,16 +153,30 @@ class DraftView:
         self._throttle = _Throttle(runtime.settings.bot_stream_interval)
         self._instead: EditView | None = None
 
+    async def begin(self, placeholder: str, stop: InlineKeyboardMarkup) -> None:
+        """Show `placeholder` at once, with the draft's own stop button (`stop` is for
+        the edited message that stands in where drafts are refused)."""
+        if await self._draft(placeholder):
+            return
+        assert self._instead is not None
+        await self._instead.begin(placeholder, stop)
+
     async def update(self, text: str) -> None:
         if self._instead is not None:
             await self._instead.update(text)
             return
-        if not self._throttle.due(text):
-            return
+        if self._throttle.due(text) and not await self._draft(text):
+            assert self._instead is not None
+            await self._instead.update(text)
+
+    async def _draft(self, text: str) -> bool:
+        """Show `text` in the draft; False (and an edited message instead from now
+        on) where the draft is refused."""
         try:
             await self.bot.send_message_draft(
                 self.chat_id, self.draft_id, text=_preview(text), parse_mode=None, can_stop=True
             )
+            return True
         except TelegramAPIError as exc:
             if _unsupported(exc) and self.runtime.drafts:
                 self.runtime.drafts = False
@@ -172,7 +186,13 @@ class DraftView:
             self._instead = EditView(
                 self.bot, self.chat_id, self.runtime.settings.bot_stream_interval, reply_to=None
             )
-            await self._instead.update(text)
+            return False
+
+    async def abandon(self) -> None:
+        """No answer will follow (a failure told apart, a hand-over): the draft goes
+        with the next message; a stand-in placeholder is deleted."""
+        if self._instead is not None:
+            await self._instead.abandon()
 
     async def finish(
         self, markdown: str, markup: InlineKeyboardMarkup | None = None
@@ -207,6 +227,28 @@ class EditView:
         self.thread = thread
         self._throttle = _Throttle(interval)
         self._message: Message | None = None
+        #: The stop button, under the placeholder and every preview until the end.
+        self._stop: InlineKeyboardMarkup | None = None
+        #: Whether the message still shows the placeholder, not words of the answer.
+        self._placeholder = False
+        #: Whether the message shows buttons now (the final text may need them gone).
+        self._buttons = False
+
+    async def begin(self, placeholder: str, stop: InlineKeyboardMarkup) -> None:
+        """Send `placeholder` with the stop button at once; the answer replaces it."""
+        self._stop = stop
+        try:
+            self._message = await self.bot.send_message(
+                self.chat_id,
+                placeholder,
+                message_thread_id=self.thread,
+                parse_mode=None,
+                reply_parameters=_reply_to(self.reply_to),
+                reply_markup=stop,
+            )
+            self._placeholder = self._buttons = True
+        except TelegramAPIError as exc:  # a courtesy: the answer comes all the same
+            log.info("placeholder skipped in chat %s: %s", self.chat_id, exc.message)
 
     async def update(self, text: str) -> None:
         if not self._throttle.due(text):
@@ -220,11 +262,25 @@ class EditView:
                     message_thread_id=self.thread,
                     parse_mode=None,
                     reply_parameters=_reply_to(self.reply_to),
+                    reply_markup=self._stop,
                 )
+                self._buttons = self._stop is not None
             else:
-                await self._edit(preview, None)
+                await self._edit(preview, None, self._stop)
+            self._placeholder = False
         except TelegramAPIError as exc:
             log.info("preview skipped in chat %s: %s", self.chat_id, exc.message)
+
+    async def abandon(self) -> None:
+        """No answer will follow (a failure told in a message of its own, a hand-over):
+        a placeholder that shows nothing of the answer is deleted."""
+        message, self._message = self._message, None
+        if message is None or not self._placeholder:
+            return
+        try:
+            await self.bot.delete_message(self.chat_id, message.message_id)
+        except TelegramAPIError as exc:
+            log.info("placeholder not deleted in chat %s: %s", self.chat_id, exc.message)
 
     async def _edit(
         self,
@@ -242,14 +298,16 @@ class EditView:
                 parse_mode=None,
                 reply_markup=markup,
             )
+            self._buttons = markup is not None
         except TelegramBadRequest as exc:
             if "not modified" in exc.message.lower():
-                if markup is not None:  # the text is final already; the buttons are not
+                if markup is not None or self._buttons:  # the text is, the buttons are not
                     await self.bot.edit_message_reply_markup(
                         chat_id=self.chat_id,
                         message_id=self._message.message_id,
                         reply_markup=markup,
                     )
+                    self._buttons = markup is not None
                 return
             if entities and _refused_entities(exc):
                 await self._edit(text, None, markup)
@@ -272,6 +330,7 @@ class EditView:
     ) -> list[Message]:
         """Put the final text in place; `markup` (buttons) goes under its last message."""
         parts = render(markdown)
+        self._stop = None  # written: no stop button any more
         if self._message is None or not parts:
             return await self._send_anew(markdown, markup)
         first_text, first_entities = parts[0]

@@ -37,8 +37,10 @@ from llmhub import (
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
+    ReasoningEvent,
     Reply,
     StreamInterruptedError,
+    ToolCall,
     ToolCallEvent,
     ToolResultEvent,
     UnknownProviderError,
@@ -46,14 +48,15 @@ from llmhub import (
 )
 
 from . import _budgets as budgets
-from ._answer_buttons import TryAgain, answer_buttons, turn_key
+from ._answer_buttons import Stop, TryAgain, answer_buttons, stop_button, turn_key
+from ._conveyor import Conveyor
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ModelPage, may_choose
 from ._notes import context_note
 from ._runtime import Runtime
 from ._text_files import pdfs_as_text, with_text_files
-from ._tools import tools_for
+from ._tools import tool_line, tools_for
 from ._topics import conversation_of, topic_of
 from ._typing import Typing
 
@@ -387,15 +390,24 @@ async def _stream_into(
     text = ""
     started = time.perf_counter()
     first_chunk: float | None = None
+    # Something to look at, and to stop, from the first moment (Typing runs beside it).
+    await view.begin("⏳", stop_button())
     stream = hub.stream_reply(prompt)
     after_tools = False  # the model's next words start a paragraph of their own
+    thinking = False  # the "thinking…" line is shown
     try:
         async with stream:
-            async for piece in stream.events() if prompt.tools else stream:
+            async for piece in stream.events():
+                if isinstance(piece, ReasoningEvent):
+                    if not thinking and not text.strip():
+                        thinking = True
+                        await typing.stop()
+                        await view.update("💭 " + _("thinking…"))
+                    continue
                 if isinstance(piece, ToolCallEvent):
                     # The round is shown under what was written so far ("🔧 weather…").
                     await typing.stop()
-                    await view.update(_with_tool_line(text, piece.call.name))
+                    await view.update(_with_tool_line(text, piece.call))
                     after_tools = bool(text.strip())
                     continue
                 if isinstance(piece, ToolResultEvent):
@@ -410,16 +422,20 @@ async def _stream_into(
     except asyncio.CancelledError:
         # The stop button: keep what was written, marked as stopped. A chat handed
         # over to another process (shutdown, lost lease) is answered there instead.
-        if view.chat_id not in runtime.handing_over:
+        if view.chat_id in runtime.handing_over:
+            await asyncio.shield(view.abandon())
+        else:
             metrics.outcome("stopped")
-            if text.strip():
-                await asyncio.shield(view.finish(text + "\n\n" + _("(stopped)")))
+            said = text + "\n\n" if text.strip() else ""
+            await asyncio.shield(view.finish(said + _("(stopped)")))
         raise
     except Exception:
         metrics.outcome("error")
-        if text.strip():  # what arrived stays, said to be cut; the error is told after it
-            with contextlib.suppress(TelegramAPIError):
+        with contextlib.suppress(TelegramAPIError):
+            if text.strip():  # what arrived stays, said to be cut; the error is told after it
                 await view.finish(text + "\n\n⚠️ " + _("The answer broke off here."))
+            else:  # the error is told in a message of its own
+                await view.abandon()
         raise
     reply = stream.reply
     if answered is not None:
@@ -456,8 +472,8 @@ async def _deliver(
     return await view.finish(final, markup)
 
 
-def _with_tool_line(text: str, tool: str) -> str:
-    line = "🔧 " + _("using {tool}…").format(tool=tool)
+def _with_tool_line(text: str, call: ToolCall) -> str:
+    line = tool_line(call)
     return f"{text}\n\n{line}" if text.strip() else line
 
 
@@ -497,6 +513,22 @@ _ANSWERED = (
     | F.video
     | F.video_note
 )
+
+
+async def stop(message: Message, conveyor: Conveyor) -> None:
+    """/stop: the chat's answer under way ends where it is (as the ⏹ button does)."""
+    if await conveyor.stop(message.chat.id):
+        return  # the answer itself says "(stopped)"
+    await answer(message, _("Nothing is being written here."))
+
+
+async def stop_pressed(query: CallbackQuery, conveyor: Conveyor) -> None:
+    """The ⏹ button under a placeholder or a growing answer (groups, and private chats
+    without drafts); the answer then says "(stopped)" itself."""
+    chat = query.message.chat.id if query.message is not None else None
+    stopped = chat is not None and await conveyor.stop(chat)
+    with contextlib.suppress(TelegramAPIError):
+        await query.answer(_("Stopping…") if stopped else _("This answer is over already."))
 
 
 async def unknown_command(message: Message, bot: Bot) -> None:
@@ -539,6 +571,8 @@ def make_router() -> Router:
     """This module's handlers on a router of their own (one per dispatcher)."""
     router = Router(name="dialog")
     router.message.register(ask, Command("ask"))
+    router.message.register(stop, Command("stop"))
+    router.callback_query.register(stop_pressed, Stop.filter())
     router.message.register(on_message, _ANSWERED)
     router.callback_query.register(read_with, ReadWith.filter())
     router.callback_query.register(try_again, TryAgain.filter())

@@ -17,10 +17,12 @@ import importlib.metadata
 from collections.abc import Iterable
 from typing import Any
 
-from llmhub import ConfigurationError, Hub, LLMHubError, Tool
+from aiogram.utils.i18n import gettext as _
+
+from llmhub import ConfigurationError, Hub, LLMHubError, Tool, ToolCall
 from llmhub.cli import load_function
 
-__all__ = ["ENTRY_POINT_GROUP", "load_tools", "tools_for"]
+__all__ = ["ENTRY_POINT_GROUP", "load_tools", "tool_line", "tools_for"]
 
 ENTRY_POINT_GROUP = "llmhub_bot.tools"
 
@@ -82,3 +84,8 @@ async def tools_for(
     except LLMHubError:
         return ()  # the call itself will say what is wrong with the model
     return tools if provider.model_info(model).tools else ()
+
+
+def tool_line(call: ToolCall) -> str:
+    """What the chat shows while a tool runs ("🔧 using weather…")."""
+    return "🔧 " + _("using {tool}…").format(tool=call.name)

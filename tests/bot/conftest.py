@@ -114,12 +114,13 @@ def rows(db: Path) -> list[tuple[str, str, str]]:
 async def say(
     world: World, user: int, text: str, replies: int = 1, chat_id: int | None = None, **kw: Any
 ) -> list[str]:
-    """Send `text` as `user` and return the next `replies` messages the bot sends there."""
+    """Send `text` as `user` and return the next `replies` messages the bot sends there,
+    as they read once begun (a group's answer is its placeholder, edited)."""
     chat = user if chat_id is None else chat_id
-    before = len(world.tg.texts(chat))
+    before = len(world.tg.showing(chat))
     await world.tg.push(world.tg.message(user, text, chat_id=chat, **kw))
-    await world.tg.wait_for(lambda tg: len(tg.texts(chat)) >= before + replies)
-    return world.tg.texts(chat)[before:]
+    await world.tg.wait_for(lambda tg: len(tg.showing(chat)) >= before + replies)
+    return world.tg.showing(chat)[before:]
 
 
 def shown(tg: FakeBotAPI, chat_id: int) -> list[str]:

@@ -10,6 +10,7 @@ import pytest
 from llmhub.testing.openai_server import Behaviour
 from tests.bot.conftest import (
     ADMIN,
+    MEMBER,
     PROVIDER_KEY,
     TOKEN,
     World,
@@ -20,7 +21,7 @@ from tests.bot.conftest import (
     say,
     shown,
 )
-from tests.fakes.telegram_server import FakeBotAPI
+from tests.fakes.telegram_server import PLACEHOLDER, FakeBotAPI
 
 
 async def test_the_stop_button_keeps_what_was_written(world: World) -> None:
@@ -86,8 +87,9 @@ async def test_markdown_becomes_entities_and_a_refusal_falls_back_to_plain_text(
 
     world.tg.refuse_entities = True
     world.llm.then(Behaviour(text="**again**"))
-    assert (await say(world, ADMIN, "format again", replies=2))[-1] == "again"
-    last = world.tg.sent("sendMessage", ADMIN)[-1]
+    assert await say(world, ADMIN, "format again") == ["again"]
+    refused, last = world.tg.sent("sendMessage", ADMIN)[-2:]
+    assert "entities" in refused
     assert "entities" not in last  # sent again as plain text
 
 
@@ -176,18 +178,82 @@ def _chat_calls(world: World, chat_id: int) -> list[str]:
 
 async def test_typing_shows_at_once_and_lasts_until_the_first_words(world: World) -> None:
     """A model that says nothing for a while (connecting, queued, reasoning): the
-    chat shows "typing…" from the start, and no more once the answer shows."""
+    chat shows "typing…" and a placeholder from the start, and no more "typing…" once
+    the answer's first words show."""
     world.llm.then(Behaviour(hang=True))
     await world.tg.push(world.tg.message(ADMIN, "think hard"))
-    await world.tg.wait_for(lambda tg: bool(tg.sent("sendChatAction", ADMIN)))
+    await world.tg.wait_for(
+        lambda tg: bool(tg.sent("sendChatAction", ADMIN)) and bool(tg.sent("sendMessageDraft"))
+    )
     assert world.tg.sent("sendChatAction", ADMIN)[0]["action"] == "typing"
-    assert "sendMessageDraft" not in _chat_calls(world, ADMIN)
+    placeholder = world.tg.sent("sendMessageDraft", ADMIN)[0]
+    assert (placeholder["text"], placeholder["can_stop"]) == (PLACEHOLDER, "true")
     world.llm.release()
     await world.tg.wait_for(lambda tg: "echo: think hard" in tg.texts(ADMIN))
-    calls = _chat_calls(world, ADMIN)
-    first_words = min(calls.index(m) for m in ("sendMessageDraft", "sendMessage") if m in calls)
-    assert "sendChatAction" in calls[:first_words]
-    assert "sendChatAction" not in calls[first_words:]
+    calls = [
+        (name, params.get("text"))
+        for name, params in world.tg.calls
+        if int(params.get("chat_id", 0)) == ADMIN
+    ]
+    first_words = next(
+        i
+        for i, (name, text) in enumerate(calls)
+        if name in {"sendMessageDraft", "sendMessage"} and text != PLACEHOLDER
+    )
+    assert ("sendChatAction", None) in calls[:first_words]
+    assert ("sendChatAction", None) not in calls[first_words:]
+
+
+async def test_a_reasoning_model_shows_that_it_thinks_before_its_words(world: World) -> None:
+    world.llm.then(Behaviour(text="Forty-two.", reasoning="Six times seven…"))
+    assert await say(world, ADMIN, "the answer?") == ["Forty-two."]
+    drafts = [p["text"] for p in world.tg.sent("sendMessageDraft", ADMIN)]
+    assert drafts.index("💭 thinking…") < drafts.index("Forty-two.")
+    assert not any("Six times seven" in text for text in drafts)  # the thoughts stay private
+    assert rows(world.db) == [("the answer?", "ok", "Forty-two.")]
+
+
+async def test_a_group_answer_can_be_stopped_before_its_first_word(world: World) -> None:
+    """In a group the placeholder carries a stop button from the first moment."""
+    group = -100321
+    world.llm.then(Behaviour(hang=True))
+    await world.tg.push(
+        world.tg.message(MEMBER, "/ask a long story", chat_id=group, chat_type="group")
+    )
+    await world.tg.wait_for(lambda tg: bool(tg.sent("sendMessage", group)))
+    placeholder = world.tg.sent("sendMessage", group)[0]
+    assert placeholder["text"] == PLACEHOLDER
+    assert [b["text"] for b in buttons(placeholder)] == ["⏹ stop"]
+    await press(world, MEMBER, placeholder, "stop")
+    await world.tg.wait_for(lambda tg: tg.showing(group) == ["(stopped)"])
+    final = world.tg.sent("editMessageText", group)[-1]
+    assert "reply_markup" not in final  # the stop button is gone with the answer
+    assert world.tg.sent("answerCallbackQuery")[-1]["text"] == "Stopping…"
+    await world.tg.wait_for(lambda tg: bool(rows(world.db)))
+    assert rows(world.db) == [("a long story", "cancelled", "")]
+
+
+async def test_slash_stop_ends_the_answer_under_way(world: World) -> None:
+    world.llm.then(Behaviour(text="one two three", hang_after=1))
+    await world.tg.push(world.tg.message(ADMIN, "go on and on"))
+    await world.tg.wait_for(
+        lambda tg: any(p.get("text") == "one" for p in tg.sent("sendMessageDraft", ADMIN))
+    )
+    await world.tg.push(world.tg.message(ADMIN, "/stop"))
+    await world.tg.wait_for(lambda tg: bool(tg.texts(ADMIN)))
+    assert world.tg.texts(ADMIN) == ["one\n\n(stopped)"]
+    assert await say(world, ADMIN, "/stop") == ["Nothing is being written here."]
+    assert await say(world, ADMIN, "/stop", language="ru") == ["Сейчас здесь ничего не пишется."]
+
+
+async def test_a_failure_before_any_word_replaces_the_group_placeholder(world: World) -> None:
+    group = -100322
+    world.llm.then(Behaviour(status=503, body={"message": "overloaded"}))
+    await world.tg.push(world.tg.message(MEMBER, "/ask hi", chat_id=group, chat_type="group"))
+    await world.tg.wait_for(lambda tg: len(tg.showing(group)) == 1)
+    [error] = world.tg.showing(group)
+    assert error.startswith("The model is unavailable right now.")
+    assert world.tg.sent("deleteMessage", group)  # the placeholder went
 
 
 async def test_a_refused_typing_action_never_stops_the_answer(tmp_path: Path) -> None:

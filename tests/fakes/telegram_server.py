@@ -70,6 +70,10 @@ _JSON_FIELDS = {
 }
 
 
+#: What the bot shows the moment it takes a message up, until the answer's first words.
+PLACEHOLDER = "⏳"
+
+
 def _utf16(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -282,6 +286,15 @@ class FakeBotAPI:
     def texts(self, chat_id: int) -> list[str]:
         return [str(p["text"]) for p in self.sent("sendMessage", chat_id)]
 
+    def showing(self, chat_id: int) -> list[str]:
+        """The chat's messages as they read now (edits applied, deleted ones gone),
+        without the placeholders of answers not yet begun."""
+        return [
+            text
+            for (chat, _id), text in self._texts.items()
+            if chat == chat_id and text != PLACEHOLDER
+        ]
+
     # -- the API -------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -411,6 +424,9 @@ class FakeBotAPI:
             self._texts[(chat_id, message_id)] = text
             params["_message_id"] = message_id  # so a test can press this message's buttons
             return self._ok(self._message(chat_id, message_id, text))
+        if method == "deleteMessage":
+            self._texts.pop((int(params["chat_id"]), int(params["message_id"])), None)
+            return self._ok(True)
         if method == "sendDocument":
             chat_id = int(params["chat_id"])
             message = self._message(chat_id, next(self._message_ids), "")

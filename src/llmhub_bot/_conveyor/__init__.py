@@ -113,8 +113,9 @@ class Conveyor(BaseMiddleware):
         update = Update.model_validate_json(item.payload, context={"bot": bot})
         return await dispatcher.feed_update(bot, update, **{CONVEYED: True})
 
-    async def stop(self, chat_id: int) -> None:
-        """The stop button: cancel the chat's answer here, or ask its owner to.
+    async def stop(self, chat_id: int) -> bool:
+        """The stop button: cancel the chat's answer here, or ask its owner to; whether
+        there was one to stop.
 
         The answer under way is always the head of the chat's queue (an update
         leaves it only once answered), so the stop names that update: pressed
@@ -122,10 +123,11 @@ class Conveyor(BaseMiddleware):
         """
         if chat_id in self.answers:
             self.answers.stop(chat_id)
-            return
+            return True
         head = await self.state.peek(chat_id)
         if head is not None:
             await self.state.request_stop(chat_id, head.update_id)
+        return head is not None
 
     # -- lifecycle ------------------------------------------------------------------------
 

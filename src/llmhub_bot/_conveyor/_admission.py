@@ -37,7 +37,7 @@ class Admission:
     #: The callback-data prefixes answered through the chat's queue, like messages.
     queued_buttons: frozenset[str]
     #: The stop button's action (`Conveyor.stop`).
-    stop: Callable[[int], Awaitable[None]]
+    stop: Callable[[int], Awaitable[bool]]
     #: The commands answered through the chat's queue (those that ask a model); the
     #: others are answered at once, even while the chat's queue waits on a slow answer.
     queued_commands: frozenset[str] = frozenset()
