@@ -225,18 +225,20 @@ class ProviderRegistry:
     def resolve(self, model: str) -> tuple[BaseProvider, str]:
         """The provider of `model`, and the model id to send it.
 
-        In order: an explicit `provider/model`; a model seen in an earlier
-        `list_all()`; the first provider whose naming rule claims it. No network.
+        In order: an explicit `provider/model`; the first provider whose naming
+        rule claims it; a model seen in an earlier `list_all()`. No network. The
+        naming rule goes first so that a bare name goes to the same provider
+        whether or not a listing ran before (two providers may list one id).
         """
         head, sep, tail = model.partition("/")
         if sep and head in self._classes and tail:
             return self.get(head), tail
-        seen = self._seen_models.get(model)
-        if seen is not None:
-            return self.get(seen), model
         for name in self.names():
             if self._classes[name].claims_model(model):
                 return self.get(name), model
+        seen = self._seen_models.get(model)
+        if seen is not None:
+            return self.get(seen), model
         installed = ", ".join(self.names()) or "none installed"
         raise ModelNotFoundError(
             f"no provider serves model {model!r}; name it as provider/model "

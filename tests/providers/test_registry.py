@@ -142,6 +142,20 @@ async def test_models_seen_in_a_listing_route_to_their_provider() -> None:
     assert registry.resolve("odd-name")[0].name == "fake"
 
 
+async def test_a_listing_never_moves_a_name_its_naming_rule_claims() -> None:
+    """Two providers list one id (a proxy lists another's models): a bare name still
+    goes where its naming rule says, whether or not a listing ran before."""
+
+    class Proxy(ScriptedProvider):
+        name = "aggregator"
+        model_prefixes = ()
+
+    registry = ProviderRegistry({}, plugins=[plugin_offering(Proxy, ScriptedProvider)])
+    assert registry.resolve("fake-small")[0].name == "fake"
+    await registry.list_all()  # the proxy, listed first, lists fake-small too
+    assert registry.resolve("fake-small")[0].name == "fake"
+
+
 async def test_list_all_reports_raising_and_hanging_providers_beside_the_result() -> None:
     registry = ProviderRegistry(
         {},
