@@ -90,6 +90,9 @@ class BaseProvider(ABC):
     """
 
     name: ClassVar[str]
+    #: The provider as people write it ("DeepSeek", "Vertex AI"), for menus; default
+    #: `name` capitalised.
+    title: ClassVar[str] = ""
     supports_files: ClassVar[bool] = False
     env_vars: ClassVar[tuple[EnvVar, ...]] = ()
     model_prefixes: ClassVar[tuple[str, ...]] = ()

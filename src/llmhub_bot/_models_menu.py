@@ -1,4 +1,5 @@
-"""/models: the configured providers' models as a paged inline keyboard.
+"""/models: the configured providers' models as a paged inline keyboard, each
+with a readable name, its provider, what it reads and its price class.
 
 Each button carries a short stable key of its model (a hash of
 `provider/model`), never a position in a list kept in memory: a menu stays
@@ -9,6 +10,7 @@ The key is resolved against the models the store has seen listed.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 
 from aiogram import Bot, Router
@@ -18,7 +20,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from llmhub import Hub, LLMHubError
+from llmhub import Hub, InputKind, LLMHubError, ModelInfo
 
 from ._runtime import Runtime
 from ._topics import conversation_of
@@ -27,11 +29,17 @@ __all__ = [
     "ModelPage",
     "ModelPick",
     "catalogue",
+    "current_model",
     "make_router",
     "may_choose",
+    "menu_text",
     "model_key",
+    "model_label",
+    "model_line",
     "model_of",
     "paged_models",
+    "price_class",
+    "readable_name",
 ]
 
 PAGE = 8
@@ -66,19 +74,101 @@ class ModelPage(CallbackData, prefix="mpg"):
     page: int
 
 
+#: Words a model id spells in lower case that people write otherwise.
+_SPELLED = {"deepseek": "DeepSeek", "gpt": "GPT", "ocr": "OCR", "tts": "TTS", "vl": "VL"}
+
+
+def readable_name(model: str) -> str:
+    """A model id as people write it: "mistral-small-latest" -> "Mistral Small",
+    "gemini-2.5-flash" -> "Gemini 2.5 Flash", "deepseek-v4-flash" -> "DeepSeek V4 Flash"."""
+    words = [w for w in re.split(r"[-_]", model) if w and w.lower() != "latest"]
+    return " ".join(_SPELLED.get(w.lower(), w[:1].upper() + w[1:]) for w in words) or model
+
+
+def price_class(info: ModelInfo) -> str:
+    """ "$" to "$$$" by the price of a million output tokens (under $1, under $5, more);
+    "free" at no cost; "" when the price is unknown."""
+    if info.price is None:
+        return ""
+    output = info.price.output
+    if output == 0 and info.price.input == 0:
+        return _("free")
+    return "$" if output < 1 else "$$" if output < 5 else "$$$"
+
+
+def _kinds(info: ModelInfo) -> str:
+    words: dict[InputKind, str] = {
+        "text": _("text"),
+        "image": _("images"),
+        "pdf": "PDF",
+        "audio": _("audio"),
+        "video": _("video"),
+    }
+    return ", ".join(word for kind, word in words.items() if info.reads(kind))
+
+
+def _split(hub: Hub, name: str) -> tuple[str, ModelInfo | None]:
+    """(the provider as people write it, the model's catalogue entry) of `provider/model`."""
+    provider, _sep, model = name.partition("/")
+    try:
+        cls = hub.registry.provider_class(provider)
+    except LLMHubError:
+        return provider, None
+    return cls.title or provider.capitalize(), cls.model_info(model)
+
+
+def model_label(hub: Hub, name: str) -> str:
+    """A button's words for `provider/model`: "Mistral Small · Mistral"."""
+    provider, _info = _split(hub, name)
+    return f"{readable_name(name.partition('/')[2] or name)} · {provider}"
+
+
+def model_line(hub: Hub, name: str) -> str:
+    """One model in the menu's text: its name, provider, what it reads, its price class."""
+    provider, info = _split(hub, name)
+    line = f"• {readable_name(name.partition('/')[2] or name)} ({provider})"
+    if info is None:
+        return line
+    details = [_("reads {kinds}").format(kinds=_kinds(info))]
+    if price := price_class(info):
+        details.append(price)
+    return f"{line}: {' · '.join(details)}"
+
+
+async def current_model(hub: Hub, chat_id: int | str) -> str | None:
+    """The `provider/model` the chat's next prompt goes to (chosen, else the default)."""
+    try:
+        provider, model = hub.registry.resolve(await hub.chat(chat_id).model())
+    except LLMHubError:
+        return None
+    return f"{provider.name}/{model}"
+
+
+def menu_text(hub: Hub, heading: str, models: list[str], page: int, current: str | None) -> str:
+    """`heading`, the model in use, and the page's models one line each."""
+    lines = [heading]
+    if current is not None:
+        lines.append(_("Now: {model}.").format(model=model_label(hub, current)))
+    lines.append("")
+    lines += [model_line(hub, name) for name in models[page * PAGE : (page + 1) * PAGE]]
+    return "\n".join(lines)
+
+
 def paged_models(
+    hub: Hub,
     models: list[str],
     page: int,
     current: str | None,
     pick: Callable[[str], CallbackData],
     turn: Callable[[int], CallbackData],
 ) -> InlineKeyboardBuilder:
-    """A page of `models`, one button each (`pick(key)`), and ◀ ▶ (`turn(page)`)."""
+    """A page of `models`, one button each (`pick(key)`, the one in use marked ✅), and
+    ◀ ▶ (`turn(page)`)."""
     builder = InlineKeyboardBuilder()
     start = page * PAGE
     for name in models[start : start + PAGE]:
         mark = "✅ " if name == current else ""
-        builder.button(text=f"{mark}{name}", callback_data=pick(model_key(name)))
+        builder.button(text=f"{mark}{model_label(hub, name)}", callback_data=pick(model_key(name)))
     builder.adjust(1)
     nav = InlineKeyboardBuilder()
     if page > 0:
@@ -89,9 +179,9 @@ def paged_models(
     return builder
 
 
-def _keyboard(models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
+def _keyboard(hub: Hub, models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
     return paged_models(
-        models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
+        hub, models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
     ).as_markup()
 
 
@@ -113,10 +203,10 @@ async def show(message: Message, hub: Hub) -> None:
             _("No provider is reachable right now; try again later."), parse_mode=None
         )
         return
-    current = await hub.chat(conversation_of(message)).chosen_model()
+    current = await current_model(hub, conversation_of(message))
     await message.answer(
-        _("Choose the model for this chat:"),
-        reply_markup=_keyboard(models, 0, current),
+        menu_text(hub, _("Choose the model for this chat."), models, 0, current),
+        reply_markup=_keyboard(hub, models, 0, current),
         parse_mode=None,
     )
 
@@ -124,9 +214,12 @@ async def show(message: Message, hub: Hub) -> None:
 async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
     if isinstance(query.message, Message):
         models = await catalogue(hub)
-        current = await hub.chat(conversation_of(query.message)).chosen_model()
-        await query.message.edit_reply_markup(
-            reply_markup=_keyboard(models, callback_data.page, current)
+        current = await current_model(hub, conversation_of(query.message))
+        heading = _("Choose the model for this chat.")
+        await query.message.edit_text(
+            menu_text(hub, heading, models, callback_data.page, current),
+            reply_markup=_keyboard(hub, models, callback_data.page, current),
+            parse_mode=None,
         )
     await query.answer()
 

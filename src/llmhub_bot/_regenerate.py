@@ -31,7 +31,7 @@ from ._answer_buttons import (
     turn_key,
 )
 from ._dialog import friendly_error, generate, make_view, report
-from ._models_menu import catalogue, model_of, paged_models
+from ._models_menu import catalogue, current_model, model_of, paged_models
 from ._runtime import Runtime
 from ._topics import conversation_of, topic_of
 
@@ -127,9 +127,10 @@ async def go_on(
 
 
 def _models_keyboard(
-    models: list[str], data: ChooseAgain, current: str | None
+    hub: Hub, models: list[str], data: ChooseAgain, current: str | None
 ) -> InlineKeyboardMarkup:
     builder = paged_models(
+        hub,
         models,
         data.page,
         current,
@@ -150,8 +151,9 @@ async def choose(query: CallbackQuery, callback_data: ChooseAgain, hub: Hub) -> 
             query.answer(_("No provider is reachable right now; try again later."), show_alert=True)
         )
         return
-    current = await hub.chat(conversation_of(answer)).chosen_model()
-    await answer.edit_reply_markup(reply_markup=_models_keyboard(models, callback_data, current))
+    current = await current_model(hub, conversation_of(answer))
+    markup = _models_keyboard(hub, models, callback_data, current)
+    await answer.edit_reply_markup(reply_markup=markup)
     await _quietly(query.answer())
 
 

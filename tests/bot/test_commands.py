@@ -58,12 +58,16 @@ async def test_ping_and_model(world: World) -> None:
 
 async def test_models_menu_chooses_the_chat_model(world: World) -> None:
     [menu] = await say(world, ADMIN, "/models")
-    assert menu == "Choose the model for this chat:"
+    lines = menu.splitlines()
+    assert lines[:2] == ["Choose the model for this chat.", "Now: Mistral Small · Mistral."]
+    # Readable names, the provider, what each reads, its price class.
+    assert "• Mistral Large (Mistral): reads text, images, PDF · $$" in lines
+    assert "• DeepSeek Chat (DeepSeek): reads text · $" in lines
     params = world.tg.sent("sendMessage", ADMIN)[-1]
     labels = [b["text"] for b in _buttons(params)]
-    assert "mistral/mistral-large-latest" in labels
-    assert "dipseek/deepseek-chat" in labels
-    target = next(b for b in _buttons(params) if b["text"] == "mistral/mistral-large-latest")
+    assert "✅ Mistral Small · Mistral" in labels  # the model in use, marked
+    assert "DeepSeek Chat · DeepSeek" in labels
+    target = next(b for b in _buttons(params) if b["text"] == "Mistral Large · Mistral")
 
     shown_menu = world.tg._message(ADMIN, params["_message_id"], menu)
     await world.tg.push(world.tg.callback(ADMIN, target["callback_data"], shown_menu))
@@ -76,6 +80,14 @@ async def test_models_menu_chooses_the_chat_model(world: World) -> None:
     assert await say(world, ADMIN, "/model") == [
         "Model: mistral/mistral-large-latest (provider: mistral)"
     ]
+    [menu] = await say(world, ADMIN, "/models", language="ru")
+    assert menu.splitlines()[:2] == [
+        "Выберите модель для этого чата.",
+        "Сейчас: Mistral Large · Mistral.",
+    ]
+    assert "• Mistral Large (Mistral): читает текст, изображения, PDF · $$" in menu.splitlines()
+    labels = [b["text"] for b in _buttons(world.tg.sent("sendMessage", ADMIN)[-1])]
+    assert "✅ Mistral Large · Mistral" in labels
 
 
 async def test_in_groups_only_admins_change_the_model(world: World) -> None:
@@ -157,8 +169,8 @@ async def test_two_chats_with_different_catalogues_pick_at_once(world: World) ->
         return world.tg.callback(user, button["callback_data"], shown)
 
     await world.tg.push(
-        pick(alice, alice_menu, "mistral/mistral-large-latest"),
-        pick(bob, bob_menu, "mistral/mistral-medium-latest"),
+        pick(alice, alice_menu, "Mistral Large · Mistral"),
+        pick(bob, bob_menu, "Mistral Medium · Mistral"),
     )
     await world.tg.wait_for(lambda tg: len(tg.sent("editMessageText")) >= 2)
 

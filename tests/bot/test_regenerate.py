@@ -100,11 +100,11 @@ async def test_with_another_model_answers_once_with_it_and_keeps_the_chats_model
     await world.tg.wait_for(lambda tg: bool(tg.sent("editMessageReplyMarkup", ADMIN)))
     menu = world.tg.sent("editMessageReplyMarkup", ADMIN)[0]
     labels = [b["text"] for b in buttons(menu)]
-    assert "dipseek/deepseek-chat" in labels
+    assert "DeepSeek Chat · DeepSeek" in labels
     assert labels[-1] == "✕ back"
 
     chosen = {**answer, "reply_markup": menu["reply_markup"]}
-    await press(world, ADMIN, chosen, "dipseek/deepseek-chat")
+    await press(world, ADMIN, chosen, "DeepSeek Chat · DeepSeek")
     await world.tg.wait_for(lambda tg: len(world.llm.requests) == 2)
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 2)
 

@@ -39,6 +39,7 @@ class DipseekProvider(OpenAICompatibleProvider):
     """The DeepSeek API."""
 
     name = "dipseek"
+    title = "DeepSeek"
     supports_files = False
     docs_url = "https://api-docs.deepseek.com/"
     env_vars = (

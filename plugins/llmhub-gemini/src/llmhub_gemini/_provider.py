@@ -78,6 +78,7 @@ class GeminiProvider(BaseProvider):
     """Gemini models on Vertex AI, through `PredictionServiceAsyncClient`."""
 
     name = "gemini"
+    title = "Gemini"
     supports_files = True
     max_file_bytes = 15 * 1024 * 1024
     accepted_mime_prefixes = ("image/", "application/pdf", "audio/", "video/", "text/")

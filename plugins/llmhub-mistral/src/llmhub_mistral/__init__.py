@@ -59,6 +59,7 @@ class MistralProvider(OpenAICompatibleProvider):
     """Mistral's La Plateforme."""
 
     name = "mistral"
+    title = "Mistral"
     supports_files = True
     max_file_bytes = 10 * 1024 * 1024
     accepted_mime_prefixes = ("image/", "application/pdf", "audio/")
