@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
+from llmhub import Hub, ProviderRegistry
 from llmhub.testing import scripted_hub
 from llmhub_bot import BotSettings, render
 from llmhub_bot.__main__ import main
 from llmhub_bot._delivery import _preview, _Throttle
 from llmhub_bot._logging import JsonFormatter
 from llmhub_bot._markdown import MAX_MESSAGE
-from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard
+from llmhub_bot._models_menu import PAGE, ModelPage, _keyboard, readable_name
 from llmhub_bot._tables import SCHEMA as BOT_SCHEMA
 from llmhub_bot._users import UserRecord, Users
 
@@ -63,14 +66,28 @@ def test_id_lists_parse_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_the_model_menu_pages() -> None:
+    hub = cast(Hub, SimpleNamespace(registry=ProviderRegistry({}, plugins=[])))
     models = [f"p/m{i}" for i in range(PAGE * 2 + 1)]
-    first = _keyboard(models, 0, current="p/m1").inline_keyboard
-    assert [row[0].text for row in first[:PAGE]][:2] == ["p/m0", "✅ p/m1"]
+    first = _keyboard(hub, models, 0, current="p/m1").inline_keyboard
+    assert [row[0].text for row in first[:PAGE]][:2] == ["M0 · p", "✅ M1 · p"]
     assert [b.callback_data for b in first[-1]] == [ModelPage(page=1).pack()]
-    middle = _keyboard(models, 1, current=None).inline_keyboard
+    middle = _keyboard(hub, models, 1, current=None).inline_keyboard
     assert [b.text for b in middle[-1]] == ["◀", "▶"]
-    last = _keyboard(models, 2, current=None).inline_keyboard
-    assert [row[0].text for row in last] == [f"p/m{PAGE * 2}", "◀"]
+    last = _keyboard(hub, models, 2, current=None).inline_keyboard
+    assert [row[0].text for row in last] == [f"M{PAGE * 2} · p", "◀"]
+
+
+@pytest.mark.parametrize(
+    ("model", "name"),
+    [
+        ("mistral-small-latest", "Mistral Small"),
+        ("gemini-2.5-flash", "Gemini 2.5 Flash"),
+        ("deepseek-v4-flash", "DeepSeek V4 Flash"),
+        ("codestral-2508", "Codestral 2508"),
+    ],
+)
+def test_model_ids_read_as_people_write_them(model: str, name: str) -> None:
+    assert readable_name(model) == name
 
 
 @pytest.mark.parametrize(

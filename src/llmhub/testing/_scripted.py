@@ -31,7 +31,7 @@ class ScriptedProvider(BaseProvider):
     max_file_bytes = 1024
     accepted_mime_prefixes = ("image/",)
     env_vars = (EnvVar("FAKE_API_KEY", "key", required=False, secret=True),)
-    model_prefixes = ("fake-",)
+    model_prefixes: ClassVar[tuple[str, ...]] = ("fake-",)
     models: ClassVar[list[str]] = ["fake-small", "fake-large"]
     catalogue = ModelTable(
         models=(
