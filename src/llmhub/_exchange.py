@@ -183,9 +183,7 @@ async def _streamed(
             if chunk.finish_reason:
                 said.finish = chunk.finish_reason
             if chunk.tool_calls:
-                for index in calls.add(chunk.tool_calls):
-                    if state.events and loop.will_run:
-                        yield ToolCallEvent(calls.call(index))
+                calls.add(chunk.tool_calls)
             if chunk.text:
                 said.parts.append(chunk.text)
                 size += len(chunk.text)
@@ -202,6 +200,11 @@ async def _streamed(
         if aclose is not None:
             await aclose()
     said.calls = tuple(calls.calls())
+    if state.events and loop.will_run:
+        # Once the round has ended, so each call comes with its whole arguments (a UI
+        # can say "reading example.org…"), just before the tools run.
+        for asked in said.calls:
+            yield ToolCallEvent(asked)
 
 
 def _streamed_reply(call: ModelCall, said: _Round, loop: ToolLoop) -> Reply:

@@ -113,7 +113,8 @@ class ToolStep:
 
 @dataclass(frozen=True, slots=True)
 class ToolCallEvent:
-    """Streamed when the model asks for a tool, before it runs (a UI can say "calling …")."""
+    """Streamed when the model has asked for a tool, its arguments whole, just before it
+    runs (a UI can say "calling …")."""
 
     call: ToolCall
 

@@ -158,6 +158,7 @@ async def test_a_streamed_tool_call_shows_its_round_and_streams_the_answer(
     call = events[0]
     assert isinstance(call, ToolCallEvent)
     assert call.call.name == "weather"
+    assert call.call.args() == {"city": "Rome, Lazio, Italy"}  # whole, not its first piece
     result = events[1]
     assert isinstance(result, ToolResultEvent)
     assert result.result.output == "Rome, Lazio, Italy: sunny, 21 C"  # arguments joined from pieces
