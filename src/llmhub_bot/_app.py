@@ -33,6 +33,7 @@ from ._conveyor import Conveyor
 from ._flood import RetryAfterMiddleware
 from ._i18n import make_i18n
 from ._metrics import Metrics, metrics_app
+from ._read_link import READ_LINK, LinkReader, allowed_networks
 from ._runtime import Runtime
 from ._settings import BotSettings
 from ._startup import Chore, Chores, reach_telegram
@@ -110,7 +111,11 @@ def create_bot_and_dispatcher(
         default=DefaultBotProperties(link_preview_is_disabled=True),
     )
     runtime = Runtime(settings, metrics, handing_over=handing_over)
-    runtime.tools = tuple(tools) if tools is not None else load_tools(settings.bot_tools)
+    if tools is None:
+        allowed = allowed_networks(settings.bot_read_link_allow)
+        own = {READ_LINK: lambda: LinkReader(allowed).tool()}
+        tools = load_tools(settings.bot_tools, own)
+    runtime.tools = tuple(tools)
     i18n = make_i18n()
     chores = Chores(_menu_chores(bot, i18n, settings.admin_ids))
     dispatcher = Dispatcher(

@@ -19,6 +19,7 @@ from . import _budgets as budgets
 from ._budget_commands import spent_line
 from ._notes import forget_notes
 from ._runtime import Runtime
+from ._tools import tool_help
 from ._topics import conversation_of
 from ._users import Users
 
@@ -107,12 +108,8 @@ async def help_(message: Message, runtime: Runtime) -> None:
     lines = [f"/{name} — {text}" for name, text in commands_for(audience)]
     if runtime.tools:
         lines += ["", _("Tools the model can use here:")]
-        lines += [f"🔧 {tool.name} — {_first_line(tool.description)}" for tool in runtime.tools]
+        lines += [tool_help(tool) for tool in runtime.tools]
     await message.answer("\n".join(lines), parse_mode=None)
-
-
-def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 async def ping(message: Message, hub: Hub, runtime: Runtime) -> None:

@@ -53,6 +53,9 @@ class BotSettings(BaseSettings):
     #: points and `module:function` specs, comma-separated; unset: every installed
     #: one; "none": none.
     bot_tools: str | None = None
+    #: Addresses and networks the `read_link` tool reads although they are not
+    #: public ("127.0.0.1", "10.0.0.0/8"), comma-separated; unset: public ones only.
+    bot_read_link_allow: str | None = None
     #: Redis shared by the bot's replicas (unset: one process, state in memory).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     #: Log lines as "text" (key=value) or "json" (one object per line).
