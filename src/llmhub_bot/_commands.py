@@ -54,11 +54,12 @@ COMMANDS: list[tuple[str, object]] = [
     ("ping", __("is the bot alive?")),
     ("stats", __("usage per provider and top users (admins)")),
     ("limit", __("set a user's limits: /limit <id|@name|all> 200k/day $5/month (admins)")),
+    ("group", __("let a whole group in or out: /group approve|revoke [id] (admins)")),
 ]
 
 
 #: The commands only admins use; `/help` and the menu show them to admins alone.
-ADMIN_ONLY = frozenset({"stats", "limit"})
+ADMIN_ONLY = frozenset({"stats", "limit", "group"})
 #: The commands that mean nothing in a group (they are about one person's chat).
 PRIVATE_ONLY = frozenset({"start", "forget_me"})
 

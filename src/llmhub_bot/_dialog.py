@@ -52,7 +52,7 @@ from ._answer_buttons import Stop, TryAgain, answer_buttons, stop_button, turn_k
 from ._conveyor import Conveyor
 from ._delivery import DraftView, EditView
 from ._media import ReadWith, download, model_reading, switch_keyboard
-from ._models_menu import ModelPage, may_choose
+from ._models_menu import ShowModels, may_choose
 from ._notes import context_note
 from ._runtime import Runtime
 from ._text_files import pdfs_as_text, with_text_files
@@ -129,7 +129,7 @@ def error_buttons(exc: LLMHubError, *, retry: bool) -> InlineKeyboardMarkup | No
     if retry and isinstance(exc, _RETRYABLE):
         builder.button(text="↻ " + _("try again"), callback_data=TryAgain())
     if isinstance(exc, (*_RETRYABLE, ModelNotFoundError)):
-        builder.button(text="🔀 " + _("another model"), callback_data=ModelPage(page=0))
+        builder.button(text="🔀 " + _("another model"), callback_data=ShowModels())
     return builder.as_markup() if list(builder.buttons) else None
 
 

@@ -28,6 +28,7 @@ from ._topics import conversation_of
 __all__ = [
     "ModelPage",
     "ModelPick",
+    "ShowModels",
     "catalogue",
     "current_model",
     "make_router",
@@ -72,6 +73,11 @@ async def model_of(hub: Hub, key: str) -> str | None:
 
 class ModelPage(CallbackData, prefix="mpg"):
     page: int
+
+
+class ShowModels(CallbackData, prefix="mls"):
+    """A button elsewhere ("🔀 another model" under a failure): the menu as a new
+    message, the one with the button left as it is."""
 
 
 #: Words a model id spells in lower case that people write otherwise.
@@ -197,6 +203,7 @@ async def may_choose(
 
 
 async def show(message: Message, hub: Hub) -> None:
+    """/models: the menu's first page."""
     models = await catalogue(hub)
     if not models:
         await message.answer(
@@ -209,6 +216,12 @@ async def show(message: Message, hub: Hub) -> None:
         reply_markup=_keyboard(hub, models, 0, current),
         parse_mode=None,
     )
+
+
+async def show_pressed(query: CallbackQuery, hub: Hub) -> None:
+    if isinstance(query.message, Message):
+        await show(query.message, hub)
+    await query.answer()
 
 
 async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None:
@@ -249,5 +262,6 @@ def make_router() -> Router:
     router = Router(name="models")
     router.message.register(show, Command("models"))
     router.callback_query.register(page, ModelPage.filter())
+    router.callback_query.register(show_pressed, ShowModels.filter())
     router.callback_query.register(pick, ModelPick.filter())
     return router

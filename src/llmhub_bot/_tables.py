@@ -1,4 +1,5 @@
-"""The bot's own tables: its users and their budgets (limits, counters, holds).
+"""The bot's own tables: its users and groups, and the users' budgets (limits,
+counters, holds).
 
 They live in the hub's database beside the core's log, but they are the bot's:
 made and migrated by the bot's own numbered migrations (`SCHEMA`, asked of the
@@ -117,15 +118,43 @@ CREATE TABLE chat_notes (
 """,
 )
 
+# Groups an admin let in as a whole: their members need no approval of their own.
+_V3 = Migration(
+    "groups approved (or asked for, or refused) as a whole",
+    sqlite="""
+CREATE TABLE access_groups (
+    id          INTEGER PRIMARY KEY,
+    status      TEXT NOT NULL,
+    title       TEXT,
+    asked_by    INTEGER,
+    language    TEXT,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+""",
+    postgres="""
+CREATE TABLE access_groups (
+    id          BIGINT PRIMARY KEY,
+    status      TEXT NOT NULL,
+    title       TEXT,
+    asked_by    BIGINT,
+    language    TEXT,
+    created_at  DOUBLE PRECISION NOT NULL,
+    updated_at  DOUBLE PRECISION NOT NULL
+);
+""",
+)
+
 #: The bot's schema: `await hub.store.use_schema(SCHEMA)` before the bot's tables are used.
 SCHEMA = Schema(
     "llmhub_bot",
-    (_V1, _V2),
+    (_V1, _V2, _V3),
     {
         "users": ("id",),
         "usage_limits": ("user_id",),
         "usage_counters": ("user_id", "period"),
         "usage_holds": ("request_id",),
         "chat_notes": ("chat_id", "note"),
+        "access_groups": ("id",),
     },
 )

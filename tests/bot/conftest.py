@@ -124,16 +124,9 @@ async def say(
 
 
 def shown(tg: FakeBotAPI, chat_id: int) -> list[str]:
-    """What the chat shows: sent texts, with edits applied in order."""
-    result: dict[int, str] = {}
-    for method, params in tg.calls:
-        if int(params.get("chat_id", 0)) != chat_id:
-            continue
-        if method == "sendMessage":
-            result[len(result)] = str(params["text"])
-        elif method == "editMessageText":
-            result[len(result) - 1] = str(params["text"])  # the view edits its latest message
-    return list(result.values())
+    """What the chat shows: its messages with edits applied, answers still being written
+    left out."""
+    return tg.showing(chat_id)
 
 
 def buttons(params: dict[str, Any]) -> list[dict[str, str]]:

@@ -276,9 +276,15 @@ async def test_an_outage_offers_to_try_again_or_another_model(world: World) -> N
     assert [b["text"] for b in buttons(failure)] == ["↻ try again", "🔀 another model"]
 
     await press(world, ADMIN, failure, "another model")
-    await world.tg.wait_for(lambda tg: bool(tg.sent("editMessageReplyMarkup", ADMIN)))
-    listed = buttons(world.tg.sent("editMessageReplyMarkup", ADMIN)[-1])
-    assert any("mistral-small-latest" in b["text"] for b in listed)
+
+    def menu_sent(tg: FakeBotAPI) -> bool:
+        return any(t.startswith("Choose the model") for t in tg.texts(ADMIN))
+
+    await world.tg.wait_for(menu_sent)
+    menu = world.tg.sent("sendMessage", ADMIN)[-1]  # a menu of its own; the failure stays
+    assert menu["text"].startswith("Choose the model for this chat.")
+    assert not world.tg.sent("editMessageText", ADMIN)
+    assert any("Mistral Small" in b["text"] for b in buttons(menu))
 
     await press(world, ADMIN, failure, "try again", reply_to=sent["message"])
     await world.tg.wait_for(lambda tg: "echo: are you there?" in tg.texts(ADMIN))

@@ -97,7 +97,7 @@ def test_russian_counts_take_their_plural_forms(n: int, turns: str, chars: str) 
 
 #: Words that stay as they are in a Russian text: names, and the words of commands.
 _NAMES = {"Telegram", "Markdown", "Mistral", "DeepSeek", "Gemini", "Voxtral", "PDF", "USD"}
-_NAMES |= {"llmhub", "pong", "id", "off"}
+_NAMES |= {"llmhub", "pong", "id", "off", "approve", "revoke"}
 
 
 def test_russian_messages_hold_no_english_words() -> None:

@@ -100,7 +100,7 @@ async def test_a_draft_refused_for_its_text_keeps_drafts_on(tmp_path: Path) -> N
 
     async with open_world(tmp_path, prepare=bad_text_once) as world:
         await world.tg.push(world.tg.message(ADMIN, "first"))
-        await world.tg.wait_for(lambda tg: shown(tg, ADMIN)[-1:] == ["echo: first"])
+        await world.tg.wait_for(lambda tg: tg.showing(ADMIN) == ["echo: first"])
         drafts_before = len(world.tg.sent("sendMessageDraft"))
         assert await say(world, ADMIN, "second") == ["echo: second"]
         # This reply went on as an edited message; the next one has its draft again.

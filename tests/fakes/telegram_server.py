@@ -72,6 +72,8 @@ _JSON_FIELDS = {
 
 #: What the bot shows the moment it takes a message up, until the answer's first words.
 PLACEHOLDER = "⏳"
+#: The callback data of the stop button under an answer being written.
+STOP = "st"
 
 
 def _utf16(text: str) -> int:
@@ -102,6 +104,8 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._texts: dict[tuple[int, int], str] = {}
+        #: Messages that still carry a stop button: answers being written.
+        self._writing: set[tuple[int, int]] = set()
         self._changed = asyncio.Condition()
         #: Set by `end_polls()`: a long poll answers at once (the bot is stopping).
         self._polls_over = False
@@ -173,7 +177,12 @@ class FakeBotAPI:
             "first_name": f"User{user_id}",
             "language_code": language,
         }
-        chat = {"id": chat_id if chat_id is not None else user_id, "type": chat_type}
+        chat: dict[str, Any] = {
+            "id": chat_id if chat_id is not None else user_id,
+            "type": chat_type,
+        }
+        if chat_type != "private":
+            chat["title"] = extra.pop("chat_title", "Team chat")
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -288,12 +297,19 @@ class FakeBotAPI:
 
     def showing(self, chat_id: int) -> list[str]:
         """The chat's messages as they read now (edits applied, deleted ones gone),
-        without the placeholders of answers not yet begun."""
+        without the answers still being written (placeholders and previews)."""
         return [
             text
-            for (chat, _id), text in self._texts.items()
-            if chat == chat_id and text != PLACEHOLDER
+            for key, text in self._texts.items()
+            if key[0] == chat_id and text != PLACEHOLDER and key not in self._writing
         ]
+
+    def _note_buttons(self, key: tuple[int, int], params: dict[str, Any]) -> None:
+        rows = (params.get("reply_markup") or {}).get("inline_keyboard", [])
+        if any(b.get("callback_data") == STOP for row in rows for b in row):
+            self._writing.add(key)
+        else:
+            self._writing.discard(key)
 
     # -- the API -------------------------------------------------------------------------
 
@@ -419,11 +435,16 @@ class FakeBotAPI:
                 if self._texts.get(key) == text:
                     return self._error(400, "Bad Request: message is not modified")
                 self._texts[key] = text
+                self._note_buttons(key, params)
                 return self._ok(self._message(chat_id, key[1], text))
             message_id = next(self._message_ids)
             self._texts[(chat_id, message_id)] = text
+            self._note_buttons((chat_id, message_id), params)
             params["_message_id"] = message_id  # so a test can press this message's buttons
             return self._ok(self._message(chat_id, message_id, text))
+        if method == "editMessageReplyMarkup":
+            self._note_buttons((int(params["chat_id"]), int(params["message_id"])), params)
+            return self._ok(True)
         if method == "deleteMessage":
             self._texts.pop((int(params["chat_id"]), int(params["message_id"])), None)
             return self._ok(True)
