@@ -59,6 +59,7 @@ from ._text_files import pdfs_as_text, with_text_files
 from ._tools import tool_line, tools_for
 from ._topics import conversation_of, topic_of
 from ._typing import Typing
+from ._voice import transcribe
 
 __all__ = [
     "answer",
@@ -272,8 +273,8 @@ async def _respond(
     if quoted is not None:
         words = _with_quote(words, message, quoted)
 
-    def prompt_with(files: list[Attachment]) -> Prompt:
-        said, others = with_text_files(words, files, hub.settings.max_prompt_chars)
+    def prompt_with(files: list[Attachment], said: str = words) -> Prompt:
+        said, others = with_text_files(said, files, hub.settings.max_prompt_chars)
         return Prompt(
             conversation_of(message),
             said,
@@ -287,7 +288,27 @@ async def _respond(
     try:
         await generate(hub, view, prompt_with(attachments), runtime)
     except UnsupportedInputError as exc:
-        # A model that reads no PDFs reads their text (refused before anything was sent).
+        # Refused before anything was sent: a model that reads no PDFs reads their
+        # text; one that cannot hear, a voice message's transcript.
+        transcriber = runtime.settings.bot_transcribe_model
+        if exc.input_kind == "audio" and message.voice is not None and transcriber:
+            prompt = prompt_with([])
+            heard = await transcribe(
+                hub,
+                transcriber,
+                prompt.chat_id,
+                attachments[-1],
+                user_id=prompt.user_id,
+                request_id=str(prompt.request_id),
+            )
+            if not heard:
+                await answer(message, _("I could not make out any words in this voice message."))
+                return
+            await answer(message, "🎤 " + heard)  # what the model is answering
+            said = f"{words}\n\n{heard}" if words else heard
+            view = make_view(bot, runtime, message.chat, message.message_id, topic_of(message))
+            await generate(hub, view, prompt_with(attachments[:-1], said), runtime)
+            return
         as_text = pdfs_as_text(attachments) if exc.input_kind == "pdf" else None
         if as_text is None:
             raise

@@ -56,6 +56,10 @@ class BotSettings(BaseSettings):
     #: Addresses and networks the `read_link` tool reads although they are not
     #: public ("127.0.0.1", "10.0.0.0/8"), comma-separated; unset: public ones only.
     bot_read_link_allow: str | None = None
+    #: The model that transcribes a voice message for a chat model that cannot hear
+    #: ("mistral/voxtral-mini-latest", "gemini-2.5-flash"); unset: such a voice
+    #: message is refused with the models that can hear, one tap away.
+    bot_transcribe_model: str | None = None
     #: Redis shared by the bot's replicas (unset: one process, state in memory).
     redis_url: SecretStr | None = Field(default=None, validation_alias="REDIS_URL")
     #: Log lines as "text" (key=value) or "json" (one object per line).

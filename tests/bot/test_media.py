@@ -4,8 +4,10 @@ it reads that kind; otherwise the user is told which models do, one tap away."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
-from tests.bot.conftest import ADMIN, World, buttons, press, rows, shown
+from llmhub.testing.openai_server import Behaviour
+from tests.bot.conftest import ADMIN, World, buttons, open_world, press, rows, shown
 from tests.fakes.telegram_server import FILES
 
 
@@ -130,3 +132,39 @@ async def test_a_pdf_to_a_model_that_reads_none_goes_as_its_text(world: World) -
     assert "Quarterly revenue grew by 12 percent." in sent
     await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
     assert world.tg.texts(ADMIN)[0].startswith("echo: summarise")
+
+
+async def test_a_voice_message_to_a_model_that_cannot_hear_is_transcribed_then_answered(
+    tmp_path: Path,
+) -> None:
+    async with open_world(tmp_path, bot_transcribe_model="mistral/voxtral-mini-latest") as world:
+        world.llm.then(Behaviour(text="What is the capital of France?"))
+        await world.tg.push(world.tg.voice(ADMIN))
+        await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 2)
+        # The transcript is shown, then answered by the chat's own model, as text.
+        assert world.tg.texts(ADMIN) == [
+            "🎤 What is the capital of France?",
+            "echo: What is the capital of France?",
+        ]
+        heard, answered = world.llm.requests
+        assert heard["model"] == "voxtral-mini-latest"
+        assert _audio_parts(heard) == [base64.b64encode(FILES["voice-1"]).decode()]
+        assert answered["model"] == "mistral-small-latest"
+        assert answered["messages"][-1]["content"] == "What is the capital of France?"
+        # The chat's context holds the transcript as the user's words, not the instruction.
+        [turn] = await world.hub.chat(ADMIN).conversation()
+        assert (turn.prompt, turn.text) == (
+            "What is the capital of France?",
+            "echo: What is the capital of France?",
+        )
+
+
+async def test_a_voice_message_without_words_is_said_so(tmp_path: Path) -> None:
+    async with open_world(tmp_path, bot_transcribe_model="mistral/voxtral-mini-latest") as world:
+        world.llm.then(Behaviour(text="  "))
+        await world.tg.push(world.tg.voice(ADMIN, language="ru"))
+        await world.tg.wait_for(lambda tg: len(tg.texts(ADMIN)) == 1)
+        assert world.tg.texts(ADMIN) == [
+            "Я не разобрал ни одного слова в этом голосовом сообщении."
+        ]
+        assert len(world.llm.requests) == 1  # nothing to answer
