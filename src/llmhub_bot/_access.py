@@ -26,6 +26,8 @@ from aiogram.types import (
     CallbackQuery,
     Chat,
     InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultsButton,
     Message,
     TelegramObject,
     User,
@@ -73,6 +75,13 @@ def _decision_keyboard(yes: CallbackData, no: CallbackData) -> InlineKeyboardMar
     builder.button(text=_("Approve"), callback_data=yes)
     builder.button(text=_("Deny"), callback_data=no)
     return builder.as_markup()
+
+
+def _no_access_button() -> InlineQueryResultsButton:
+    """What an inline query of someone without access shows: a way to ask for it."""
+    return InlineQueryResultsButton(
+        text=_("You have no access yet: open the bot to ask for it"), start_parameter="access"
+    )
 
 
 def _chat_of(event: TelegramObject) -> Chat | None:
@@ -125,6 +134,9 @@ class AccessMiddleware(BaseMiddleware):
                 return None
         if isinstance(event, CallbackQuery):
             await event.answer(_("You have no access yet."), show_alert=True)
+            return None
+        if isinstance(event, InlineQuery):
+            await event.answer([], cache_time=0, is_personal=True, button=_no_access_button())
             return None
         if not isinstance(event, Message):
             return None

@@ -23,6 +23,7 @@ from . import (
     _budget_commands,
     _commands,
     _dialog,
+    _inline,
     _models_menu,
     _own_data,
     _personas,
@@ -67,7 +68,13 @@ QUEUED_COMMANDS = frozenset({"ask"})
 log = logging.getLogger("llmhub_bot")
 
 #: `stopped_message_generation` must be asked for: it carries the stop button.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "stopped_message_generation"]
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "inline_query",
+    "stopped_message_generation",
+]
 
 
 def create_bot_and_dispatcher(
@@ -135,6 +142,7 @@ def create_bot_and_dispatcher(
     dispatcher.message.outer_middleware(access)
     dispatcher.callback_query.outer_middleware(access)
     dispatcher.edited_message.outer_middleware(access)
+    dispatcher.inline_query.outer_middleware(access)
     dispatcher.include_routers(
         _access.make_router(),
         _commands.make_router(),
@@ -143,6 +151,7 @@ def create_bot_and_dispatcher(
         _models_menu.make_router(),
         _personas.make_router(),
         _regenerate.make_router(),
+        _inline.make_router(),
         _dialog.make_router(),
     )
 

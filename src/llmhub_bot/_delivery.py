@@ -8,12 +8,14 @@ plain text.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
+from aiogram.utils.i18n import gettext as _
 
 from ._markdown import MAX_MESSAGE, to_telegram
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
     from ._runtime import Runtime
 
-__all__ = ["DraftView", "EditView", "render", "send_long_message"]
+__all__ = ["DraftView", "EditView", "InlineView", "View", "render", "send_long_message"]
 
 log = logging.getLogger("llmhub_bot.delivery")
 
@@ -349,3 +351,75 @@ class EditView:
             part = await _send_part(self.bot, self.chat_id, text, entities, None, last, self.thread)
             sent.append(part)
         return sent
+
+
+class InlineView:
+    """An inline message (inline mode, in someone else's chat): the question stays on
+    top, the answer grows under it in edits of that one message. It has no chat of
+    the bot's: no "typing…", no stop button, no buttons under the answer (a button
+    of an inline message does not say which message it is under)."""
+
+    #: No chat the bot writes in: nothing to show "typing…" in.
+    chat_id: int | None = None
+
+    def __init__(self, bot: Bot, inline_message_id: str, header: str, interval: float) -> None:
+        self.bot = bot
+        self.inline_message_id = inline_message_id
+        self.header = header
+        self._throttle = _Throttle(interval)
+
+    async def _show(self, text: str, entities: list[MessageEntity] | None = None) -> None:
+        try:
+            await self.bot.edit_message_text(
+                text=text,
+                inline_message_id=self.inline_message_id,
+                entities=entities,
+                parse_mode=None,
+            )
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+            if entities and _refused_entities(exc):
+                await self._show(text)
+                return
+            raise
+
+    async def begin(self, placeholder: str, stop: InlineKeyboardMarkup) -> None:
+        with contextlib.suppress(TelegramAPIError):
+            await self._show(f"{self.header}\n\n{placeholder}")
+
+    async def update(self, text: str) -> None:
+        if self._throttle.due(text):
+            with contextlib.suppress(TelegramAPIError):
+                await self._show(_preview(f"{self.header}\n\n{text}"))
+
+    async def abandon(self) -> None:
+        """Nothing to take back: the failure is told in the message itself."""
+
+    async def finish(
+        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+    ) -> list[Message]:
+        """The question and the answer, formatted, in the one message; an answer longer
+        than a message holds is cut there, and says so (the log keeps it whole)."""
+        parts = render(f"{self.header}\n\n{markdown}")
+        text, entities = parts[0]
+        if len(parts) > 1:
+            text, entities = _head(text, entities, _PREVIEW)
+            text += "\n\n✂️ " + _(
+                "The answer is longer than an inline message holds; ask me in our chat."
+            )
+        await self._show(text, entities or None)
+        return []
+
+
+def _head(text: str, entities: list[MessageEntity], units: int) -> tuple[str, list[MessageEntity]]:
+    """The start of `text` within `units` UTF-16 code units, and the entities wholly in it."""
+    encoded = text.encode("utf-16-le", "surrogatepass")[: units * 2]
+    if len(encoded) >= 2 and 0xD800 <= int.from_bytes(encoded[-2:], "little") <= 0xDBFF:
+        encoded = encoded[:-2]  # half a pair: drop it
+    kept = [e for e in entities if e.offset + e.length <= len(encoded) // 2]
+    return encoded.decode("utf-16-le", "surrogatepass"), kept
+
+
+#: What an answer is streamed into.
+View = DraftView | EditView | InlineView

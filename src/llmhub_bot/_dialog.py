@@ -50,7 +50,7 @@ from llmhub import (
 from . import _budgets as budgets
 from ._answer_buttons import Stop, TryAgain, answer_buttons, stop_button, turn_key
 from ._conveyor import Conveyor
-from ._delivery import DraftView, EditView
+from ._delivery import DraftView, EditView, View
 from ._media import ReadWith, download, model_reading, switch_keyboard
 from ._models_menu import ShowModels, may_choose
 from ._notes import context_note
@@ -347,17 +347,15 @@ def limit_message(refusal: budgets.Refusal, now: float) -> str:
     )
 
 
-async def generate(
-    hub: Hub, view: DraftView | EditView, prompt: Prompt, runtime: Runtime
-) -> list[Message]:
+async def generate(hub: Hub, view: View, prompt: Prompt, runtime: Runtime) -> list[Message]:
     """Within the user's budget, stream the answer into `view`, then put the final
     text in place with its buttons; the messages that hold it."""
-    async with Typing(view.bot, view.chat_id) as typing:
+    async with Typing(view.bot, view.chat_id) as typing:  # none where no chat (inline)
         return await _generate(hub, view, prompt, runtime, typing)
 
 
 async def _generate(
-    hub: Hub, view: DraftView | EditView, prompt: Prompt, runtime: Runtime, typing: Typing
+    hub: Hub, view: View, prompt: Prompt, runtime: Runtime, typing: Typing
 ) -> list[Message]:
     if prompt.request_id is not None:
         logged = await hub.logged_reply(prompt.request_id)
@@ -398,7 +396,7 @@ async def _generate(
 
 async def _stream_into(
     hub: Hub,
-    view: DraftView | EditView,
+    view: View,
     prompt: Prompt,
     runtime: Runtime,
     typing: Typing,
@@ -470,7 +468,7 @@ async def _stream_into(
 
 
 async def _deliver(
-    view: DraftView | EditView,
+    view: View,
     prompt: Prompt,
     reply: Reply | None,
     text: str,

@@ -35,7 +35,7 @@ class Typing:
     """`async with Typing(bot, chat_id):` shows "typing…" until `await stop()` or the
     block's end."""
 
-    def __init__(self, bot: Bot, chat_id: int, thread_id: int | None = None) -> None:
+    def __init__(self, bot: Bot, chat_id: int | None, thread_id: int | None = None) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.thread_id = thread_id
@@ -43,13 +43,15 @@ class Typing:
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Typing:
-        self._task = asyncio.create_task(self._show(), name=f"llmhub-typing-{self.chat_id}")
+        if self.chat_id is not None:  # None: no chat to show it in (an inline message)
+            self._task = asyncio.create_task(self._show(), name=f"llmhub-typing-{self.chat_id}")
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
     async def _show(self) -> None:
+        assert self.chat_id is not None
         try:
             while not self._stopped.is_set():
                 await self.bot.send_chat_action(

@@ -228,6 +228,7 @@ async def test_a_group_answer_can_be_stopped_before_its_first_word(world: World)
     await world.tg.wait_for(lambda tg: tg.showing(group) == ["(stopped)"])
     final = world.tg.sent("editMessageText", group)[-1]
     assert "reply_markup" not in final  # the stop button is gone with the answer
+    await world.tg.wait_for(lambda tg: bool(tg.sent("answerCallbackQuery")))
     assert world.tg.sent("answerCallbackQuery")[-1]["text"] == "Stopping…"
     await world.tg.wait_for(lambda tg: bool(rows(world.db)))
     assert rows(world.db) == [("a long story", "cancelled", "")]

@@ -93,6 +93,15 @@ async def test_stop_requests_and_flood_waits(state: BotState) -> None:
     assert await state.ping()
 
 
+async def test_notes_are_kept_for_their_time_only(state: BotState) -> None:
+    assert await state.get_note("q1") is None
+    await state.put_note("q1", "Почему небо голубое? 🌌", ttl=600)
+    await state.put_note("q2", "gone at once", ttl=0)
+    assert await state.get_note("q1") == "Почему небо голубое? 🌌"
+    await asyncio.sleep(0.01)  # past q2's expiry (a millisecond), whatever the clock
+    assert await state.get_note("q2") is None
+
+
 async def test_a_flood_wait_asked_of_one_replica_holds_for_every_replica() -> None:
     from aiogram import Bot
     from aiogram.exceptions import TelegramRetryAfter

@@ -67,6 +67,8 @@ _JSON_FIELDS = {
     "commands",
     "allowed_updates",
     "link_preview_options",
+    "results",
+    "button",
 }
 
 
@@ -104,6 +106,8 @@ class FakeBotAPI:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(100)
         self._texts: dict[tuple[int, int], str] = {}
+        #: Inline messages (posted by users in their chats) as they read now, by id.
+        self.inline_texts: dict[str, str] = {}
         #: Messages that still carry a stop button: answers being written.
         self._writing: set[tuple[int, int]] = set()
         self._changed = asyncio.Condition()
@@ -278,6 +282,35 @@ class FakeBotAPI:
             }
         }
 
+    def inline_query(self, user_id: int, query: str, language: str = "en") -> dict[str, Any]:
+        """A user typing `@bot <query>` in some chat."""
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        user["language_code"] = language
+        return {
+            "inline_query": {
+                "id": str(next(self._update_ids)),
+                "from": user,
+                "query": query,
+                "offset": "",
+            }
+        }
+
+    def inline_press(
+        self, user_id: int, data: str, inline_message_id: str, language: str = "en"
+    ) -> dict[str, Any]:
+        """A button pressed under an inline message (Telegram sends no message then)."""
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        user["language_code"] = language
+        return {
+            "callback_query": {
+                "id": str(next(self._update_ids)),
+                "from": user,
+                "chat_instance": "ci",
+                "data": data,
+                "inline_message_id": inline_message_id,
+            }
+        }
+
     async def wait_for(
         self, predicate: Callable[[FakeBotAPI], bool], timeout: float = 15.0
     ) -> None:
@@ -415,6 +448,9 @@ class FakeBotAPI:
                     "user": {"id": int(params["user_id"]), "is_bot": False, "first_name": "x"},
                 }
             )
+        if method == "editMessageText" and "inline_message_id" in params:
+            self.inline_texts[str(params["inline_message_id"])] = str(params["text"])
+            return self._ok(True)
         if method in {"sendMessage", "editMessageText"}:
             text = str(params.get("text", ""))
             if not text.strip():

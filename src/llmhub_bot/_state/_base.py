@@ -105,6 +105,17 @@ class BotState(ABC):
     async def take_stops(self, chat_ids: list[int]) -> dict[int, int]:
         """The stops asked among `chat_ids`, chat -> the update to stop (requests cleared)."""
 
+    # -- short-lived notes -----------------------------------------------------------------
+
+    @abstractmethod
+    async def put_note(self, key: str, text: str, ttl: float) -> None:
+        """Keep `text` under `key` for `ttl` seconds, for whichever process asks next
+        (an inline question until its "answer" button is pressed)."""
+
+    @abstractmethod
+    async def get_note(self, key: str) -> str | None:
+        """The text kept under `key`, if it has not expired."""
+
     # -- lifecycle ------------------------------------------------------------------------
 
     @abstractmethod

@@ -23,6 +23,7 @@ class MemoryState(BotState):
         self._events: defaultdict[int, deque[float]] = defaultdict(deque)
         self._floods: dict[int, float] = {}
         self._stops: dict[int, int] = {}
+        self._notes: dict[str, tuple[float, str]] = {}
 
     def _remember(self, update_id: int) -> None:
         now = time.monotonic()
@@ -108,6 +109,15 @@ class MemoryState(BotState):
 
     async def flood_wait(self, chat_id: int) -> float:
         return max(0.0, self._floods.get(chat_id, 0.0) - time.monotonic())
+
+    async def put_note(self, key: str, text: str, ttl: float) -> None:
+        now = time.monotonic()
+        self._notes = {k: v for k, v in self._notes.items() if v[0] > now}  # expired ones go
+        self._notes[key] = (now + ttl, text)
+
+    async def get_note(self, key: str) -> str | None:
+        found = self._notes.get(key)
+        return found[1] if found is not None and found[0] > time.monotonic() else None
 
     async def request_stop(self, chat_id: int, update_id: int) -> None:
         self._stops[chat_id] = update_id

@@ -171,6 +171,13 @@ class RedisState(BotState):
         left = int(await self.client.pttl(self._key("flood", chat_id)))
         return max(0.0, left / 1000)
 
+    async def put_note(self, key: str, text: str, ttl: float) -> None:
+        await self.client.set(self._key("note", key), text, px=max(1, int(ttl * 1000)))
+
+    async def get_note(self, key: str) -> str | None:
+        found: Any = await self.client.get(self._key("note", key))
+        return str(found) if found is not None else None
+
     async def request_stop(self, chat_id: int, update_id: int) -> None:
         # Short-lived: it names one answer, which is over or stopped within seconds.
         await self.client.set(self._key("stop", chat_id), update_id, ex=60)
