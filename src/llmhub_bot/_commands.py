@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Literal
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import BotCommand, Message
 from aiogram.utils.i18n import gettext as _
@@ -101,12 +101,23 @@ async def start(message: Message, hub: Hub) -> None:
     )
 
 
-async def help_(message: Message, runtime: Runtime) -> None:
+async def help_(message: Message, bot: Bot, runtime: Runtime) -> None:
     audience: Audience = "group" if message.chat.type != "private" else "private"
     user = message.from_user.id if message.from_user else None
     if audience == "private" and runtime.is_admin(user):
         audience = "admin"
     lines = [f"/{name} — {text}" for name, text in commands_for(audience)]
+    me = await bot.me()
+    lines += [
+        "",
+        _(
+            "Besides commands:\n"
+            "• send text, a photo, a file (code, CSV, JSON, PDF, …) or a voice message;\n"
+            "• reply to a message to ask about it; in groups, mention me or use /ask;\n"
+            "• ⏹ stops an answer as it is written; ↻ asks again, with this model or another;\n"
+            "• in any chat, type @{bot} and a question to ask inline."
+        ).format(bot=me.username or ""),
+    ]
     if runtime.tools:
         lines += ["", _("Tools the model can use here:")]
         lines += [tool_help(tool) for tool in runtime.tools]

@@ -25,6 +25,9 @@ async def test_help_lists_every_command_and_the_menu_is_registered(world: World)
     [text] = await say(world, ADMIN, "/help")
     for name, _ in COMMANDS:
         assert f"/{name} — " in text
+    assert "type @hub_test_bot and a question to ask inline" in text
+    [ru] = await say(world, ADMIN, "/help", language="ru")
+    assert "• ⏹ останавливает ответ, пока он пишется" in ru
     await world.dispatcher["chores"].tried.wait()
     menus = {
         (p.get("language_code"), str(p.get("scope"))): [c["command"] for c in p["commands"]]
