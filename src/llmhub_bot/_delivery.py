@@ -147,6 +147,9 @@ class DraftView:
     and `runtime.drafts` remembers it for every later reply of this process.
     """
 
+    #: Drafts are for private chats: no forum topic.
+    thread: int | None = None
+
     def __init__(self, bot: Bot, chat_id: int, draft_id: int, runtime: Runtime) -> None:
         self.bot = bot
         self.chat_id = chat_id
@@ -361,6 +364,7 @@ class InlineView:
 
     #: No chat the bot writes in: nothing to show "typing…" in.
     chat_id: int | None = None
+    thread: int | None = None
 
     def __init__(self, bot: Bot, inline_message_id: str, header: str, interval: float) -> None:
         self.bot = bot

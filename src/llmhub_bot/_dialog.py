@@ -350,7 +350,8 @@ def limit_message(refusal: budgets.Refusal, now: float) -> str:
 async def generate(hub: Hub, view: View, prompt: Prompt, runtime: Runtime) -> list[Message]:
     """Within the user's budget, stream the answer into `view`, then put the final
     text in place with its buttons; the messages that hold it."""
-    async with Typing(view.bot, view.chat_id) as typing:  # none where no chat (inline)
+    # None where there is no chat (inline); in a forum, the answer's topic.
+    async with Typing(view.bot, view.chat_id, view.thread) as typing:
         return await _generate(hub, view, prompt, runtime, typing)
 
 

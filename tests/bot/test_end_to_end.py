@@ -219,6 +219,8 @@ async def test_each_forum_topic_is_a_conversation_of_its_own(world: World) -> No
     assert context == ["first in seven", "echo: first in seven", "second in seven"]
     topics = {p.get("message_thread_id") for p in world.tg.sent("sendMessage", forum)}
     assert topics == {"7", "9"}  # every answer in its topic, none in "General"
+    typing = {p.get("message_thread_id") for p in world.tg.sent("sendChatAction", forum)}
+    assert typing == {"7", "9"}  # "typing…" too
 
     await world.tg.push(
         world.tg.message(
