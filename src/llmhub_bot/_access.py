@@ -42,7 +42,14 @@ from ._i18n import speaking
 from ._runtime import Handler, Runtime
 from ._users import UserRecord, Users, UserStatus
 
-__all__ = ["AccessDecision", "AccessMiddleware", "GroupDecision", "is_addressed", "make_router"]
+__all__ = [
+    "AccessDecision",
+    "AccessMiddleware",
+    "GroupDecision",
+    "is_addressed",
+    "make_router",
+    "status_word",
+]
 
 log = logging.getLogger("llmhub_bot.access")
 
@@ -328,7 +335,7 @@ async def group_command(
         group = await Groups(hub.store).get(target)
         status = group.status if group is not None else "unknown"
         await message.answer(
-            _("This group's access: {status}.").format(status=_status_word(status)),
+            _("This group's access: {status}.").format(status=status_word(status)),
             parse_mode=None,
         )
         return
@@ -343,7 +350,8 @@ async def group_command(
 _ACTIONS = {"одобрить": "approve", "открыть": "approve", "отозвать": "revoke", "закрыть": "revoke"}
 
 
-def _status_word(status: str) -> str:
+def status_word(status: str) -> str:
+    """An access status as the reader says it ("approved", "одобрен")."""
     words = {
         "approved": _("approved"),
         "denied": _("denied"),

@@ -16,6 +16,7 @@ import llmhub
 from llmhub import ChatId, Hub, LLMHubError, format_usd
 
 from . import _budgets as budgets
+from ._access import status_word
 from ._budget_commands import spent_line
 from ._notes import forget_notes
 from ._runtime import Runtime
@@ -176,7 +177,7 @@ async def stats(message: Message, command: CommandObject, hub: Hub, runtime: Run
     lines = [
         _("Last {days} days.").format(days=days),
         _("Users: {users}").format(
-            users=", ".join(f"{k} {v}" for k, v in sorted(users.items())) or "0"
+            users=", ".join(f"{status_word(k)} {v}" for k, v in sorted(users.items())) or "0"
         ),
     ]
     for row in rows:

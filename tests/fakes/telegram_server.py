@@ -237,11 +237,12 @@ class FakeBotAPI:
         mime: str = "application/pdf",
         size: int | None = None,
         name: str | None = None,
+        **kw: Any,
     ) -> dict[str, Any]:
         """A document message; `size` may claim more than the file holds (for limits)."""
         file_name = name or f"{file_id}.pdf"
         file = self._file_object(file_id, size, file_name=file_name, mime_type=mime)
-        return self._with_file(user_id, caption, "document", file)
+        return self._with_file(user_id, caption, "document", file, **kw)
 
     def voice(
         self, user_id: int, *, file_id: str = "voice-1", size: int | None = None, **kw: Any
