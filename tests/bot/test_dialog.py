@@ -224,6 +224,7 @@ async def test_a_group_answer_can_be_stopped_before_its_first_word(world: World)
     placeholder = world.tg.sent("sendMessage", group)[0]
     assert placeholder["text"] == PLACEHOLDER
     assert [b["text"] for b in buttons(placeholder)] == ["⏹ stop"]
+    await world.tg.wait_for(lambda tg: bool(world.llm.requests))  # asked, and logged
     await press(world, MEMBER, placeholder, "stop")
     await world.tg.wait_for(lambda tg: tg.showing(group) == ["(stopped)"])
     final = world.tg.sent("editMessageText", group)[-1]

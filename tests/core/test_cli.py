@@ -40,6 +40,8 @@ async def _fill_the_other_tables(store: Store) -> None:
         "INSERT INTO usage_counters (user_id, period, requests, tokens, usd) VALUES (7, '2026-12-03', 1, 100, 0.1)",
         "INSERT INTO usage_holds (request_id, user_id, tokens, usd, created_at) VALUES ('h1', 7, 50, 0.0, 1.0)",
         "INSERT INTO chat_notes (chat_id, note, created_at) VALUES ('chat-0', 'context-dropped', 1.0)",
+        "INSERT INTO access_groups (id, status, title, created_at, updated_at)"
+        " VALUES (-1001, 'approved', 'Team chat', 1.0, 2.0)",
         "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
         " VALUES ('fake', 86400, 2, 0, 10, 20, NULL)",
         "INSERT INTO forgotten_usage (provider, day, requests, errors, prompt_tokens, completion_tokens, cost_usd)"
