@@ -244,11 +244,18 @@ async def _ask_admins(
             log.warning("could not ask admin %s: %s", admin, exc)
 
 
+async def _by_an_admin(query: CallbackQuery, runtime: Runtime) -> bool:
+    """Whether an admin pressed the decision; anyone else is told it is not theirs."""
+    if runtime.is_admin(query.from_user.id):
+        return True
+    await query.answer(_("Only admins decide on access."), show_alert=True)
+    return False
+
+
 async def on_decision(
     query: CallbackQuery, callback_data: AccessDecision, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
-    if not runtime.is_admin(query.from_user.id):
-        await query.answer(_("Only admins decide on access."), show_alert=True)
+    if not await _by_an_admin(query, runtime):
         return
     status: UserStatus = "approved" if callback_data.approve else "denied"
     await Users(hub.store).set_status(callback_data.user_id, status)
@@ -279,8 +286,7 @@ async def _decided(query: CallbackQuery, verdict: str) -> None:
 async def on_group_decision(
     query: CallbackQuery, callback_data: GroupDecision, bot: Bot, hub: Hub, runtime: Runtime
 ) -> None:
-    if not runtime.is_admin(query.from_user.id):
-        await query.answer(_("Only admins decide on access."), show_alert=True)
+    if not await _by_an_admin(query, runtime):
         return
     await _decide_group(bot, hub, callback_data.chat_id, approve=callback_data.approve)
     await _decided(query, _("approved") if callback_data.approve else _("denied"))

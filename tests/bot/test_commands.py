@@ -218,18 +218,7 @@ async def test_control_commands_are_answered_at_once_while_an_answer_hangs(
     ],
 )
 async def test_a_sticker_is_answered_not_ignored(world: World, language: str, said: str) -> None:
-    update = world.tg.message(ADMIN, "", language=language)
-    del update["message"]["text"]
-    update["message"]["sticker"] = {
-        "file_id": "st-1",
-        "file_unique_id": "u-st-1",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-    await world.tg.push(update)
+    await world.tg.push(world.tg.sticker(ADMIN, language=language))
     await world.tg.wait_for(lambda tg: bool(tg.texts(ADMIN)))
     assert world.tg.texts(ADMIN) == [said]
     assert not world.llm.requests

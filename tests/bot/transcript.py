@@ -258,29 +258,15 @@ async def _scenes(world: World, t: Transcript, lang: str, ru: bool, url: str) ->
 
     print(f"\n=== 3. Files and voice ({lang}) ===")
     await world.hub.chat(ADMIN).set_model("dipseek/deepseek-chat")
-    t.step(f"user {ADMIN}", "main.py with 'what does this do?' (chat model: deepseek-chat)")
-    await tg.push(
-        tg.document(
-            ADMIN,
-            w("what does this do?", "что это делает?"),
-            file_id="code-1",
-            mime="text/x-python",
-            name="main.py",
-            language=lang,
-        )
+    files = (
+        ("main.py", "code-1", "text/x-python", w("what does this do?", "что это делает?")),
+        ("report.pdf", "report-1", "application/pdf", w("summarise", "перескажи кратко")),
     )
-    await t.settle(texts(ADMIN, 1))
-    t.step(f"user {ADMIN}", "report.pdf with 'summarise'")
-    await tg.push(
-        tg.document(
-            ADMIN,
-            w("summarise", "перескажи кратко"),
-            file_id="report-1",
-            name="report.pdf",
-            language=lang,
-        )
-    )
-    await t.settle(texts(ADMIN, 1))
+    for name, file_id, mime, caption in files:  # the chat's model reads no files
+        t.step(f"user {ADMIN}", f"📎 {name}: {caption} (chat model: deepseek-chat)")
+        document = tg.document(ADMIN, caption, file_id=file_id, mime=mime, name=name, language=lang)
+        await tg.push(document)
+        await t.settle(texts(ADMIN, 1))
     llm.then(Behaviour(text="Какая столица Франции?" if ru else "What is the capital of France?"))
     t.step(f"user {ADMIN}", "🎤 a voice message")
     await tg.push(tg.voice(ADMIN, language=lang))
@@ -293,19 +279,8 @@ async def _scenes(world: World, t: Transcript, lang: str, ru: bool, url: str) ->
     await say(ADMIN, "/models", texts(ADMIN, 1))
     await say(ADMIN, "/context", texts(ADMIN, 1))
     await say(ADMIN, "/frobnicate", texts(ADMIN, 1))
-    sticker = tg.message(ADMIN, "", language=lang)
-    del sticker["message"]["text"]
-    sticker["message"]["sticker"] = {
-        "file_id": "st-1",
-        "file_unique_id": "u-st-1",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
     t.step(f"user {ADMIN}", "a sticker")
-    await tg.push(sticker)
+    await tg.push(tg.sticker(ADMIN, language=lang))
     await t.settle(texts(ADMIN, 1))
     edit = tg.message(ADMIN, "hello there", language=lang)
     edit["edited_message"] = {**edit.pop("message"), "edit_date": 1}

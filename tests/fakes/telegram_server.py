@@ -267,50 +267,61 @@ class FakeBotAPI:
             }
         }
 
-    def callback(
-        self, user_id: int, data: str, message: dict[str, Any], language: str | None = None
-    ) -> dict[str, Any]:
+    @staticmethod
+    def _user(user_id: int, language: str | None) -> dict[str, Any]:
         user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
         if language is not None:
             user["language_code"] = language
+        return user
+
+    def _press(self, user_id: int, data: str, language: str | None, **where: Any) -> dict[str, Any]:
         return {
             "callback_query": {
                 "id": str(next(self._update_ids)),
-                "from": user,
+                "from": self._user(user_id, language),
                 "chat_instance": "ci",
                 "data": data,
-                "message": message,
+                **where,
             }
         }
 
-    def inline_query(self, user_id: int, query: str, language: str = "en") -> dict[str, Any]:
-        """A user typing `@bot <query>` in some chat."""
-        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
-        user["language_code"] = language
-        return {
-            "inline_query": {
-                "id": str(next(self._update_ids)),
-                "from": user,
-                "query": query,
-                "offset": "",
-            }
-        }
+    def callback(
+        self, user_id: int, data: str, message: dict[str, Any], language: str | None = None
+    ) -> dict[str, Any]:
+        """A button pressed under `message`."""
+        return self._press(user_id, data, language, message=message)
 
     def inline_press(
         self, user_id: int, data: str, inline_message_id: str, language: str = "en"
     ) -> dict[str, Any]:
         """A button pressed under an inline message (Telegram sends no message then)."""
-        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
-        user["language_code"] = language
+        return self._press(user_id, data, language, inline_message_id=inline_message_id)
+
+    def inline_query(self, user_id: int, query: str, language: str = "en") -> dict[str, Any]:
+        """A user typing `@bot <query>` in some chat."""
         return {
-            "callback_query": {
+            "inline_query": {
                 "id": str(next(self._update_ids)),
-                "from": user,
-                "chat_instance": "ci",
-                "data": data,
-                "inline_message_id": inline_message_id,
+                "from": self._user(user_id, language),
+                "query": query,
+                "offset": "",
             }
         }
+
+    def sticker(self, user_id: int, language: str = "en") -> dict[str, Any]:
+        """A sticker message."""
+        update = self.message(user_id, "", language=language)
+        del update["message"]["text"]
+        update["message"]["sticker"] = {
+            "file_id": "st-1",
+            "file_unique_id": "u-st-1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        return update
 
     async def wait_for(
         self, predicate: Callable[[FakeBotAPI], bool], timeout: float = 15.0
