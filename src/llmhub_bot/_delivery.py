@@ -17,7 +17,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNot
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
 from aiogram.utils.i18n import gettext as _
 
-from ._markdown import MAX_MESSAGE, to_telegram
+from ._markdown import MAX_ENTITIES, MAX_MESSAGE, to_telegram
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -31,12 +31,43 @@ log = logging.getLogger("llmhub_bot.delivery")
 _PREVIEW = MAX_MESSAGE - 96  # a streamed preview shows the tail of a long reply
 
 
-def render(markdown: str) -> list[tuple[str, list[MessageEntity]]]:
-    """Telegram messages for `markdown`: (text, entities) pairs, each within the limits."""
-    return [
+#: Characters of a model's thoughts shown above its answer at most (their end, nearest
+#: the answer); the log keeps them whole.
+THOUGHTS_SHOWN = 1000
+
+Parts = list[tuple[str, list[MessageEntity]]]
+
+
+def render(markdown: str, thoughts: str | None = None) -> Parts:
+    """Telegram messages for `markdown`: (text, entities) pairs, each within the limits;
+    a reasoning model's `thoughts`, if given, above it in a collapsed quote."""
+    parts = [
         (part, [MessageEntity(**entity.to_dict()) for entity in part_entities])
         for part, part_entities in to_telegram(markdown)
     ]
+    return _with_thoughts(parts, thoughts) if thoughts and thoughts.strip() else parts
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _with_thoughts(parts: Parts, thoughts: str) -> Parts:
+    """`parts` with "💭 <thoughts>" as an expandable quote on top of the first, or as a
+    message of its own before it where the first has no room left."""
+    said = thoughts.strip()
+    if len(said) > THOUGHTS_SHOWN:
+        said = "…" + said[-(THOUGHTS_SHOWN - 1) :]
+    block = "💭 " + said
+    quote = MessageEntity(type="expandable_blockquote", offset=0, length=_utf16(block))
+    if not parts:
+        return [(block, [quote])]
+    text, entities = parts[0]
+    shift = _utf16(block) + 2
+    if shift + _utf16(text) > MAX_MESSAGE or len(entities) >= MAX_ENTITIES:
+        return [(block, [quote]), *parts]
+    moved = [e.model_copy(update={"offset": e.offset + shift}) for e in entities]
+    return [(f"{block}\n\n{text}", [quote, *moved]), *parts[1:]]
 
 
 def _refused_entities(exc: TelegramBadRequest) -> bool:
@@ -91,12 +122,13 @@ async def send_long_message(
     reply_to: int | None = None,
     markup: InlineKeyboardMarkup | None = None,
     thread: int | None = None,
+    thoughts: str | None = None,
 ) -> list[Message]:
     """Send `markdown` as one or more messages (in the forum topic `thread`, if any);
-    `markup` goes under the last one."""
+    `markup` goes under the last one; `thoughts` above it, collapsed."""
     sent: list[Message] = []
     reply = _reply_to(reply_to)
-    parts = render(markdown)
+    parts = render(markdown, thoughts)
     for i, (text, entities) in enumerate(parts, 1):
         last = markup if i == len(parts) else None
         sent.append(await _send_part(bot, chat_id, text, entities, reply, last, thread))
@@ -200,12 +232,18 @@ class DraftView:
             await self._instead.abandon()
 
     async def finish(
-        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        markdown: str,
+        markup: InlineKeyboardMarkup | None = None,
+        thoughts: str | None = None,
     ) -> list[Message]:
-        """Send the final text; `markup` (buttons) goes under its last message."""
+        """Send the final text; `markup` (buttons) goes under its last message, the
+        model's `thoughts` (if shown) collapsed above it."""
         if self._instead is not None:
-            return await self._instead.finish(markdown, markup)
-        return await send_long_message(self.bot, self.chat_id, markdown, markup=markup)
+            return await self._instead.finish(markdown, markup, thoughts)
+        return await send_long_message(
+            self.bot, self.chat_id, markdown, markup=markup, thoughts=thoughts
+        )
 
 
 class EditView:
@@ -319,7 +357,9 @@ class EditView:
                 return
             raise
 
-    async def _send_anew(self, markdown: str, markup: InlineKeyboardMarkup | None) -> list[Message]:
+    async def _send_anew(
+        self, markdown: str, markup: InlineKeyboardMarkup | None, thoughts: str | None
+    ) -> list[Message]:
         """The whole text as new messages (no preview to edit, or none editable)."""
         return await send_long_message(
             self.bot,
@@ -328,16 +368,21 @@ class EditView:
             reply_to=self.reply_to,
             markup=markup,
             thread=self.thread,
+            thoughts=thoughts,
         )
 
     async def finish(
-        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        markdown: str,
+        markup: InlineKeyboardMarkup | None = None,
+        thoughts: str | None = None,
     ) -> list[Message]:
-        """Put the final text in place; `markup` (buttons) goes under its last message."""
-        parts = render(markdown)
+        """Put the final text in place; `markup` (buttons) goes under its last message,
+        the model's `thoughts` (if shown) collapsed above it."""
+        parts = render(markdown, thoughts)
         self._stop = None  # written: no stop button any more
         if self._message is None or not parts:
-            return await self._send_anew(markdown, markup)
+            return await self._send_anew(markdown, markup, thoughts)
         first_text, first_entities = parts[0]
         try:
             await self._edit(
@@ -347,7 +392,7 @@ class EditView:
             log.info(
                 "preview not editable in chat %s (%s); sending anew", self.chat_id, exc.message
             )
-            return await self._send_anew(markdown, markup)
+            return await self._send_anew(markdown, markup, thoughts)
         sent = [self._message]
         for i, (text, entities) in enumerate(parts[1:], 2):
             last = markup if i == len(parts) else None
@@ -401,10 +446,14 @@ class InlineView:
         """Nothing to take back: the failure is told in the message itself."""
 
     async def finish(
-        self, markdown: str, markup: InlineKeyboardMarkup | None = None
+        self,
+        markdown: str,
+        markup: InlineKeyboardMarkup | None = None,
+        thoughts: str | None = None,
     ) -> list[Message]:
-        """The question and the answer, formatted, in the one message; an answer longer
-        than a message holds is cut there, and says so (the log keeps it whole)."""
+        """The question and the answer, formatted, in the one message (no thoughts: the
+        room is the answer's); an answer longer than a message holds is cut there, and
+        says so (the log keeps it whole)."""
         parts = render(f"{self.header}\n\n{markdown}")
         text, entities = parts[0]
         if len(parts) > 1:

@@ -364,7 +364,8 @@ async def _generate(
             # Answered before (a crash, or Redis away when the answer was marked done):
             # the same answer again, never a second model call.
             log.info("re-sent from the log chat=%s request=%s", prompt.chat_id, prompt.request_id)
-            return await _deliver(view, prompt, logged, logged.text)
+            shown = runtime.settings.bot_show_reasoning
+            return await _deliver(view, prompt, logged, logged.text, show_thoughts=shown)
     if runtime.tools and not prompt.tools:
         tools = await tools_for(hub, prompt.chat_id, prompt.model, runtime.tools)
         prompt = replace(prompt, tools=tools)
@@ -461,7 +462,8 @@ async def _stream_into(
     if answered is not None:
         await answered(reply)
     note = await context_note(hub, prompt.chat_id) if prompt.context else None
-    sent = await _deliver(view, prompt, reply, text, note)
+    shown = runtime.settings.bot_show_reasoning
+    sent = await _deliver(view, prompt, reply, text, note, show_thoughts=shown)
     if reply is not None:
         metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
@@ -474,8 +476,11 @@ async def _deliver(
     reply: Reply | None,
     text: str,
     note: str | None = None,
+    *,
+    show_thoughts: bool = False,
 ) -> list[Message]:
-    """The final text in place, with its notes and buttons."""
+    """The final text in place, with its notes and buttons (and a reasoning model's
+    thoughts collapsed above it, where the operator shows them)."""
     final = text if text.strip() else _("(the model returned an empty answer)")
     markup = None
     if note is not None:
@@ -489,7 +494,8 @@ async def _deliver(
                 again=not prompt.attachments,
                 cut=reply.finish_reason in _CUT,
             )
-    return await view.finish(final, markup)
+    thoughts = reply.reasoning if reply is not None and show_thoughts else None
+    return await view.finish(final, markup, thoughts)
 
 
 def _with_tool_line(text: str, call: ToolCall) -> str:

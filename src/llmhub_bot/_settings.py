@@ -56,6 +56,9 @@ class BotSettings(BaseSettings):
     #: Addresses and networks the `read_link` tool reads although they are not
     #: public ("127.0.0.1", "10.0.0.0/8"), comma-separated; unset: public ones only.
     bot_read_link_allow: str | None = None
+    #: Show a reasoning model's thoughts above its answer, in a collapsed quote (its
+    #: last 1,000 characters); off: only "💭 thinking…" while it thinks.
+    bot_show_reasoning: bool = False
     #: The model that transcribes a voice message for a chat model that cannot hear
     #: ("mistral/voxtral-mini-latest", "gemini-2.5-flash"); unset: such a voice
     #: message is refused with the models that can hear, one tap away.

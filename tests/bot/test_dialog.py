@@ -335,3 +335,29 @@ async def test_a_stream_cut_after_words_keeps_them_and_offers_to_try_again(
     await press(world, ADMIN, failure, again, reply_to=sent["message"])
     await world.tg.wait_for(lambda tg: "echo: tell me" in tg.texts(ADMIN))
     assert rows(world.db) == [("tell me", "ok", "echo: tell me")]  # in place of the cut one
+
+
+async def test_a_reasoning_models_thoughts_can_be_shown_collapsed_above_its_answer(
+    tmp_path: Path,
+) -> None:
+    async with open_world(tmp_path, bot_show_reasoning=True) as world:
+        world.llm.then(Behaviour(text="It is **42**.", reasoning="Six times seven."))
+        assert await say(world, ADMIN, "the answer?") == ["💭 Six times seven.\n\nIt is 42."]
+        entities = world.tg.sent("sendMessage", ADMIN)[-1]["entities"]
+        block = len("💭 Six times seven.".encode("utf-16-le")) // 2
+        assert entities[0] == {"type": "expandable_blockquote", "offset": 0, "length": block}
+        assert (entities[1]["type"], entities[1]["offset"]) == ("bold", block + 2 + 6)
+        # The log keeps the answer as the model wrote it; the thoughts are the reply's own.
+        assert rows(world.db) == [("the answer?", "ok", "It is **42**.")]
+
+
+def test_thoughts_that_leave_no_room_go_in_a_message_of_their_own() -> None:
+    from llmhub_bot._delivery import THOUGHTS_SHOWN, render
+
+    parts = render("a" * 4090, "why " * 1000)
+    assert len(parts) == 2
+    thoughts, entities = parts[0]
+    assert thoughts.startswith("💭 …")
+    assert len(thoughts) == 2 + THOUGHTS_SHOWN
+    assert [e.type for e in entities] == ["expandable_blockquote"]
+    assert parts[1][0] == "a" * 4090
