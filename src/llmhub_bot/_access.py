@@ -131,12 +131,13 @@ class AccessMiddleware(BaseMiddleware):
         if runtime.pre_approved(user.id) or (record is not None and record.status == "approved"):
             await _remember(users, user, record)
             return await handler(event, data)
+        denied = record is not None and record.status == "denied"
         chat = _chat_of(event)
-        if chat is not None and chat.type != "private":
+        if chat is not None and chat.type != "private" and not denied:
             group = await Groups(hub.store).get(chat.id)
             if group is not None and group.status == "approved":
                 return await handler(event, data)  # a member of a group let in as a whole
-            if isinstance(event, Message) and not (record and record.status == "denied"):
+            if isinstance(event, Message):
                 await self._group_access(bot, hub, runtime, user, event, group)
                 return None
         if isinstance(event, CallbackQuery):

@@ -4,6 +4,7 @@ its asker's language, members answered without approvals of their own, revoked."
 from __future__ import annotations
 
 from llmhub_bot._access import GroupDecision
+from llmhub_bot._users import Users
 from tests.bot.conftest import ADMIN, MEMBER, STRANGER, World, say
 
 GROUP = -100600
@@ -51,6 +52,11 @@ async def test_an_admin_approves_and_revokes_a_group_by_command(world: World) ->
     [said] = await say(world, ADMIN, "/group approve", chat_id=GROUP, chat_type="group")
     assert said == "An admin let this group in: everyone here can talk to me now."
     assert await say(world, OTHER, "/ask hi", chat_id=GROUP, chat_type="group") == ["echo: hi"]
+    # Someone the admins denied stays denied, in a group let in too.
+    await Users(world.hub.store).set_status(STRANGER, "denied")
+    assert await say(world, STRANGER, "/ask me", chat_id=GROUP, chat_type="group") == [
+        "Access denied."
+    ]
     assert await say(world, MEMBER, "/group revoke", chat_id=GROUP, chat_type="group") == [
         "Only admins decide on access."
     ]
