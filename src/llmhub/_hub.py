@@ -256,7 +256,8 @@ class Hub:
         **options: Unpack[CallOptions],
     ) -> ReplyStream:
         """The streaming twin of `reply()`: iterate it for text pieces as they arrive
-        (`stream.events()` also yields `ToolCallEvent` and `ToolResultEvent`).
+        (`stream.events()` also yields `ReasoningEvent`, `ToolCallEvent` and
+        `ToolResultEvent`).
 
         The whole reply is logged at the end; if the stream breaks or the consumer
         stops early (`break`, `aclose()`, cancellation), what arrived is logged
