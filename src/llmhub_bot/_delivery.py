@@ -11,11 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramNotFound
 from aiogram.types import InlineKeyboardMarkup, Message, MessageEntity, ReplyParameters
 from aiogram.utils.i18n import gettext as _
+from telegramify_markdown import utf16_len
 
 from ._markdown import MAX_ENTITIES, MAX_MESSAGE, to_telegram
 
@@ -48,10 +49,6 @@ def render(markdown: str, thoughts: str | None = None) -> Parts:
     return _with_thoughts(parts, thoughts) if thoughts and thoughts.strip() else parts
 
 
-def _utf16(text: str) -> int:
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
-
-
 def _with_thoughts(parts: Parts, thoughts: str) -> Parts:
     """`parts` with "💭 <thoughts>" as an expandable quote on top of the first, or as a
     message of its own before it where the first has no room left."""
@@ -59,12 +56,12 @@ def _with_thoughts(parts: Parts, thoughts: str) -> Parts:
     if len(said) > THOUGHTS_SHOWN:
         said = "…" + said[-(THOUGHTS_SHOWN - 1) :]
     block = "💭 " + said
-    quote = MessageEntity(type="expandable_blockquote", offset=0, length=_utf16(block))
+    quote = MessageEntity(type="expandable_blockquote", offset=0, length=utf16_len(block))
     if not parts:
         return [(block, [quote])]
     text, entities = parts[0]
-    shift = _utf16(block) + 2
-    if shift + _utf16(text) > MAX_MESSAGE or len(entities) >= MAX_ENTITIES:
+    shift = utf16_len(block) + 2
+    if shift + utf16_len(text) > MAX_MESSAGE or len(entities) >= MAX_ENTITIES:
         return [(block, [quote]), *parts]
     moved = [e.model_copy(update={"offset": e.offset + shift}) for e in entities]
     return [(f"{block}\n\n{text}", [quote, *moved]), *parts[1:]]
@@ -106,6 +103,29 @@ async def _send_part(
             reply_parameters=reply,
             reply_markup=markup,
         )
+
+
+async def _edit_text(
+    bot: Bot,
+    text: str,
+    entities: list[MessageEntity] | None,
+    markup: InlineKeyboardMarkup | None = None,
+    **where: Any,
+) -> bool:
+    """Edit a message (`chat_id` and `message_id`, or `inline_message_id`) to `text`;
+    entities Telegram refuses are dropped for plain text. False when the message reads
+    so already (Telegram's "not modified")."""
+    try:
+        await bot.edit_message_text(
+            text=text, entities=entities, parse_mode=None, reply_markup=markup, **where
+        )
+    except TelegramBadRequest as exc:
+        if "not modified" in exc.message.lower():
+            return False
+        if entities and _refused_entities(exc):
+            return await _edit_text(bot, text, None, markup, **where)
+        raise
+    return True
 
 
 def _reply_to(message_id: int | None) -> ReplyParameters | None:
@@ -281,15 +301,8 @@ class EditView:
         """Send `placeholder` with the stop button at once; the answer replaces it."""
         self._stop = stop
         try:
-            self._message = await self.bot.send_message(
-                self.chat_id,
-                placeholder,
-                message_thread_id=self.thread,
-                parse_mode=None,
-                reply_parameters=_reply_to(self.reply_to),
-                reply_markup=stop,
-            )
-            self._placeholder = self._buttons = True
+            await self._send_first(placeholder)
+            self._placeholder = True
         except TelegramAPIError as exc:  # a courtesy: the answer comes all the same
             log.info("placeholder skipped in chat %s: %s", self.chat_id, exc.message)
 
@@ -299,20 +312,24 @@ class EditView:
         preview = _preview(text)
         try:
             if self._message is None:
-                self._message = await self.bot.send_message(
-                    self.chat_id,
-                    preview,
-                    message_thread_id=self.thread,
-                    parse_mode=None,
-                    reply_parameters=_reply_to(self.reply_to),
-                    reply_markup=self._stop,
-                )
-                self._buttons = self._stop is not None
+                await self._send_first(preview)
             else:
                 await self._edit(preview, None, self._stop)
             self._placeholder = False
         except TelegramAPIError as exc:
             log.info("preview skipped in chat %s: %s", self.chat_id, exc.message)
+
+    async def _send_first(self, text: str) -> None:
+        """The message the answer grows in, with the stop button."""
+        self._message = await self.bot.send_message(
+            self.chat_id,
+            text,
+            message_thread_id=self.thread,
+            parse_mode=None,
+            reply_parameters=_reply_to(self.reply_to),
+            reply_markup=self._stop,
+        )
+        self._buttons = self._stop is not None
 
     async def abandon(self) -> None:
         """No answer will follow (a failure told in a message of its own, a hand-over):
@@ -332,30 +349,16 @@ class EditView:
         markup: InlineKeyboardMarkup | None = None,
     ) -> None:
         assert self._message is not None
-        try:
-            await self.bot.edit_message_text(
-                text=text,
-                chat_id=self.chat_id,
-                message_id=self._message.message_id,
-                entities=entities,
-                parse_mode=None,
-                reply_markup=markup,
+        message_id = self._message.message_id
+        if await _edit_text(
+            self.bot, text, entities, markup, chat_id=self.chat_id, message_id=message_id
+        ):
+            self._buttons = markup is not None
+        elif markup is not None or self._buttons:  # the text is as it was, the buttons not
+            await self.bot.edit_message_reply_markup(
+                chat_id=self.chat_id, message_id=message_id, reply_markup=markup
             )
             self._buttons = markup is not None
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message.lower():
-                if markup is not None or self._buttons:  # the text is, the buttons are not
-                    await self.bot.edit_message_reply_markup(
-                        chat_id=self.chat_id,
-                        message_id=self._message.message_id,
-                        reply_markup=markup,
-                    )
-                    self._buttons = markup is not None
-                return
-            if entities and _refused_entities(exc):
-                await self._edit(text, None, markup)
-                return
-            raise
 
     async def _send_anew(
         self, markdown: str, markup: InlineKeyboardMarkup | None, thoughts: str | None
@@ -418,20 +421,7 @@ class InlineView:
         self._throttle = _Throttle(interval)
 
     async def _show(self, text: str, entities: list[MessageEntity] | None = None) -> None:
-        try:
-            await self.bot.edit_message_text(
-                text=text,
-                inline_message_id=self.inline_message_id,
-                entities=entities,
-                parse_mode=None,
-            )
-        except TelegramBadRequest as exc:
-            if "not modified" in exc.message.lower():
-                return
-            if entities and _refused_entities(exc):
-                await self._show(text)
-                return
-            raise
+        await _edit_text(self.bot, text, entities, inline_message_id=self.inline_message_id)
 
     async def begin(self, placeholder: str, stop: InlineKeyboardMarkup) -> None:
         with contextlib.suppress(TelegramAPIError):

@@ -113,26 +113,28 @@ def _kinds(info: ModelInfo) -> str:
     return ", ".join(word for kind, word in words.items() if info.reads(kind))
 
 
-def _split(hub: Hub, name: str) -> tuple[str, ModelInfo | None]:
-    """(the provider as people write it, the model's catalogue entry) of `provider/model`."""
+def _described(hub: Hub, name: str) -> tuple[str, str, ModelInfo | None]:
+    """(the model and its provider as people write them, the model's catalogue entry)
+    of `provider/model`."""
     provider, _sep, model = name.partition("/")
+    readable = readable_name(model or name)
     try:
         cls = hub.registry.provider_class(provider)
     except LLMHubError:
-        return provider, None
-    return cls.title or provider.capitalize(), cls.model_info(model)
+        return readable, provider, None
+    return readable, cls.title or provider.capitalize(), cls.model_info(model)
 
 
 def model_label(hub: Hub, name: str) -> str:
     """A button's words for `provider/model`: "Mistral Small · Mistral"."""
-    provider, _info = _split(hub, name)
-    return f"{readable_name(name.partition('/')[2] or name)} · {provider}"
+    readable, provider, _info = _described(hub, name)
+    return f"{readable} · {provider}"
 
 
 def model_line(hub: Hub, name: str) -> str:
     """One model in the menu's text: its name, provider, what it reads, its price class."""
-    provider, info = _split(hub, name)
-    line = f"• {readable_name(name.partition('/')[2] or name)} ({provider})"
+    readable, provider, info = _described(hub, name)
+    line = f"• {readable} ({provider})"
     if info is None:
         return line
     details = [_("reads {kinds}").format(kinds=_kinds(info))]
