@@ -174,6 +174,42 @@ async def test_a_database_of_schema_8_with_rows_in_every_table_migrates_in_place
             assert await _columns(fresh) == migrated
 
 
+@pytest.mark.parametrize("left_at", [1, 5])
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_a_database_left_part_way_by_another_replica_is_migrated_on(
+    dialect: str, left_at: int, tmp_path: Path
+) -> None:
+    """The first versions applied by this llmhub (a replica killed while it migrated,
+    or one still migrating when another starts): the rest follow, without the parts
+    only a database made before version 9 takes (it has no `users` table)."""
+    async with (
+        _empty_database(dialect, tmp_path) as url,
+        _empty_database(dialect, tmp_path / "fresh") as fresh_url,
+    ):
+        migrations = CORE_SCHEMA.migrations[:left_at]
+        statements = [s for m in migrations for s in m.statements(dialect)]
+        if dialect == "sqlite":
+            with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn, conn:
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {left_at}")
+        else:
+            import psycopg
+
+            async with await psycopg.AsyncConnection.connect(url) as pg:
+                await pg.execute(b"CREATE TABLE llmhub_schema (version INTEGER NOT NULL)")
+                await pg.execute(b"INSERT INTO llmhub_schema (version) VALUES (%s)", (left_at,))
+                for statement in statements:
+                    await pg.execute(statement.encode())
+        async with store_from_url(url) as store:
+            await store.use_schema(BOT_SCHEMA)
+            assert await store.schema_version() == SCHEMA_VERSION
+            migrated = await _columns(store)
+        async with store_from_url(fresh_url) as fresh:
+            await fresh.use_schema(BOT_SCHEMA)
+            assert await _columns(fresh) == migrated
+
+
 async def _columns(store: Store) -> dict[str, list[str]]:
     """Every table's columns, in order, but the schema versions' own tables."""
     if store.dialect == "sqlite":

@@ -22,7 +22,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+__all__ = ["MADE_BEFORE_HAND_OVER", "MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+
+#: The table that tells a database made before version 9 (whose migrations take their
+#: `handed_over` parts) from one this llmhub made and left part-way (a replica killed
+#: while it migrated, or still migrating when another starts): version 1 made it
+#: then; since, the bot's schema makes it, once the core is at version 9.
+MADE_BEFORE_HAND_OVER = "users"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +44,7 @@ class Migration:
 
     def statements(self, dialect: str, *, upgrading: bool = False) -> list[str]:
         """The dialect's statements, one by one; `upgrading`: the database was made
-        before the hand-over of version 9 (its first version was not 0 at this open)."""
+        before the hand-over of version 9 (it has `MADE_BEFORE_HAND_OVER`)."""
         script = self.sqlite if dialect == "sqlite" else self.postgres
         parts = [part.strip() for part in script.split(";") if part.strip()]
         if upgrading and self.handed_over is not None:

@@ -40,6 +40,7 @@ from ..._exceptions import ConfigurationError, StoreError
 from .. import redact_url
 from .._base import NOT_REPLACED, Store
 from .._batching import Writer
+from .._migrations import MADE_BEFORE_HAND_OVER
 from .._records import RequestRecord, ResponseRecord, Turn, turns_within
 from .._schemas import CORE_SCHEMA, Schema
 from ._batch import INSERT_REQUEST, INSERT_RESPONSE, statements
@@ -242,10 +243,8 @@ class PostgresStore(Store):
         together migrate once); a database whose version is newer is refused."""
         async with conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-            first = await _version_of(conn, schema)
-        if first == schema.version:
-            return
-        upgrading = first > 0  # made before: see `Migration.handed_over`
+            if await _version_of(conn, schema) == schema.version:
+                return
         for version in range(1, schema.version + 1):
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -258,6 +257,9 @@ class PostgresStore(Store):
                 if current >= version:
                     continue
                 migration = schema.migrations[version - 1]
+                upgrading = migration.handed_over is not None and await _has_table(
+                    conn, MADE_BEFORE_HAND_OVER
+                )
                 for statement in migration.statements("postgres", upgrading=upgrading):
                     await conn.execute(statement)
                 await _set_version(conn, schema, version)
@@ -548,6 +550,12 @@ class PostgresStore(Store):
 
     def __repr__(self) -> str:
         return f"<PostgresStore {self.url} {'open' if self._pool else 'closed'}>"
+
+
+async def _has_table(conn: psycopg.AsyncConnection[dict[str, Any]], name: str) -> bool:
+    cursor = await conn.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (name,))
+    row = await cursor.fetchone()
+    return bool(row and row["found"])
 
 
 async def _version_of(conn: psycopg.AsyncConnection[dict[str, Any]], schema: Schema) -> int:

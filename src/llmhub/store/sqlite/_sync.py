@@ -16,6 +16,7 @@ from typing import Any
 
 from ..._exceptions import ConfigurationError
 from .._base import NOT_REPLACED
+from .._migrations import MADE_BEFORE_HAND_OVER
 from .._schemas import CORE_SCHEMA, Schema
 
 __all__ = [
@@ -117,14 +118,17 @@ def _set_version(db: sqlite3.Connection, schema: Schema, version: int) -> None:
     )
 
 
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    found = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+    return found.fetchone() is not None
+
+
 def migrate_schema(db: sqlite3.Connection, schema: Schema, path: str) -> None:
     """Bring `schema` up to date, each version in one transaction under the write
     lock, its version read again inside it (another process may have migrated
     meanwhile); a database whose version is newer is refused."""
-    first = _version_of(db, schema)
-    if first == schema.version:
+    if _version_of(db, schema) == schema.version:
         return  # up to date: no write lock taken
-    upgrading = first > 0  # made before: see `Migration.handed_over`
     for version in range(1, schema.version + 1):
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -136,6 +140,9 @@ def migrate_schema(db: sqlite3.Connection, schema: Schema, path: str) -> None:
                 )
             if current < version:
                 migration = schema.migrations[version - 1]
+                upgrading = migration.handed_over is not None and _has_table(
+                    db, MADE_BEFORE_HAND_OVER
+                )
                 for statement in migration.statements("sqlite", upgrading=upgrading):
                     db.execute(statement)
                 _set_version(db, schema, version)
