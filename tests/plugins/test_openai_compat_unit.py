@@ -272,3 +272,12 @@ async def test_no_key_means_not_configured_naming_the_variable() -> None:
     provider = MistralProvider({})
     with pytest.raises(NotConfiguredError, match="MISTRAL_API_KEY"):
         await provider.generate(_req())
+
+
+async def test_every_client_in_the_process_shares_one_tls_context(
+    mistral: MistralProvider, dipseek: DipseekProvider
+) -> None:
+    """A TLS context loads the CA bundle as it is made (some 20 ms of CPU): one per
+    process, not one per provider each time a hub opens."""
+    contexts = {id(getattr(p._http(), "_transport").ssl_context) for p in (mistral, dipseek)}  # noqa: B009
+    assert len(contexts) == 1
