@@ -7,6 +7,9 @@ or reaches a real provider with a real key.
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +18,7 @@ import pytest
 import llmhub
 from llmhub import HubSettings, ProviderRegistry, env_names
 from llmhub_bot import BotSettings
+from tests import forkserver
 from tests.services import bot_keys, delete_keys, fresh_postgres_database, sweep_left_databases
 
 _PREFIXES = ("LLMHUB_", "TELEGRAM_", "FAKE_", "REDIS_")
@@ -33,6 +37,39 @@ _KEYS_STASH = pytest.StashKey[set[str] | None]()
 def _controller(config: pytest.Config) -> bool:
     """The process that runs the session (not one of pytest-xdist's workers)."""
     return not hasattr(config, "workerinput")
+
+
+_FORKSERVER_STASH = pytest.StashKey[subprocess.Popen[bytes]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One fork server for the session's bot processes (`tests/forkserver.py`), started
+    before pytest-xdist's workers so they find it in their environment."""
+    config.addinivalue_line(
+        "markers", "slow: takes seconds (processes, servers under load); run first"
+    )
+    if _controller(config) and hasattr(os, "pidfd_open"):
+        path = Path(tempfile.mkdtemp(prefix="llmhub-forkserver-")) / "socket"
+        config.stash[_FORKSERVER_STASH] = forkserver.launch(path)
+        os.environ[forkserver.SOCKET_VARIABLE] = str(path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tests first: spread over pytest-xdist's workers from the start, a run
+    does not end with one worker still busy with them while the others idle."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    server = config.stash.get(_FORKSERVER_STASH, None)
+    if server is not None:
+        assert server.stdin is not None
+        assert server.stdout is not None
+        server.stdin.close()  # it ends its processes and itself
+        server.wait()
+        server.stdout.close()
+        path = Path(os.environ.pop(forkserver.SOCKET_VARIABLE))
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -13,12 +13,16 @@ from contextlib import closing
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from llmhub.testing.openai_server import FakeOpenAIServer
+from tests import forkserver
 from tests.bot.conftest import ADMIN, PROVIDER_KEY, TOKEN, scrape
 from tests.fakes.telegram_server import FakeBotAPI
 
 SCRIPT = Path(sys.executable).with_name("llmhub-bot")
+
+pytestmark = pytest.mark.slow
 
 
 def free_port() -> int:
@@ -29,7 +33,7 @@ def free_port() -> int:
 
 async def test_the_console_script_answers_and_stops_cleanly(tmp_path: Path) -> None:
     async with FakeBotAPI() as tg, FakeOpenAIServer(api_key=PROVIDER_KEY) as llm:
-        process = await _run_bot(tmp_path, tg, llm)
+        process = await _run_bot(tmp_path, tg, llm, fresh=True)
         log = await _answer_then_interrupt(process, tg, "hello process")
         assert process.returncode == 0, log
         assert TOKEN not in log
@@ -64,8 +68,16 @@ async def test_polling_serves_metrics_on_the_port_asked_for(tmp_path: Path) -> N
 
 
 async def _run_bot(
-    tmp_path: Path, tg: FakeBotAPI, llm: FakeOpenAIServer, *, token: str = TOKEN, **extra: str
-) -> asyncio.subprocess.Process:
+    tmp_path: Path,
+    tg: FakeBotAPI,
+    llm: FakeOpenAIServer,
+    *,
+    token: str = TOKEN,
+    fresh: bool = False,
+    **extra: str,
+) -> forkserver.Process:
+    """The bot as a process of its own; `fresh`: the installed script exec'd, not
+    forked from the fork server (`tests/forkserver.py`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMHUB_")}
     env.update(extra)
     env.update(
@@ -77,12 +89,13 @@ async def _run_bot(
         LLMHUB_DEFAULT_MODEL="mistral-small-latest",
         PYTHONWARNINGS="always::ResourceWarning",
     )
-    return await asyncio.create_subprocess_exec(
-        str(SCRIPT),
+    return await forkserver.start(
+        [str(SCRIPT)],
         cwd=tmp_path,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        stdout=forkserver.PIPE,
+        stderr=forkserver.STDOUT,
+        fresh=fresh,
     )
 
 
@@ -101,9 +114,7 @@ async def test_a_server_refusing_the_menu_still_gets_answers_and_a_clean_exit(
     assert "ResourceWarning" not in log
 
 
-async def _answer_then_interrupt(
-    process: asyncio.subprocess.Process, tg: FakeBotAPI, text: str
-) -> str:
+async def _answer_then_interrupt(process: forkserver.Process, tg: FakeBotAPI, text: str) -> str:
     """Send `text`, wait for its echo, then SIGINT: the process's whole output."""
     try:
         await tg.push(tg.message(ADMIN, text))
