@@ -91,17 +91,31 @@ def sync(*groups: str, venv: Path = VENV, python: str | None = None) -> None:
 
 def _parallel(rest: list[str]) -> list[str]:
     """pytest-xdist's options for a whole run: two workers per core (many tests wait on
-    processes and servers rather than compute), idle workers taking queued tests from
-    busy ones. Not when the caller chose (`-n`), or runs a few tests (`-k`, a path)."""
+    processes and servers rather than compute), each handed tests as it finishes its
+    last, in the suite's order (the slow ones first: tests/conftest.py). Not when the
+    caller chose (`-n`), or runs a few tests (`-k`, a path)."""
     chosen = any(a in ("--numprocesses", "no:xdist") or a.startswith(("-n", "-k")) for a in rest)
     if chosen or any(not a.startswith("-") for a in rest):
         return []
     workers = min(8, 2 * (os.cpu_count() or 1))
-    return ["-n", str(workers), "--dist", "worksteal"]
+    return ["-n", str(workers), "--dist", "load", "--maxschedchunk", "1"]
 
 
-def _run(argv: list[str]) -> int:
-    return subprocess.run(argv, cwd=ROOT).returncode
+def _run(argv: list[str], env: dict[str, str] | None = None) -> int:
+    return subprocess.run(argv, cwd=ROOT, env=env).returncode
+
+
+def _cached_bytecode(venv: Path = VENV) -> dict[str, str]:
+    """This environment, with Python's compiled bytecode kept under `venv`.
+
+    Without a cache every process compiles each module it imports, and pytest
+    rewrites every test module again: seconds of CPU per process, and the suite
+    starts dozens of them. The cache lives in `venv/pycache/`, so the checkout
+    stays free of `__pycache__` (which PYTHONDONTWRITEBYTECODE, dropped here, is
+    usually set for)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(venv / "pycache")
+    return env
 
 
 def _supported_minors() -> list[int]:
@@ -137,7 +151,7 @@ def test_other_pythons(rest: list[str]) -> int:
         print(f"dev.py: the suite on Python {version} ({interpreter})", flush=True)
         sync(venv=venv, python=interpreter)
         pytest = [str(venv / "bin" / "pytest"), "-p", "no:cacheprovider", *_parallel(rest)]
-        failed = failed or _run([*pytest, *rest])
+        failed = failed or _run([*pytest, *rest], _cached_bytecode(venv))
     return failed
 
 
@@ -231,7 +245,7 @@ def install_test(rest: list[str]) -> int:
     print("dev.py: the suite on the [all] install's dependencies", flush=True)
     suite = [python, "-m", "pytest", "-p", "no:cacheprovider", "--ignore=tests/install"]
     suite += [*_parallel(rest), *rest]
-    return subprocess.run(suite, cwd=ROOT).returncode
+    return _run(suite, _cached_bytecode(base / "all"))
 
 
 def main(args: list[str]) -> int:
@@ -252,9 +266,9 @@ def main(args: list[str]) -> int:
     if job == "bench":
         return _run([str(BIN / "python"), "-m", "bench", *rest])
     if job == "bot":
-        return _run([str(BIN / "llmhub-bot"), *rest])
+        return _run([str(BIN / "llmhub-bot"), *rest], _cached_bytecode())
     if job == "test":
-        return _run([str(BIN / "pytest"), *_parallel(rest), *rest])
+        return _run([str(BIN / "pytest"), *_parallel(rest), *rest], _cached_bytecode())
     if job == "check":
         paths = [
             p

@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 KEY = "sk-examples-5e4d3c2b1a"
 
+pytestmark = pytest.mark.slow
+
 
 def _mistral(server: FakeOpenAIServer, tmp_path: Path) -> dict[str, str]:
     return {

@@ -95,6 +95,7 @@ _WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 async def test_four_processes_write_one_database_and_lose_nothing(tmp_path: Path) -> None:
     async with fresh_postgres_database() as url:
         # Start them together on an empty database: they also race to migrate it.
