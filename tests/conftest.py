@@ -45,9 +45,6 @@ _FORKSERVER_STASH = pytest.StashKey[subprocess.Popen[bytes]]()
 def pytest_configure(config: pytest.Config) -> None:
     """One fork server for the session's bot processes (`tests/forkserver.py`), started
     before pytest-xdist's workers so they find it in their environment."""
-    config.addinivalue_line(
-        "markers", "slow: takes seconds (processes, servers under load); run first"
-    )
     if _controller(config) and hasattr(os, "pidfd_open"):
         path = Path(tempfile.mkdtemp(prefix="llmhub-forkserver-")) / "socket"
         config.stash[_FORKSERVER_STASH] = forkserver.launch(path)

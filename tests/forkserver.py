@@ -116,25 +116,30 @@ class _Forked:
         stdout: Stream,
         stderr: Stream,
     ) -> _Forked:
-        given: list[int] = []  # descriptors opened here for the child, closed once it has them
+        if stderr == PIPE:
+            raise ValueError("only stdout may be a pipe here; stderr can go to STDOUT or a file")
         reader: asyncio.StreamReader | None = None
-        with contextlib.ExitStack() as opened:
-            null = os.open(os.devnull, os.O_RDWR)
-            opened.callback(os.close, null)
-            out = _descriptor(stdout, null, 1)
-            if stdout == PIPE:
-                read_end, out = os.pipe()
-                given.append(out)
-                reader = await _pipe_reader(read_end)
-            err = out if stderr == STDOUT else _descriptor(stderr, null, 2)
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.connect(path)  # a local socket: at once
-            request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd)}).encode()
-            socket.send_fds(sock, [request + b"\n"], [null, out, err])
-            status, connection = await asyncio.open_unix_connection(sock=sock)
-            for fd in given:
-                os.close(fd)
-            answer = await status.readline()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            # The descriptors opened here for the child: sending copies them.
+            with contextlib.ExitStack() as opened:
+                null = os.open(os.devnull, os.O_RDWR)
+                opened.callback(os.close, null)
+                if stdout == PIPE:
+                    read_end, out = os.pipe()
+                    opened.callback(os.close, out)
+                    reader = await _pipe_reader(read_end)
+                else:
+                    out = _descriptor(stdout, null, 1)
+                err = out if stderr == STDOUT else _descriptor(stderr, null, 2)
+                sock.connect(path)  # a local socket: at once
+                request = json.dumps({"argv": argv, "env": env, "cwd": str(cwd)}).encode()
+                socket.send_fds(sock, [request + b"\n"], [null, out, err])
+        except BaseException:
+            sock.close()
+            raise
+        status, connection = await asyncio.open_unix_connection(sock=sock)
+        answer = await status.readline()
         if not answer:
             connection.close()
             raise RuntimeError(f"the fork server at {path} could not start {argv[0]}")
