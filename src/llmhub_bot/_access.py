@@ -261,7 +261,7 @@ async def on_decision(
     status: UserStatus = "approved" if callback_data.approve else "denied"
     await Users(hub.store).set_status(callback_data.user_id, status)
     log.info("user %s %s by admin %s", callback_data.user_id, status, query.from_user.id)
-    await _decided(query, _("approved") if callback_data.approve else _("denied"))
+    await _decided(query, status_word(status))
     asker = await Users(hub.store).get(callback_data.user_id)
     with speaking(asker.language if asker is not None else None):  # the user's, not the admin's
         text = (
@@ -289,27 +289,23 @@ async def on_group_decision(
 ) -> None:
     if not await _by_an_admin(query, runtime):
         return
-    await _decide_group(bot, hub, callback_data.chat_id, approve=callback_data.approve)
-    await _decided(query, _("approved") if callback_data.approve else _("denied"))
-    log.info(
-        "group %s %s by admin %s",
-        callback_data.chat_id,
-        "approved" if callback_data.approve else "denied",
-        query.from_user.id,
-    )
+    status: UserStatus = "approved" if callback_data.approve else "denied"
+    await _decide_group(bot, hub, callback_data.chat_id, status)
+    await _decided(query, status_word(status))
+    log.info("group %s %s by admin %s", callback_data.chat_id, status, query.from_user.id)
 
 
 async def _decide_group(
-    bot: Bot, hub: Hub, chat_id: int, *, approve: bool, title: str | None = None
+    bot: Bot, hub: Hub, chat_id: int, status: UserStatus, title: str | None = None
 ) -> None:
     """Let the group in (or out) and say so in the group, in its asker's language."""
     groups = Groups(hub.store)
-    await groups.set_status(chat_id, "approved" if approve else "denied", title)
+    await groups.set_status(chat_id, status, title)
     group = await groups.get(chat_id)
     with speaking(group.language if group is not None else None):
         text = (
             _("An admin let this group in: everyone here can talk to me now.")
-            if approve
+            if status == "approved"
             else _("An admin decided that this group has no access to the bot.")
         )
     try:
@@ -340,17 +336,16 @@ async def group_command(
         return
     if not action:
         group = await Groups(hub.store).get(target)
-        status = group.status if group is not None else "unknown"
+        now = status_word(group.status if group is not None else "unknown")
         await message.answer(
-            _("This group's access: {status}.").format(status=status_word(status)),
-            parse_mode=None,
+            _("This group's access: {status}.").format(status=now), parse_mode=None
         )
         return
     title = message.chat.title if target == message.chat.id else None
-    await _decide_group(bot, hub, target, approve=action == "approve", title=title)
+    decided: UserStatus = "approved" if action == "approve" else "denied"
+    await _decide_group(bot, hub, target, decided, title)
     if message.chat.id != target:
-        done = _("approved") if action == "approve" else _("denied")
-        await message.answer(f"{target}: {done}", parse_mode=None)
+        await message.answer(f"{target}: {status_word(decided)}", parse_mode=None)
 
 
 #: /group's words in the languages the bot speaks.
