@@ -290,29 +290,43 @@ async def _respond(
     except UnsupportedInputError as exc:
         # Refused before anything was sent: a model that reads no PDFs reads their
         # text; one that cannot hear, a voice message's transcript.
-        transcriber = runtime.settings.bot_transcribe_model
-        if exc.input_kind == "audio" and message.voice is not None and transcriber:
-            prompt = prompt_with([])
-            heard = await transcribe(
-                hub,
-                transcriber,
-                prompt.chat_id,
-                attachments[-1],
-                user_id=prompt.user_id,
-                request_id=str(prompt.request_id),
-            )
-            if not heard:
-                await answer(message, _("I could not make out any words in this voice message."))
-                return
-            await answer(message, "🎤 " + heard)  # what the model is answering
-            said = f"{words}\n\n{heard}" if words else heard
-            view = make_view(bot, runtime, message.chat, message.message_id, topic_of(message))
-            await generate(hub, view, prompt_with(attachments[:-1], said), runtime)
+        if exc.input_kind == "audio" and message.voice and runtime.settings.bot_transcribe_model:
+            await _hear_then_answer(bot, hub, runtime, message, words, attachments, prompt_with)
             return
         as_text = pdfs_as_text(attachments) if exc.input_kind == "pdf" else None
         if as_text is None:
             raise
         await generate(hub, view, prompt_with(as_text), runtime)
+
+
+async def _hear_then_answer(
+    bot: Bot,
+    hub: Hub,
+    runtime: Runtime,
+    message: Message,
+    words: str,
+    attachments: list[Attachment],
+    prompt_with: Callable[[list[Attachment], str], Prompt],
+) -> None:
+    """A voice message (the last attachment) for a model that cannot hear: its
+    transcript, shown to the user, answered by the chat's model."""
+    prompt = prompt_with([], words)
+    assert runtime.settings.bot_transcribe_model is not None
+    heard = await transcribe(
+        hub,
+        runtime.settings.bot_transcribe_model,
+        prompt.chat_id,
+        attachments[-1],
+        user_id=prompt.user_id,
+        request_id=str(prompt.request_id),
+    )
+    if not heard:
+        await answer(message, _("I could not make out any words in this voice message."))
+        return
+    await answer(message, "🎤 " + heard)  # what the model is answering
+    said = f"{words}\n\n{heard}" if words else heard
+    view = make_view(bot, runtime, message.chat, message.message_id, topic_of(message))
+    await generate(hub, view, prompt_with(attachments[:-1], said), runtime)
 
 
 def make_view(
@@ -364,8 +378,7 @@ async def _generate(
             # Answered before (a crash, or Redis away when the answer was marked done):
             # the same answer again, never a second model call.
             log.info("re-sent from the log chat=%s request=%s", prompt.chat_id, prompt.request_id)
-            shown = runtime.settings.bot_show_reasoning
-            return await _deliver(view, prompt, logged, logged.text, show_thoughts=shown)
+            return await _deliver(view, prompt, logged, logged.text, runtime=runtime)
     if runtime.tools and not prompt.tools:
         tools = await tools_for(hub, prompt.chat_id, prompt.model, runtime.tools)
         prompt = replace(prompt, tools=tools)
@@ -462,8 +475,7 @@ async def _stream_into(
     if answered is not None:
         await answered(reply)
     note = await context_note(hub, prompt.chat_id) if prompt.context else None
-    shown = runtime.settings.bot_show_reasoning
-    sent = await _deliver(view, prompt, reply, text, note, show_thoughts=shown)
+    sent = await _deliver(view, prompt, reply, text, note, runtime=runtime)
     if reply is not None:
         metrics.replied(reply, time.perf_counter() - started, first_chunk)
     log.info("replied chat=%s request=%s chars=%d", prompt.chat_id, stream.request_id, len(text))
@@ -477,7 +489,7 @@ async def _deliver(
     text: str,
     note: str | None = None,
     *,
-    show_thoughts: bool = False,
+    runtime: Runtime,
 ) -> list[Message]:
     """The final text in place, with its notes and buttons (and a reasoning model's
     thoughts collapsed above it, where the operator shows them)."""
@@ -494,7 +506,8 @@ async def _deliver(
                 again=not prompt.attachments,
                 cut=reply.finish_reason in _CUT,
             )
-    thoughts = reply.reasoning if reply is not None and show_thoughts else None
+    shown = runtime.settings.bot_show_reasoning
+    thoughts = reply.reasoning if reply is not None and shown else None
     return await view.finish(final, markup, thoughts)
 
 
