@@ -77,7 +77,6 @@ def _public(address: Address) -> bool:
 
 @dataclass(frozen=True)
 class _Target:
-    url: str
     host: str
     address: Address
 
@@ -158,7 +157,7 @@ class LinkReader:
             raise LinkRefusedError(
                 f"{host} is a private, local or reserved address; such links are not read"
             )
-        return _Target(url, host, addresses[0])
+        return _Target(host, addresses[0])
 
     def _may_reach(self, address: Address) -> bool:
         return _public(address) or any(address in network for network in self.allowed)
