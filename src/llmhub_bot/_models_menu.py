@@ -187,10 +187,15 @@ def paged_models(
     return builder
 
 
-def _keyboard(hub: Hub, models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
-    return paged_models(
+def _menu(
+    hub: Hub, models: list[str], page: int, current: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """/models' text and keyboard at `page`."""
+    text = menu_text(hub, _("Choose the model for this chat."), models, page, current)
+    keyboard = paged_models(
         hub, models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
-    ).as_markup()
+    )
+    return text, keyboard.as_markup()
 
 
 async def may_choose(
@@ -212,12 +217,8 @@ async def show(message: Message, hub: Hub) -> None:
             _("No provider is reachable right now; try again later."), parse_mode=None
         )
         return
-    current = await current_model(hub, conversation_of(message))
-    await message.answer(
-        menu_text(hub, _("Choose the model for this chat."), models, 0, current),
-        reply_markup=_keyboard(hub, models, 0, current),
-        parse_mode=None,
-    )
+    text, markup = _menu(hub, models, 0, await current_model(hub, conversation_of(message)))
+    await message.answer(text, reply_markup=markup, parse_mode=None)
 
 
 async def show_pressed(query: CallbackQuery, hub: Hub) -> None:
@@ -230,12 +231,8 @@ async def page(query: CallbackQuery, callback_data: ModelPage, hub: Hub) -> None
     if isinstance(query.message, Message):
         models = await catalogue(hub)
         current = await current_model(hub, conversation_of(query.message))
-        heading = _("Choose the model for this chat.")
-        await query.message.edit_text(
-            menu_text(hub, heading, models, callback_data.page, current),
-            reply_markup=_keyboard(hub, models, callback_data.page, current),
-            parse_mode=None,
-        )
+        text, markup = _menu(hub, models, callback_data.page, current)
+        await query.message.edit_text(text, reply_markup=markup, parse_mode=None)
     await query.answer()
 
 
