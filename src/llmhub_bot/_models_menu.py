@@ -187,15 +187,18 @@ def paged_models(
     return builder
 
 
+def _keyboard(hub: Hub, models: list[str], page: int, current: str | None) -> InlineKeyboardMarkup:
+    return paged_models(
+        hub, models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
+    ).as_markup()
+
+
 def _menu(
     hub: Hub, models: list[str], page: int, current: str | None
 ) -> tuple[str, InlineKeyboardMarkup]:
     """/models' text and keyboard at `page`."""
     text = menu_text(hub, _("Choose the model for this chat."), models, page, current)
-    keyboard = paged_models(
-        hub, models, page, current, lambda key: ModelPick(key=key), lambda p: ModelPage(page=p)
-    )
-    return text, keyboard.as_markup()
+    return text, _keyboard(hub, models, page, current)
 
 
 async def may_choose(
